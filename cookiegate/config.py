@@ -1,0 +1,332 @@
+"""Configuration: a frozen, validated object, loaded from TOML or built in Python.
+
+Bad configuration stops start-up with a message naming the key; per request, nothing here can fail.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+import tempfile
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from .catalog import Vendor
+from .categories import CATEGORIES, NECESSARY
+from .jurisdiction import validate_regime_table
+from .resources import bundled_demo_database
+
+#: Secrets that ship in examples and docs; start-up refuses them outside demo mode.
+DEFAULT_SECRETS: Final = frozenset({"", "change-me", "changeme", "secret", "cookiegate-demo", "CHANGE_ME"})
+MIN_SECRET_LENGTH: Final = 32
+CONFIG_ENV: Final = "COOKIEGATE_CONFIG"
+SECRETS_ENV: Final = "COOKIEGATE_SECRET_KEYS"
+DEFAULT_CONFIG_FILE: Final = "cookiegate.toml"
+
+CspMode = Literal["report-only", "enforce", "off"]
+IpLogMode = Literal["truncate", "hash", "none"]
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Everything the gateway needs to know, validated at construction.
+
+    Build it with :func:`load_config` from a TOML file, or directly in Python::
+
+        Config(secret_keys=("…32+ random chars…",), geoip_database="GeoLite2-City.mmdb")
+    """
+
+    #: Signing keys, oldest first. The newest signs; all verify (rotation without logging anyone out).
+    secret_keys: tuple[str, ...] = ()
+    #: Path to a MaxMind-format City or Country database. ``None``: every visitor is ``unknown`` (strictest).
+    geoip_database: str | None = None
+    #: Peers (CIDRs or addresses) whose ``X-Forwarded-For`` / ``Forwarded`` headers are believed.
+    trusted_proxies: tuple[str, ...] = ()
+    cookie_name: str = "cookiegate_consent"
+    #: ``Domain`` of the consent cookie (``kactuce.com`` shares it with every subdomain), or host-only.
+    cookie_domain: str | None = None
+    cookie_secure: bool = True
+    #: Changing it asks every visitor again.
+    policy_revision: str = "1"
+    #: How long a consent lasts (opt-in consent: six months by default).
+    consent_max_age_days: int = 180
+    #: Where decisions are recorded: ``sqlite:///path`` (embedded default) or ``postgresql://…``.
+    log_url: str = "sqlite:///cookiegate.db"
+    #: How the visitor's IP appears in the log: a truncated prefix (default), a keyed hash, or not at all.
+    ip_log_mode: IpLogMode = "truncate"
+    #: Where the gateway's own routes live (consent endpoint, settings, assets, CSP reports).
+    prefix: str = "/cookiegate/"
+    #: The site's own tag registry (``[[tags]]``), matched before the built-in catalog.
+    tags: tuple[Vendor, ...] = ()
+    #: Regime overrides: ``{"US-VA": "opt-out", "JP": "opt-in", "default": "notice"}``.
+    regimes: Mapping[str, str] = field(default_factory=dict)
+    csp_mode: CspMode = "report-only"
+    #: The operator's CSP allow-list (sources allowed for everyone), e.g. ``["https://cdn.kactuce.com"]``.
+    csp_allow: tuple[str, ...] = ()
+    #: Extra origins allowed to POST a choice (besides the request's own origin and ``cookie_domain`` hosts).
+    allowed_origins: tuple[str, ...] = ()
+    #: Largest consent request body accepted, in bytes.
+    max_body_bytes: int = 8192
+    #: Demo mode: ephemeral secret, no Secure flag, the bundled demo geo database.
+    demo_mode: bool = False
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def __repr__(self) -> str:
+        # Secret values never appear in logs or reprs.
+        shown = ", ".join(
+            f"{f.name}={'<%d secret keys>' % len(self.secret_keys) if f.name == 'secret_keys' else getattr(self, f.name)!r}"
+            for f in fields(self)
+        )
+        return f"Config({shown})"
+
+    @property
+    def consent_max_age(self) -> int:
+        """Consent lifetime in seconds."""
+        return self.consent_max_age_days * 86400
+
+    @classmethod
+    def demo(cls, **overrides: Any) -> Config:
+        """Demo configuration: an ephemeral secret, the bundled demo geo database, a local SQLite log."""
+        base: dict[str, Any] = {
+            "secret_keys": (secrets.token_urlsafe(32),),
+            "geoip_database": str(bundled_demo_database()),
+            "cookie_secure": False,
+            "log_url": "sqlite:///" + str(Path(tempfile.gettempdir()) / "cookiegate-demo.db"),
+            "demo_mode": True,
+        }
+        base.update(overrides)
+        return cls(**base)
+
+
+def _validate(cfg: Config) -> None:
+    if not isinstance(cfg.secret_keys, tuple) or not all(isinstance(k, str) for k in cfg.secret_keys):
+        raise ConfigError("secret_keys: expected a list of strings")
+    if not cfg.demo_mode:
+        if not cfg.secret_keys:
+            raise ConfigError(
+                f"secret_keys: missing. Set secret_keys in the config file or {SECRETS_ENV} "
+                "(comma-separated, oldest first); only `cookiegate demo` runs without one"
+            )
+        for key in cfg.secret_keys:
+            if key.strip() in DEFAULT_SECRETS or len(key) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    f"secret_keys: a key is a default or shorter than {MIN_SECRET_LENGTH} characters; "
+                    "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                )
+    elif not cfg.secret_keys:
+        raise ConfigError("secret_keys: demo mode still needs a key (Config.demo() makes one)")
+    for cidr in cfg.trusted_proxies:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"trusted_proxies: {cidr!r} is not an IP address or CIDR") from None
+    if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}", cfg.cookie_name):
+        raise ConfigError(f"cookie_name: {cfg.cookie_name!r} is not a valid cookie name")
+    if cfg.cookie_domain is not None and not re.fullmatch(
+        r"\.?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}", cfg.cookie_domain
+    ):
+        raise ConfigError(f"cookie_domain: {cfg.cookie_domain!r} is not a lower-case host name")
+    if not re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", cfg.policy_revision):
+        raise ConfigError("policy_revision: use 1-64 characters of letters, digits, '.', '_', ':' or '-'")
+    if not 1 <= cfg.consent_max_age_days <= 400:
+        # Browsers cap cookie lifetimes at 400 days.
+        raise ConfigError("consent_max_age_days: expected 1..400")
+    if not (cfg.log_url.startswith("sqlite:///") or cfg.log_url.startswith(("postgresql://", "postgres://"))):
+        raise ConfigError("log_url: expected sqlite:///path or postgresql://…")
+    if cfg.ip_log_mode not in ("truncate", "hash", "none"):
+        raise ConfigError("ip_log_mode: expected truncate, hash or none")
+    if not re.fullmatch(r"/([A-Za-z0-9._~-]+/)+", cfg.prefix):
+        raise ConfigError(f"prefix: {cfg.prefix!r} must look like /cookiegate/ (leading and trailing slash)")
+    if cfg.csp_mode not in ("report-only", "enforce", "off"):
+        raise ConfigError("csp_mode: expected report-only, enforce or off")
+    for src in cfg.csp_allow:
+        if not re.fullmatch(r"[A-Za-z0-9*.:/'_-]+", src):
+            raise ConfigError(f"csp_allow: {src!r} is not a CSP source expression")
+    for origin in cfg.allowed_origins:
+        if not re.fullmatch(r"https?://[a-z0-9.-]+(:\d+)?", origin):
+            raise ConfigError(f"allowed_origins: {origin!r} is not an origin like https://www.example.com")
+    if not 256 <= cfg.max_body_bytes <= 1_048_576:
+        raise ConfigError("max_body_bytes: expected 256..1048576")
+    try:
+        validate_regime_table(cfg.regimes)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    seen: set[str] = set()
+    for tag in cfg.tags:
+        if tag.id in seen:
+            raise ConfigError(f"tags.{tag.id}: duplicate id")
+        seen.add(tag.id)
+
+
+_TAG_KEYS: Final = {
+    "id", "vendor", "category", "purpose", "hosts", "src", "inline", "cookies", "cookie_lifetime",
+}
+
+
+def _tag_from_toml(i: int, raw: object) -> Vendor:
+    where = f"tags[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a table")
+    unknown = set(raw) - _TAG_KEYS
+    if unknown:
+        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key (expected {', '.join(sorted(_TAG_KEYS))})")
+    tag_id = raw.get("id")
+    if not isinstance(tag_id, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", tag_id):
+        raise ConfigError(f"{where}.id: expected a lower-case slug")
+    where = f"tags.{tag_id}"
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise ConfigError(f"{where}.category: expected one of {', '.join(CATEGORIES)}")
+    if category == NECESSARY:
+        raise ConfigError(f"{where}.category: a third-party tag cannot be 'necessary'")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{where}.{key}: expected a list of non-empty strings")
+        return tuple(value)
+
+    inline = strings("inline")
+    for pattern in inline:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{where}.inline: {pattern!r} is not a regular expression ({exc})") from None
+    hosts = tuple(h.lower().strip(".") for h in strings("hosts"))
+    src = strings("src")
+    if not (hosts or src or inline):
+        raise ConfigError(f"{where}: say how to recognise it (hosts, src or inline)")
+    name = raw.get("vendor", tag_id)
+    purpose = raw.get("purpose", "")
+    lifetime = raw.get("cookie_lifetime", "")
+    for key, value in (("vendor", name), ("purpose", purpose), ("cookie_lifetime", lifetime)):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}.{key}: expected a string")
+    return Vendor(
+        id=tag_id,
+        name=str(name),
+        category=str(category),
+        purpose=str(purpose),
+        hosts=hosts,
+        inline_patterns=inline,
+        url_patterns=src,
+        cookies=strings("cookies"),
+        cookie_lifetime=str(lifetime),
+    )
+
+
+_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "secret_keys": (list,),
+    "geoip_database": (str,),
+    "trusted_proxies": (list,),
+    "cookie_name": (str,),
+    "cookie_domain": (str,),
+    "cookie_secure": (bool,),
+    "policy_revision": (str, int),
+    "consent_max_age_days": (int,),
+    "log_url": (str,),
+    "ip_log_mode": (str,),
+    "prefix": (str,),
+    "tags": (list,),
+    "regimes": (dict,),
+    "csp_mode": (str,),
+    "csp_allow": (list,),
+    "allowed_origins": (list,),
+    "max_body_bytes": (int,),
+    "demo_mode": (bool,),
+}
+
+
+def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None, demo: bool = False) -> Config:
+    """Build a :class:`Config` from parsed TOML; unknown keys and bad types raise :class:`ConfigError`."""
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _TYPES:
+            raise ConfigError(f"{key}: unknown configuration key")
+        types = _TYPES[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ConfigError(f"{key}: expected {' or '.join(t.__name__ for t in types)}, got {type(value).__name__}")
+        if key == "tags":
+            kwargs[key] = tuple(_tag_from_toml(i, t) for i, t in enumerate(value))
+        elif key in ("secret_keys", "trusted_proxies", "csp_allow", "allowed_origins"):
+            if not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{key}: expected a list of strings")
+            kwargs[key] = tuple(value)
+        elif key == "regimes":
+            kwargs[key] = {str(k): v for k, v in value.items()}
+            for k, v in kwargs[key].items():
+                if not isinstance(v, str):
+                    raise ConfigError(f"regimes.{k}: expected a regime name")
+        elif key == "policy_revision":
+            kwargs[key] = str(value)
+        elif key == "geoip_database" and base_dir is not None:
+            kwargs[key] = str((base_dir / value).resolve()) if not os.path.isabs(value) else value
+        else:
+            kwargs[key] = value
+    env_keys = os.environ.get(SECRETS_ENV)
+    if env_keys:
+        kwargs["secret_keys"] = tuple(k.strip() for k in env_keys.split(",") if k.strip())
+    if demo or kwargs.get("demo_mode"):
+        defaults = Config.demo()
+        kwargs.setdefault("secret_keys", defaults.secret_keys)
+        kwargs.setdefault("geoip_database", defaults.geoip_database)
+        kwargs.setdefault("cookie_secure", False)
+        kwargs.setdefault("log_url", defaults.log_url)
+        kwargs["demo_mode"] = True
+    try:
+        return Config(**kwargs)
+    except TypeError as exc:  # pragma: no cover - guarded by _TYPES above
+        raise ConfigError(str(exc)) from None
+
+
+def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:
+    """``--config FILE``, else ``$COOKIEGATE_CONFIG``, else ``./cookiegate.toml`` if present, else ``None``."""
+    if path:
+        return Path(path)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    local = Path(DEFAULT_CONFIG_FILE)
+    return local if local.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, demo: bool = False) -> Config:
+    """Load the configuration the way every ``cookiegate`` subcommand does.
+
+    ``path``, else ``$COOKIEGATE_CONFIG``, else ``./cookiegate.toml``, else built-in defaults (which, outside
+    demo mode, still need ``$COOKIEGATE_SECRET_KEYS``). Raises :class:`ConfigError` naming the bad key.
+    """
+    resolved = resolve_config_path(path)
+    data: dict[str, Any] = {}
+    base_dir: Path | None = None
+    if resolved is not None:
+        try:
+            with resolved.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {str(resolved)!r} not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {str(resolved)!r}: {exc}") from None
+        base_dir = resolved.parent
+    return config_from_mapping(data, base_dir=base_dir, demo=demo)
+
+
+def with_overrides(cfg: Config, **changes: Any) -> Config:
+    """A copy of ``cfg`` with ``changes`` applied and validated again."""
+    return replace(cfg, **changes)
+
+
+__all__: Sequence[str] = ["Config", "ConfigError", "load_config", "resolve_config_path", "config_from_mapping"]

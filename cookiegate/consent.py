@@ -1,0 +1,224 @@
+"""The visitor's stored choice and the signed cookie that carries it.
+
+The cookie is the only consent state the gateway keeps per visitor: it is signed (itsdangerous, salted,
+key rotation), so the gateway stays stateless and any number of workers can verify it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any, Final
+
+import itsdangerous
+
+from .categories import NECESSARY, OPTIONAL_CATEGORIES
+
+logger = logging.getLogger("cookiegate.consent")
+
+#: Browsers cap a cookie at about 4 kB; anything larger was not written by us.
+MAX_COOKIE_BYTES: Final = 4096
+_SALT: Final = "cookiegate.consent.v1"
+
+#: Actions that are an affirmative, explicit act for the categories they allow (valid GDPR consent).
+EXPLICIT_ACTIONS: Final = frozenset({"accept_all", "save", "allow"})
+#: Every action the consent endpoint accepts.
+ACTIONS: Final = frozenset(
+    {"accept_all", "reject_all", "save", "allow", "withdraw", "opt_out", "acknowledge", "gpc"}
+)
+
+
+def new_consent_id() -> str:
+    """A random, unguessable consent id (128 bits), the key of the visitor's records in the log."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice:
+    """What a visitor chose, as stored in their consent cookie."""
+
+    consent_id: str
+    #: Per optional category: allowed or not. ``necessary`` is never stored: it is always on.
+    categories: Mapping[str, bool] = field(default_factory=dict)
+    policy_revision: str
+    #: The regime row and kind in force when the visitor chose.
+    regime_key: str
+    regime_kind: str
+    #: The action that produced this choice (``accept_all``, ``reject_all``, ``save``, ``withdraw`` …).
+    action: str
+    #: Unix time (seconds) of the choice.
+    issued_at: int
+
+    @property
+    def explicit(self) -> bool:
+        """True when the allowed categories were granted by an affirmative act (valid opt-in consent)."""
+        return self.action in EXPLICIT_ACTIONS
+
+    def allows(self, category: str) -> bool:
+        """Whether the stored choice allows ``category``."""
+        return category == NECESSARY or bool(self.categories.get(category, False))
+
+    def to_payload(self) -> dict[str, Any]:
+        """Compact JSON payload for the cookie."""
+        return {
+            "v": 1,
+            "id": self.consent_id,
+            "c": "".join("1" if self.categories.get(c) else "0" for c in OPTIONAL_CATEGORIES),
+            "r": self.policy_revision,
+            "g": self.regime_key,
+            "k": self.regime_kind,
+            "a": self.action,
+            "t": self.issued_at,
+        }
+
+    @classmethod
+    def from_payload(cls, data: object) -> Choice:
+        """Rebuild a choice from a cookie payload; ``ValueError`` on any unexpected shape."""
+        if not isinstance(data, dict) or data.get("v") != 1:
+            raise ValueError("unknown consent payload version")
+        flags, cid, rev = data.get("c"), data.get("id"), data.get("r")
+        key, kind, action, issued = data.get("g"), data.get("k"), data.get("a"), data.get("t")
+        if not (isinstance(flags, str) and len(flags) == len(OPTIONAL_CATEGORIES) and set(flags) <= {"0", "1"}):
+            raise ValueError("bad category flags")
+        if not (isinstance(cid, str) and 8 <= len(cid) <= 64 and cid.replace("-", "").replace("_", "").isalnum()):
+            raise ValueError("bad consent id")
+        for name, value in (("r", rev), ("g", key), ("k", kind), ("a", action)):
+            if not (isinstance(value, str) and 0 < len(value) <= 64):
+                raise ValueError(f"bad field {name}")
+        if action not in ACTIONS:
+            raise ValueError("bad action")
+        if not isinstance(issued, int) or isinstance(issued, bool) or issued < 0:
+            raise ValueError("bad time")
+        return cls(
+            consent_id=cid,
+            categories={c: f == "1" for c, f in zip(OPTIONAL_CATEGORIES, flags, strict=True)},
+            policy_revision=str(rev),
+            regime_key=str(key),
+            regime_kind=str(kind),
+            action=str(action),
+            issued_at=issued,
+        )
+
+
+class ConsentCodec:
+    """Signs and verifies the consent cookie.
+
+    ``secret_keys`` are oldest first; the newest signs, every key verifies, so keys rotate without
+    asking anyone again. Anything that does not verify — tampered, wrong salt, unknown key, expired,
+    malformed, oversized, or from another policy revision — decodes to ``None`` (no choice).
+    """
+
+    __slots__ = ("_serializer", "max_age", "policy_revision", "rejections")
+
+    def __init__(self, secret_keys: Sequence[str], *, policy_revision: str, max_age: int) -> None:
+        if not secret_keys:
+            raise ValueError("ConsentCodec needs at least one secret key")
+        # itsdangerous treats a list as oldest-first and signs with the last one: the order we document.
+        self._serializer = itsdangerous.URLSafeTimedSerializer(list(secret_keys), salt=_SALT)
+        self.policy_revision = policy_revision
+        self.max_age = max_age
+        #: Count of cookies refused since start (tampered, expired, …), for health and hardening reports.
+        self.rejections = 0
+
+    def __repr__(self) -> str:  # never show key material
+        return f"ConsentCodec(policy_revision={self.policy_revision!r}, max_age={self.max_age})"
+
+    def encode(self, choice: Choice) -> str:
+        """The signed cookie value for ``choice``."""
+        return self._serializer.dumps(choice.to_payload())
+
+    def decode(self, value: str | None) -> Choice | None:
+        """The stored choice, or ``None`` when the cookie is absent or not to be trusted."""
+        if not value:
+            return None
+        if len(value) > MAX_COOKIE_BYTES:
+            return self._reject("oversized consent cookie")
+        try:
+            payload = self._serializer.loads(value, max_age=self.max_age)
+            choice = Choice.from_payload(payload)
+        except itsdangerous.SignatureExpired:
+            return self._reject("expired consent cookie")
+        except itsdangerous.BadData:
+            return self._reject("consent cookie failed verification")
+        except (ValueError, TypeError, UnicodeError):
+            return self._reject("malformed consent cookie")
+        if choice.policy_revision != self.policy_revision:
+            # A new policy revision asks everyone again: an older choice counts as none.
+            return None
+        if time.time() - choice.issued_at > self.max_age + 60:
+            return self._reject("expired consent cookie")
+        return choice
+
+    def _reject(self, why: str) -> None:
+        self.rejections += 1
+        logger.debug("%s; treated as no choice", why)
+        return None
+
+
+def read_cookie(headers: Sequence[tuple[bytes, bytes]], name: str) -> str | None:
+    """The value of cookie ``name`` from raw ASGI headers.
+
+    Duplicated names with different values count as no cookie (fail closed): a browser sends both when
+    a host cookie and a domain cookie coexist, and we cannot tell which one is current.
+    """
+    found: str | None = None
+    needle = name.encode("latin-1")
+    for key, raw in headers:
+        if key != b"cookie" or needle not in raw:
+            continue
+        for part in raw.split(b";"):
+            k, sep, v = part.strip().partition(b"=")
+            if not sep or k != needle:
+                continue
+            value = v.strip().decode("latin-1")
+            if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+                value = value[1:-1]
+            if found is not None and found != value:
+                logger.debug("duplicated %s cookie; treated as no choice", name)
+                return ""
+            found = value
+    return found
+
+
+def cookie_names(headers: Sequence[tuple[bytes, bytes]]) -> list[str]:
+    """Names of every cookie the browser sent (for expiring withdrawn categories)."""
+    names: list[str] = []
+    for key, raw in headers:
+        if key == b"cookie":
+            for part in raw.split(b";"):
+                k, sep, _ = part.strip().partition(b"=")
+                if sep and k:
+                    names.append(k.decode("latin-1"))
+    return names
+
+
+def build_set_cookie(
+    name: str,
+    value: str,
+    *,
+    max_age: int,
+    domain: str | None,
+    secure: bool,
+    http_only: bool = True,
+    path: str = "/",
+) -> str:
+    """A ``Set-Cookie`` header value (SameSite=Lax)."""
+    morsel: SimpleCookie = SimpleCookie()
+    morsel[name] = value
+    m = morsel[name]
+    m["path"] = path
+    m["max-age"] = str(max_age)
+    m["samesite"] = "Lax"
+    if domain:
+        m["domain"] = domain
+    if secure:
+        m["secure"] = True
+    if http_only:
+        m["httponly"] = True
+    if max_age <= 0:
+        m["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
+    return m.OutputString()

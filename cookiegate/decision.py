@@ -1,0 +1,129 @@
+"""The decision: which categories may fire for this request, and why.
+
+``Decision = f(Regime, Choice, signals)``: plain Python, tested with tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .categories import NECESSARY, OPTIONAL_CATEGORIES
+from .consent import Choice
+from .jurisdiction import STRICTEST, Regime
+from .location import Location
+
+# Reasons, as the marketer's view and the debug log show them.
+REASON_NECESSARY = "necessary"
+REASON_DEFAULT = "regime default"
+REASON_CHOICE = "stored choice"
+REASON_GPC = "GPC"
+REASON_BOT = "bot"
+REASON_FAILSAFE = "fail-safe"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """Which categories fire for one request, with the facts that led there."""
+
+    location: Location
+    regime: Regime
+    #: The visitor's valid stored choice, or ``None``.
+    choice: Choice | None
+    gpc: bool = False
+    is_bot: bool = False
+    allowed: frozenset[str]
+    #: Per category, why it is on or off (``regime default``, ``stored choice``, ``GPC``, ``bot`` …).
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+    def allows(self, category: str) -> bool:
+        """Whether tags and cookies of ``category`` may fire for this request."""
+        return category in self.allowed
+
+    @property
+    def needs_banner(self) -> bool:
+        """True when the visitor should be asked (or told): a person who has not chosen yet."""
+        return self.choice is None and not self.is_bot
+
+    @property
+    def consent_id(self) -> str | None:
+        """The visitor's consent id, once they have chosen."""
+        return self.choice.consent_id if self.choice else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON view for ``GET {prefix}consent`` and single-page apps."""
+        return {
+            "location": self.location.as_dict(),
+            "regime": {"key": self.regime.key, "name": self.regime.name},
+            "consent_id": self.consent_id,
+            "policy_revision": self.choice.policy_revision if self.choice else None,
+            "chosen": self.choice is not None,
+            "gpc": self.gpc,
+            "categories": {c: c in self.allowed for c in (NECESSARY, *OPTIONAL_CATEGORIES)},
+            "allowed": sorted(self.allowed),
+            "reasons": dict(self.reasons),
+            "needs_banner": self.needs_banner,
+        }
+
+
+def choice_applies(choice: Choice, regime: Regime, category: str) -> bool:
+    """Whether ``choice`` may decide ``category`` under ``regime``.
+
+    A category the regime puts behind opt-in is only granted by an affirmative act; an acknowledged
+    notice from a visitor who has since travelled into an opt-in region does not count as consent.
+    A refusal always counts.
+    """
+    if not choice.allows(category):
+        return True
+    return category not in regime.opt_in or choice.explicit
+
+
+def decide(
+    *,
+    location: Location,
+    regime: Regime,
+    choice: Choice | None,
+    gpc: bool = False,
+    is_bot: bool = False,
+) -> Decision:
+    """Combine the regime, the stored choice and the signals into the allowed categories."""
+    allowed = {NECESSARY}
+    reasons = {NECESSARY: REASON_NECESSARY}
+    for category in OPTIONAL_CATEGORIES:
+        if is_bot:
+            # Crawlers get the page without trackers: nothing consented, nothing to measure.
+            on, why = False, REASON_BOT
+        elif choice is not None and choice_applies(choice, regime, category):
+            on, why = choice.allows(category), REASON_CHOICE
+        else:
+            on, why = regime.default_allows(category), REASON_DEFAULT
+        if on and gpc and category in regime.gpc_refuses and not (
+            choice is not None and choice.explicit and choice.allows(category) and regime.kind in ("notice", "australia")
+        ):
+            # GPC is binding in the US opt-out states; elsewhere it is honoured as the
+            # default, and only an explicit later choice on this site overrides it.
+            on, why = False, REASON_GPC
+        if on:
+            allowed.add(category)
+        reasons[category] = why
+    return Decision(
+        location=location,
+        regime=regime,
+        choice=choice,
+        gpc=gpc,
+        is_bot=is_bot,
+        allowed=frozenset(allowed),
+        reasons=reasons,
+    )
+
+
+def strictest(location: Location | None = None) -> Decision:
+    """The fail-closed decision: nothing but ``necessary``, for when anything goes wrong."""
+    return Decision(
+        location=location or Location.unknown(),
+        regime=STRICTEST,
+        choice=None,
+        allowed=frozenset({NECESSARY}),
+        reasons={c: REASON_FAILSAFE for c in OPTIONAL_CATEGORIES} | {NECESSARY: REASON_NECESSARY},
+    )

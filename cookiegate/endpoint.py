@@ -1,0 +1,422 @@
+"""The gateway's own routes under the prefix: consent, settings, cookie statement, assets, CSP reports.
+
+Bad input gets a clear 4xx and changes nothing: cross-site POSTs, oversized or malformed bodies, unknown
+categories, refusing ``necessary``, open redirects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from .categories import NECESSARY, OPTIONAL_CATEGORIES
+from .consent import ACTIONS, Choice, build_set_cookie, cookie_names, new_consent_id
+from .decision import decide
+from .gateway import Gateway, Visit
+from .jurisdiction import SALE_SHARE_CATEGORIES
+from .store import ConsentRecord, StoreError
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+logger = logging.getLogger("cookiegate.endpoint")
+
+GPC_JSON: Final = b'{"gpc": true, "lastUpdate": "2026-11-26"}'
+_SECURITY_HEADERS: Final = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class BadRequest(Exception):
+    """A client error with a status and a message safe to show."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    *,
+    head: bool = False,
+) -> None:
+    """Send a complete response."""
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        *_SECURITY_HEADERS,
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def respond_json(send: Send, status: int, data: object, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Send JSON, never cached."""
+    body = json.dumps(data, separators=(",", ":")).encode()
+    await respond(send, status, body, b"application/json", [(b"cache-control", b"no-store"), *(extra or [])])
+
+
+async def respond_error(send: Send, exc: BadRequest) -> None:
+    """A plain-text client error (never reflects input as markup)."""
+    await respond(send, exc.status, exc.message.encode("utf-8"), b"text/plain; charset=utf-8",
+                  [(b"cache-control", b"no-store")])
+
+
+def safe_next(value: str | None) -> str:
+    """A same-origin path to go back to, or ``/``: never ``//host``, ``/\\host``, a scheme, or control characters."""
+    if not value or len(value) > 2048:
+        return "/"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return "/"
+    if not value.startswith("/") or value.startswith("//") or value.startswith("/\\") or "\\" in value[:3]:
+        return "/"
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port or default
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.hostname.lower()}" + ("" if port == default else f":{port}")
+
+
+def _request_origin(scope: Scope) -> str | None:
+    host = _header(scope, b"host")
+    if not host:
+        server = scope.get("server")
+        if not server:
+            return None
+        host = f"{server[0]}:{server[1]}"
+    return _origin_of(f"{scope.get('scheme', 'http')}://{host}")
+
+
+def check_same_site(scope: Scope, gateway: Gateway) -> None:
+    """403 unless the POST comes from this site (Origin, else Referer; one of them is required)."""
+    if _header(scope, b"sec-fetch-site") == "cross-site":
+        raise BadRequest(403, "cross-site request refused")
+    origin = _header(scope, b"origin")
+    if origin is None or origin == "null":
+        referer = _header(scope, b"referer")
+        origin = _origin_of(referer) if referer else None
+    else:
+        origin = _origin_of(origin)
+    if origin is None:
+        raise BadRequest(403, "missing or unusable Origin/Referer: consent is only accepted from this site")
+    allowed = {_request_origin(scope), *gateway.config.allowed_origins}
+    domain = (gateway.config.cookie_domain or "").lstrip(".")
+    host = urllib.parse.urlsplit(origin).hostname or ""
+    if origin in allowed:
+        return
+    if domain and origin.startswith("https://") and (host == domain or host.endswith("." + domain)):
+        return
+    raise BadRequest(403, "cross-site request refused")
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, refusing (413) more than ``limit`` bytes without reading them all."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequest(400, "client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, bool] | None, str, bool]:
+    """``(action, categories or None, next, is_json)`` from a form or JSON body; 400/415 on anything odd."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise BadRequest(400, "malformed JSON") from None
+        if not isinstance(data, dict):
+            raise BadRequest(400, "expected a JSON object")
+        unknown_keys = set(data) - {"action", "categories", "next"}
+        if unknown_keys:
+            raise BadRequest(400, f"unknown field {sorted(unknown_keys)[0]!r}")
+        action = data.get("action", "save")
+        raw_cats = data.get("categories")
+        if not isinstance(action, str):
+            raise BadRequest(400, "action must be a string")
+        cats: dict[str, bool] | None = None
+        if raw_cats is not None:
+            if not isinstance(raw_cats, dict):
+                raise BadRequest(400, "categories must be an object of booleans")
+            cats = {}
+            for key, value in raw_cats.items():
+                if not isinstance(value, bool):
+                    raise BadRequest(400, f"categories.{key} must be true or false")
+                cats[str(key)] = value
+        nxt = data.get("next", "/")
+        if not isinstance(nxt, str):
+            raise BadRequest(400, "next must be a string")
+        return action, cats, nxt, True
+    if media == "application/x-www-form-urlencoded":
+        try:
+            pairs = urllib.parse.parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), max_num_fields=32
+            )
+        except (UnicodeDecodeError, ValueError):
+            raise BadRequest(400, "malformed form body") from None
+        action = "save"
+        form_cats: dict[str, bool] = {}
+        nxt = "/"
+        for key, value in pairs:
+            if key == "action":
+                action = value
+            elif key == "category":
+                form_cats[value] = True
+            elif key == "next":
+                nxt = value
+            elif key != "shown":
+                raise BadRequest(400, f"unknown field {key!r}")
+        return action, form_cats, nxt, False
+    raise BadRequest(415, "send application/x-www-form-urlencoded or application/json")
+
+
+def new_categories(action: str, given: dict[str, bool] | None, visit: Visit) -> dict[str, bool]:
+    """The per-category result of ``action``; 400 for unknown categories or refusing ``necessary``."""
+    given = given or {}
+    for key, value in given.items():
+        if key == NECESSARY:
+            if not value:
+                raise BadRequest(400, "the necessary category cannot be refused")
+            continue
+        if key not in OPTIONAL_CATEGORIES:
+            raise BadRequest(400, f"unknown category {key!r}")
+    current = visit.decision
+    if action == "accept_all":
+        return dict.fromkeys(OPTIONAL_CATEGORIES, True)
+    if action in ("reject_all", "withdraw"):
+        return dict.fromkeys(OPTIONAL_CATEGORIES, False)
+    if action == "save":
+        return {c: bool(given.get(c, False)) for c in OPTIONAL_CATEGORIES}
+    if action == "allow":
+        if not any(given.get(c) for c in OPTIONAL_CATEGORIES):
+            raise BadRequest(400, "allow needs a category")
+        return {c: current.allows(c) or bool(given.get(c)) for c in OPTIONAL_CATEGORIES}
+    if action == "opt_out":
+        return {c: current.allows(c) and c not in SALE_SHARE_CATEGORIES for c in OPTIONAL_CATEGORIES}
+    if action == "acknowledge":
+        # "OK" on a notice keeps what the regime allows by default; it grants nothing behind opt-in.
+        return {c: current.allows(c) for c in OPTIONAL_CATEGORIES}
+    raise BadRequest(400, f"unknown action {action!r}")
+
+
+class Endpoint:
+    """Dispatches requests under the prefix."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.prefix = gateway.prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sub = scope["path"][len(self.prefix):]
+        method = scope.get("method", "GET")
+        try:
+            if sub == "consent":
+                if method == "POST":
+                    await self.post_consent(scope, receive, send)
+                elif method in ("GET", "HEAD"):
+                    visit = Visit(self.gateway, scope)
+                    await respond_json(send, 200, visit.decision.as_dict(), [(b"vary", b"Cookie, Sec-GPC")])
+                else:
+                    raise BadRequest(405, "method not allowed")
+            elif sub == "settings" and method in ("GET", "HEAD"):
+                await self.settings(scope, send, head=method == "HEAD")
+            elif sub == "cookies" and method in ("GET", "HEAD"):
+                visit = Visit(self.gateway, scope)
+                html = self.gateway.renderer.statement_page(
+                    visit.decision, policy_revision=self.gateway.config.policy_revision
+                )
+                await respond(send, 200, html.encode(), b"text/html; charset=utf-8",
+                              [(b"cache-control", b"private, no-cache"), (b"vary", b"Cookie")], head=method == "HEAD")
+            elif sub.startswith("assets/") and method in ("GET", "HEAD"):
+                asset = self.gateway.renderer.assets.get(sub[len("assets/"):])
+                if asset is None:
+                    raise BadRequest(404, "not found")
+                await respond(send, 200, asset[0], asset[1].encode(),
+                              [(b"cache-control", b"public, max-age=31536000, immutable")], head=method == "HEAD")
+            elif sub == "csp-report" and method == "POST":
+                await self.csp_report(scope, receive, send)
+            elif sub == "health" and method in ("GET", "HEAD"):
+                await self.health(send)
+            else:
+                raise BadRequest(404, "not found")
+        except BadRequest as exc:
+            await respond_error(send, exc)
+
+    async def settings(self, scope: Scope, send: Send, *, head: bool) -> None:
+        visit = Visit(self.gateway, scope)
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        next_path = safe_next((query.get("next") or ["/"])[0])
+        html = self.gateway.renderer.settings_page(
+            visit.decision, next_path=next_path, policy_revision=self.gateway.config.policy_revision
+        )
+        await respond(send, 200, html.encode(), b"text/html; charset=utf-8",
+                      [(b"cache-control", b"private, no-store"), (b"vary", b"Cookie, Sec-GPC")], head=head)
+
+    async def post_consent(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gateway = self.gateway
+        check_same_site(scope, gateway)
+        body = await read_body(receive, gateway.config.max_body_bytes)
+        action, given, raw_next, is_json = parse_consent_body(_header(scope, b"content-type") or "", body)
+        if action not in ACTIONS or action == "gpc":
+            raise BadRequest(400, f"unknown action {action!r}")
+        visit = Visit(gateway, scope)
+        before = visit.decision
+        categories = new_categories(action, given, visit)
+        choice = Choice(
+            consent_id=before.consent_id or new_consent_id(),
+            categories=categories,
+            policy_revision=gateway.config.policy_revision,
+            regime_key=visit.regime.key,
+            regime_kind=visit.regime.kind,
+            action=action,
+            issued_at=int(time.time()),
+        )
+        after = decide(location=visit.location, regime=visit.regime, choice=choice, gpc=visit.gpc, is_bot=False)
+        next_path = safe_next(raw_next)
+        grants_more = any(after.allows(c) and not before.allows(c) for c in OPTIONAL_CATEGORIES)
+        try:
+            await self._record(visit, choice, next_path)
+        except StoreError:
+            gateway.errors.error("store-write", "cookiegate: a consent record could not be made durable")
+            if grants_more:
+                # Consent we cannot prove is consent we must not rely on: nothing more is allowed.
+                raise BadRequest(503, "your choice could not be recorded; nothing was changed, please try again") from None
+            # A refusal is honoured even when it cannot be logged.
+        cfg = gateway.config
+        headers = [(b"set-cookie", build_set_cookie(
+            cfg.cookie_name, gateway.codec.encode(choice), max_age=cfg.consent_max_age,
+            domain=cfg.cookie_domain, secure=cfg.cookie_secure,
+        ).encode("latin-1"))]
+        headers += self._expire_refused(scope, after.allowed)
+        if is_json:
+            await respond_json(send, 200, after.as_dict(), headers)
+        else:
+            await respond(send, 303, b"", b"text/plain; charset=utf-8",
+                          [(b"location", next_path.encode("latin-1", "replace")), (b"cache-control", b"no-store"), *headers])
+
+    def _expire_refused(self, scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
+        """Expire the cookies of refused categories the browser still has (host and cookie_domain)."""
+        cfg = self.gateway.config
+        out: list[tuple[bytes, bytes]] = []
+        seen: set[str] = set()
+        for name in cookie_names(scope.get("headers", ())):
+            if name in seen or name == cfg.cookie_name:
+                continue
+            seen.add(name)
+            category = self.gateway.registry.category_for_cookie(name)
+            if category is None or category in allowed:
+                continue
+            domains: list[str | None] = [None]
+            if cfg.cookie_domain:
+                domains.append(cfg.cookie_domain)
+            host = (_header(scope, b"host") or "").split(":")[0]
+            # Trackers set their cookies on the registrable domain (".kactuce.com"): expire it there too.
+            labels = host.split(".")
+            if len(labels) >= 2 and not host.replace(".", "").isdigit():
+                domains.append(".".join(labels[-2:]))
+            for domain in dict.fromkeys(domains):
+                out.append((b"set-cookie", build_set_cookie(
+                    name, "", max_age=0, domain=domain, secure=False, http_only=False).encode("latin-1")))
+        return out
+
+    async def _record(self, visit: Visit, choice: Choice, next_path: str) -> None:
+        gateway = self.gateway
+        await gateway.startup()
+        if not gateway.store_ready:
+            raise StoreError("decision log unavailable")
+        ua = visit.user_agent
+        location = visit.location
+        record = ConsentRecord(
+            consent_id=choice.consent_id,
+            at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            action=choice.action,
+            categories=dict(choice.categories),
+            policy_revision=choice.policy_revision,
+            regime_key=choice.regime_key,
+            regime_kind=choice.regime_kind,
+            banner_variant=visit.regime.kind,
+            banner_hash=gateway.renderer.banner_hash(visit.regime.kind, "en", visit.gpc),
+            language="en",
+            country=location.country,
+            subdivision=location.subdivision,
+            city=location.city,
+            gpc=visit.gpc,
+            dnt=visit.dnt,
+            device=ua.device,
+            browser=ua.browser_family,
+            path=urllib.parse.urlsplit(next_path).path,
+            ip=visit.ip_for_log(gateway.config.ip_log_mode, gateway.config.secret_keys[-1].encode()),
+        )
+        await gateway.store.record(record)
+
+    async def csp_report(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await read_body(receive, 16384)
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise BadRequest(400, "malformed report") from None
+        reports = data if isinstance(data, list) else [data]
+        for item in reports[:20]:
+            if not isinstance(item, dict):
+                continue
+            report = item.get("csp-report") or item.get("body") or {}
+            if not isinstance(report, dict):
+                continue
+            blocked = str(report.get("blocked-uri") or report.get("blockedURL") or "")[:300]
+            page = str(report.get("document-uri") or report.get("documentURL") or "")[:300]
+            directive = str(report.get("violated-directive") or report.get("effectiveDirective") or "")[:100]
+            host = urllib.parse.urlsplit(blocked).hostname or blocked[:100]
+            page_path = urllib.parse.urlsplit(page).path[:200]
+            entry = {"host": host, "page": page_path, "directive": directive}
+            self.gateway.csp_reports.append(entry)
+            del self.gateway.csp_reports[:-500]
+            logger.info("CSP violation: host=%s page=%s directive=%s", host, page_path, directive)
+        await respond(send, 204, b"", b"text/plain")
+
+    async def health(self, send: Send) -> None:
+        gw = self.gateway
+        checks = {"geo": "ok" if gw.geo.healthy else "degraded", "store": "ok" if gw.store_ready else "degraded"}
+        status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
+        await respond_json(send, 200 if status == "ok" else 503, {"status": status, "checks": checks,
+                                                                  "errors": dict(gw.errors.counts)})

@@ -1,0 +1,229 @@
+"""The gateway's shared runtime and the lazy per-request view of the visitor.
+
+:class:`Gateway` is built once at start-up from a :class:`Config`. :class:`Visit` is made per request and
+computes location, regime, stored choice and decision lazily, at most once each, and only when the
+response (or the app) needs them. Any failure while computing gives the strictest decision.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, Final
+
+from .banner import BannerRenderer
+from .catalog import TagRegistry
+from .config import Config
+from .consent import Choice, ConsentCodec, read_cookie
+from .csp import CspBuilder
+from .decision import Decision, decide, strictest
+from .geo import GeoResolver
+from .jurisdiction import STRICTEST, Jurisdiction, Regime
+from .location import Location
+from .store import DecisionStore, open_store
+from .visitor import TrustedProxies, UserAgentInfo, client_ip, dnt_signal, gpc_signal, user_agent_info
+
+logger = logging.getLogger("cookiegate")
+
+_UNKNOWN_UA: Final = UserAgentInfo(device="other", browser_family="Other", is_bot=False)
+
+
+class OnceLogger:
+    """Logs each distinct problem once (with context), then only counts it: never one line per request."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def error(self, key: str, msg: str, *args: object, exc_info: bool = True) -> None:
+        """Log ``msg`` the first time ``key`` happens; count every time."""
+        with self._lock:
+            self.counts[key] += 1
+            first = self.counts[key] == 1
+        if first:
+            logger.error(msg + " (logged once; later occurrences are only counted)", *args, exc_info=exc_info)
+
+
+class Gateway:
+    """Everything built once per process: codec, geo reader, regime table, registry, renderer, store."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.prefix = config.prefix
+        self.codec = ConsentCodec(
+            config.secret_keys, policy_revision=config.policy_revision, max_age=config.consent_max_age
+        )
+        self.trusted = TrustedProxies(config.trusted_proxies)
+        self.geo = GeoResolver(config.geoip_database)
+        self.jurisdiction = Jurisdiction(config.regimes)
+        self.registry = TagRegistry.builtin(config.tags)
+        self.renderer = BannerRenderer(prefix=config.prefix, vendors=self.registry.vendors)
+        self.csp = CspBuilder(
+            allow=config.csp_allow,
+            report_uri=config.prefix + "csp-report",
+            hosts_for=self.registry.hosts_for_categories,
+        )
+        self.store: DecisionStore = open_store(config.log_url)
+        self.store_ready = False
+        self.errors = OnceLogger()
+        #: Recent CSP violation reports (host, page, directive), newest last; bounded.
+        self.csp_reports: list[dict[str, str]] = []
+
+    async def startup(self) -> None:
+        """Open the decision log (create or migrate its schema)."""
+        if self.store_ready:
+            return
+        try:
+            await self.store.open()
+            self.store_ready = True
+        except Exception:
+            self.errors.error("store-open", "cookiegate: could not open the decision log")
+
+    async def shutdown(self) -> None:
+        """Close the decision log and the geo reader."""
+        try:
+            await self.store.close()
+        finally:
+            self.geo.close()
+
+
+def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class Visit:
+    """What the gateway knows about the visitor of one request; every fact is computed on first use.
+
+    The app sees this object as ``scope["cookiegate"]``: ``visit.decision.allows("analytics")`` (or
+    ``visit.allows("analytics")``), ``visit.location``, ``visit.regime``.
+    """
+
+    __slots__ = ("_choice", "_choice_done", "_decision", "_location", "_regime", "_ua", "gateway", "scope")
+
+    def __init__(self, gateway: Gateway, scope: Mapping[str, Any]) -> None:
+        self.gateway = gateway
+        self.scope = scope
+        self._location: Location | None = None
+        self._regime: Regime | None = None
+        self._choice: Choice | None = None
+        self._choice_done = False
+        self._decision: Decision | None = None
+        self._ua: UserAgentInfo | None = None
+
+    def __repr__(self) -> str:
+        return f"<cookiegate.Visit decided={self._decision is not None}>"
+
+    @property
+    def location(self) -> Location:
+        """Coarse location from the client IP (through trusted proxies only)."""
+        if self._location is None:
+            try:
+                self._location = self.gateway.geo.lookup(client_ip(self.scope, self.gateway.trusted))
+            except Exception:
+                self.gateway.errors.error("geo", "cookiegate: geo lookup failed; strictest regime applies")
+                self._location = Location.unknown()
+        return self._location
+
+    @property
+    def regime(self) -> Regime:
+        """The consent regime at the visitor's location (strictest when unknown)."""
+        if self._regime is None:
+            try:
+                self._regime = self.gateway.jurisdiction.regime_for(self.location)
+            except Exception:
+                self.gateway.errors.error("regime", "cookiegate: regime lookup failed; strictest regime applies")
+                self._regime = STRICTEST
+        return self._regime
+
+    @property
+    def choice(self) -> Choice | None:
+        """The visitor's valid stored choice, or ``None``."""
+        if not self._choice_done:
+            self._choice_done = True
+            try:
+                raw = read_cookie(self.scope.get("headers", ()), self.gateway.config.cookie_name)
+                self._choice = self.gateway.codec.decode(raw)
+            except Exception:
+                self.gateway.errors.error("cookie", "cookiegate: consent cookie decoding failed; no choice assumed")
+                self._choice = None
+        return self._choice
+
+    @property
+    def user_agent(self) -> UserAgentInfo:
+        """Device class, browser family, bot flag (parsed once per distinct UA, cached)."""
+        if self._ua is None:
+            try:
+                self._ua = user_agent_info(_header(self.scope, b"user-agent"))
+            except Exception:
+                self.gateway.errors.error("ua", "cookiegate: user-agent parsing failed")
+                self._ua = _UNKNOWN_UA
+        return self._ua
+
+    @property
+    def gpc(self) -> bool:
+        """True when the browser sent ``Sec-GPC: 1``."""
+        return gpc_signal(self.scope.get("headers", ()))
+
+    @property
+    def dnt(self) -> bool:
+        """True when the browser sent ``DNT: 1``."""
+        return dnt_signal(self.scope.get("headers", ()))
+
+    @property
+    def decision(self) -> Decision:
+        """The one decision every later step reads (computed once; strictest on any failure)."""
+        if self._decision is None:
+            try:
+                self._decision = decide(
+                    location=self.location,
+                    regime=self.regime,
+                    choice=self.choice,
+                    gpc=self.gpc,
+                    is_bot=self.user_agent.is_bot,
+                )
+            except Exception:
+                self.gateway.errors.error("decision", "cookiegate: decision failed; strictest treatment applies")
+                self._decision = strictest()
+        return self._decision
+
+    # Conveniences so templates can write ``cookiegate.allows("analytics")``.
+    def allows(self, category: str) -> bool:
+        """Whether ``category`` may fire for this request."""
+        return self.decision.allows(category)
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """The allowed categories."""
+        return self.decision.allowed
+
+    @property
+    def needs_banner(self) -> bool:
+        """Whether the visitor still has to be asked."""
+        return self.decision.needs_banner
+
+    @property
+    def is_bot(self) -> bool:
+        """Whether the user-agent is a crawler."""
+        return self.decision.is_bot
+
+    def ip_for_log(self, mode: str, key: bytes) -> str | None:
+        """The IP as the log may keep it: a truncated prefix (/24, /48), a keyed hash, or nothing."""
+        ip = client_ip(self.scope, self.gateway.trusted)
+        if ip is None or mode == "none":
+            return None
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return None
+        if mode == "hash":
+            import hmac
+
+            return "h:" + hmac.new(key, addr.packed, "sha256").hexdigest()[:32]
+        prefix = 24 if addr.version == 4 else 48
+        return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))

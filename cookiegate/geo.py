@@ -1,0 +1,289 @@
+"""Coarse visitor location from a MaxMind DB (GeoIP2/GeoLite2 City or Country, DB-IP lite, the demo DB).
+
+Only the country, its EU membership, the first-level subdivision and the English city name leave this
+module (as :class:`~cookiegate.location.Location`); coordinates, postcode, accuracy radius and the IP
+address are never returned or logged.
+
+Failure is quiet per request and loud once: a missing, corrupt or unreadable database, or an address
+that cannot be placed, gives ``Location.unknown()`` (the strictest regime) and never raises; each
+distinct problem is logged once as a warning on the ``cookiegate.geo`` logger.
+
+Databases are updated without a restart: the file's identity (inode, mtime, size) is checked at most
+every ``check_interval`` seconds and a changed file is reopened. Replace the file atomically (write a
+temporary file next to it, then rename); if the new file cannot be opened, or disappears, the
+previous reader keeps serving.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Hashable
+from types import TracebackType
+from typing import Any
+
+import maxminddb
+
+from .location import Location
+
+__all__ = ["GeoResolver"]
+
+logger = logging.getLogger("cookiegate.geo")
+
+_COUNTRY_RE = re.compile(r"[A-Z]{2}")
+# The part of an ISO 3166-2 code after the dash, as MaxMind stores it ("IDF", "CA", "9").
+_SUBDIVISION_RE = re.compile(r"[A-Z0-9]{1,3}")
+# A city name is display text; anything longer than this is not a city name but bad data.
+_MAX_CITY_LEN = 128
+
+_Fingerprint = tuple[int, int, int]
+
+# Module-level so tests can drive the reload interval without sleeping.
+_clock = time.monotonic
+
+
+def _fingerprint(st: os.stat_result) -> _Fingerprint:
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class GeoResolver:
+    """Map an IP address to a coarse :class:`Location` using a MaxMind DB file.
+
+    ``database=None`` disables geolocation: every lookup is unknown. ``check_interval`` is how often
+    (seconds, monotonic clock) a lookup may ``stat`` the file to notice an update; 0 checks on every
+    lookup. Safe to share between threads and the event loop: a lookup is a few microseconds with the
+    C reader and never blocks on I/O except that occasional ``stat``.
+    """
+
+    def __init__(self, database: str | os.PathLike[str] | None, *, check_interval: float = 5.0) -> None:
+        if check_interval < 0:
+            raise ValueError("check_interval must be >= 0")
+        self._path = os.fspath(database) if database is not None else None
+        self._check_interval = check_interval
+        self._reader: maxminddb.Reader | None = None
+        self._ipv4_only = False
+        self._fingerprint: _Fingerprint | None = None
+        self._next_check = 0.0
+        self._read_error = False
+        self._closed = False
+        self._reload_lock = threading.Lock()
+        self._warned: set[Hashable] = set()
+        if self._path is not None:
+            self._check_file()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        """True when a database is open and no lookup has failed with a reader error since it opened."""
+        return self._reader is not None and not self._read_error
+
+    @property
+    def database_type(self) -> str | None:
+        """The open database's ``database_type`` metadata (``"GeoLite2-City"`` …), or ``None``."""
+        reader = self._reader
+        if reader is None:
+            return None
+        try:
+            return str(reader.metadata().database_type)
+        except Exception:  # a reader closed under us: report nothing rather than fail a health page
+            return None
+
+    def lookup(self, ip: str | None) -> Location:
+        """The coarse location of ``ip``; ``Location.unknown()`` whenever it cannot be placed.
+
+        Unknown for ``None``, invalid strings, non-global addresses (private, loopback, link-local,
+        multicast, reserved, unspecified, shared/CGNAT), addresses not in the database, records with
+        no valid country, and any reader error. Never raises.
+        """
+        if ip is None or self._path is None or self._closed:
+            return Location.unknown()
+        if self._check_interval == 0 or _clock() >= self._next_check:
+            self._maybe_reload()
+        reader = self._reader
+        if reader is None:
+            return Location.unknown()
+        address = _global_address(ip)
+        if address is None:
+            return Location.unknown()
+        if address.version == 6 and self._ipv4_only:
+            # An IPv4-only database (some DB-IP/legacy exports) raises on IPv6 input: it cannot place them.
+            return Location.unknown()
+        try:
+            record = reader.get(address)
+        except Exception as exc:
+            # InvalidDatabaseError (corrupt data section or tree), or ValueError from a reader closed
+            # by a concurrent close()/reload. The message names the IP, so log only the type.
+            self._read_error = True
+            self._warn_once(
+                ("lookup", self._fingerprint, type(exc).__name__),
+                "geo database %s: lookup failed with %s; treating visitors as unknown location",
+                self._path,
+                type(exc).__name__,
+            )
+            return Location.unknown()
+        return _location_from_record(record)
+
+    def close(self) -> None:
+        """Close the database; later lookups are unknown. Idempotent."""
+        self._closed = True
+        with self._reload_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def __enter__(self) -> GeoResolver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"GeoResolver({self._path!r}, healthy={self.healthy})"
+
+    # -- file handling --------------------------------------------------------------------------
+
+    def _maybe_reload(self) -> None:
+        # One thread checks; the others keep serving the current reader instead of queueing on stat().
+        if not self._reload_lock.acquire(blocking=False):
+            return
+        try:
+            if not self._closed:
+                self._check_file()
+        finally:
+            self._reload_lock.release()
+
+    def _check_file(self) -> None:
+        assert self._path is not None
+        self._next_check = _clock() + self._check_interval
+        try:
+            fingerprint = _fingerprint(os.stat(self._path))
+        except OSError as exc:
+            # Missing or unreadable: keep the previous reader if there is one (a delete-then-copy
+            # update must not drop every visitor to "unknown"), warn once per kind of failure.
+            kept = " (keeping the previously loaded database)" if self._reader is not None else ""
+            self._warn_once(
+                ("stat", type(exc).__name__),
+                "geo database %s unavailable: %s%s",
+                self._path,
+                exc.strerror or type(exc).__name__,
+                kept,
+            )
+            return
+        if fingerprint == self._fingerprint:
+            return
+        try:
+            reader = maxminddb.open_database(self._path, maxminddb.MODE_AUTO)
+            metadata = reader.metadata()
+            ip_version = int(metadata.ip_version)
+        except Exception as exc:
+            # InvalidDatabaseError (corrupt/truncated), OSError (vanished between stat and open),
+            # ValueError. Remember the fingerprint so the same bad file is not reopened every check.
+            self._fingerprint = fingerprint
+            kept = " (keeping the previously loaded database)" if self._reader is not None else ""
+            self._warn_once(
+                ("open", fingerprint),
+                "geo database %s cannot be opened: %s%s",
+                self._path,
+                exc,
+                kept,
+            )
+            return
+        previous, self._reader = self._reader, reader
+        self._ipv4_only = ip_version == 4
+        self._fingerprint = fingerprint
+        self._read_error = False
+        # A good file clears the memory of past problems, so a later breakage is reported again.
+        self._warned.clear()
+        if previous is None:
+            logger.info("geo database %s opened (%s)", self._path, metadata.database_type)
+        else:
+            logger.info("geo database %s reloaded (%s)", self._path, metadata.database_type)
+            previous.close()
+
+    def _warn_once(self, key: Hashable, msg: str, *args: Any) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        logger.warning(msg, *args)
+
+
+def _global_address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Parse ``ip``; ``None`` unless it is a publicly routable unicast address."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    if address.version == 6:
+        mapped = address.ipv4_mapped
+        if mapped is not None:
+            # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; place them as IPv4.
+            address = mapped
+    if (
+        not address.is_global
+        or address.is_multicast
+        or address.is_private
+        or address.is_reserved
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+    ):
+        return None
+    return address
+
+
+def _location_from_record(record: Any) -> Location:
+    """Keep the four coarse fields of a GeoIP2-shaped record; anything malformed means unknown."""
+    if not isinstance(record, dict):
+        return Location.unknown()
+    country = record.get("country")
+    if not isinstance(country, dict):
+        return Location.unknown()
+    code = country.get("iso_code")
+    if not isinstance(code, str) or not _COUNTRY_RE.fullmatch(code):
+        return Location.unknown()
+    return Location(
+        country=code,
+        in_eu=country.get("is_in_european_union") is True,
+        subdivision=_subdivision(record.get("subdivisions"), code),
+        city=_english_name(record.get("city")),
+    )
+
+
+def _subdivision(subdivisions: Any, country: str) -> str | None:
+    # The first entry is the largest (first-level) subdivision: England before West Berkshire.
+    if not isinstance(subdivisions, list) or not subdivisions or not isinstance(subdivisions[0], dict):
+        return None
+    code = subdivisions[0].get("iso_code")
+    if not isinstance(code, str):
+        return None
+    if code.startswith(country + "-"):
+        # Some non-MaxMind databases store the full ISO 3166-2 code.
+        code = code[len(country) + 1 :]
+    if not _SUBDIVISION_RE.fullmatch(code):
+        return None
+    return f"{country}-{code}"
+
+
+def _english_name(entity: Any) -> str | None:
+    if not isinstance(entity, dict):
+        return None
+    names = entity.get("names")
+    if not isinstance(names, dict):
+        return None
+    name = names.get("en")
+    if not isinstance(name, str):
+        return None
+    name = name.strip()
+    if not name or len(name) > _MAX_CITY_LEN:
+        return None
+    return name

@@ -1,0 +1,66 @@
+"""``CookieGateMiddleware``: the pure ASGI wiring of the gateway. The work lives in the modules it calls."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .config import Config
+from .endpoint import GPC_JSON, Endpoint, respond
+from .gateway import Gateway, Visit
+from .response import ResponseGate
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class CookieGateMiddleware:
+    """Consent gateway in front of any ASGI app (Starlette, FastAPI, Django's ASGI handler…).
+
+    ``CookieGateMiddleware(app, config=load_config("cookiegate.toml"))``, or in Starlette/FastAPI
+    ``Middleware(CookieGateMiddleware, config=config)``. Per request it adds ``scope["cookiegate"]`` (a
+    lazy :class:`~cookiegate.gateway.Visit`), gates the response, and serves its own routes under
+    ``config.prefix``. It keeps no per-request state on itself.
+    """
+
+    def __init__(self, app: ASGIApp, *, config: Config) -> None:
+        self.app = app
+        self.gateway = Gateway(config)
+        self.endpoint = Endpoint(self.gateway)
+        self._prefix = config.prefix
+        self._prefix_bare = config.prefix.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if path.startswith(self._prefix) or path == self._prefix_bare:
+                await self.endpoint(scope, receive, send)
+                return
+            if path == "/.well-known/gpc.json":
+                await respond(send, 200, GPC_JSON, b"application/json", [(b"cache-control", b"public, max-age=86400")],
+                              head=scope.get("method") == "HEAD")
+                return
+            visit = Visit(self.gateway, scope)
+            scope["cookiegate"] = visit
+            await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
+        elif kind == "lifespan":
+            await self.app(scope, self._lifespan_receive(receive), send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _lifespan_receive(self, receive: Receive) -> Receive:
+        gateway = self.gateway
+
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await gateway.startup()
+            elif message["type"] == "lifespan.shutdown":
+                await gateway.shutdown()
+            return message
+
+        return wrapped

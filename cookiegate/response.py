@@ -1,0 +1,262 @@
+"""The gate every response passes through: headers first, then (for HTML) the streaming rewrite.
+
+Pure ASGI send wrapper in the manner of Starlette's GZipMiddleware: the ``http.response.start`` message
+is looked at, and only when it shows work to do (HTML, or a ``Set-Cookie``) is the decision computed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+import anyio
+
+from .decision import Decision, strictest
+from .gateway import Gateway, Visit
+from .rewrite import HtmlRewriter
+
+Message = MutableMapping[str, Any]
+Send = Callable[[Message], Awaitable[None]]
+
+decision_log = logging.getLogger("cookiegate.decision")
+
+_NO_BODY_STATUS: Final = frozenset({204, 205, 304})
+_PASS, _HEADERS_ONLY, _REWRITE = 0, 1, 2
+
+
+def _cookie_name(set_cookie: bytes) -> str:
+    return set_cookie.split(b"=", 1)[0].strip().decode("latin-1")
+
+
+def merge_vary(headers: list[tuple[bytes, bytes]], names: tuple[str, ...]) -> None:
+    """Add ``names`` to the ``Vary`` header without duplicating what is already there."""
+    existing: list[str] = []
+    rest = []
+    for key, value in headers:
+        if key == b"vary":
+            existing.extend(v.strip() for v in value.decode("latin-1").split(",") if v.strip())
+        else:
+            rest.append((key, value))
+    if "*" in existing:
+        merged = ["*"]
+    else:
+        merged = existing + [n for n in names if n.lower() not in {e.lower() for e in existing}]
+    headers[:] = rest + [(b"vary", ", ".join(merged).encode("latin-1"))]
+
+
+def make_private(headers: list[tuple[bytes, bytes]]) -> None:
+    """``Cache-Control: private`` so no shared cache mixes visitors (drops ``public`` and ``s-maxage``)."""
+    directives: list[str] = []
+    rest = []
+    for key, value in headers:
+        if key == b"cache-control":
+            directives.extend(d.strip() for d in value.decode("latin-1").split(",") if d.strip())
+        else:
+            rest.append((key, value))
+    kept = [d for d in directives if d.split("=")[0].strip().lower() not in ("public", "s-maxage", "private")]
+    headers[:] = rest + [(b"cache-control", ", ".join(["private", *kept]).encode("latin-1"))]
+
+
+def scrub_hosts(data: bytes, hosts: tuple[bytes, ...]) -> bytes:
+    """Fail-safe when the rewriter itself failed: make every refused vendor host unreachable in the bytes."""
+    for host in hosts:
+        data = re.sub(re.escape(host), b"cookiegate-blocked.invalid", data, flags=re.IGNORECASE)
+    return data
+
+
+class ResponseGate:
+    """Per-request send wrapper. Holds all per-request state; the middleware keeps none."""
+
+    __slots__ = (
+        "gateway", "visit", "send", "mode", "start", "rewriter", "failed", "is_head", "next_path", "decision",
+        "refused_hosts",
+    )
+
+    def __init__(self, gateway: Gateway, visit: Visit, send: Send, scope: MutableMapping[str, Any]) -> None:
+        self.gateway = gateway
+        self.visit = visit
+        self.send = send
+        self.mode = _PASS
+        self.start: Message | None = None
+        self.rewriter: HtmlRewriter | None = None
+        self.failed = False
+        self.is_head = scope.get("method") == "HEAD"
+        qs = scope.get("query_string", b"")
+        path = scope.get("path", "/") or "/"
+        self.next_path = path + ("?" + qs.decode("latin-1") if qs else "")
+        self.decision: Decision | None = None
+        self.refused_hosts: tuple[bytes, ...] = ()
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            await self._on_start(message)
+        elif self.mode != _REWRITE:
+            await self.send(message)
+        elif kind == "http.response.body":
+            await self._on_body(message.get("body", b""), bool(message.get("more_body", False)))
+        elif kind == "http.response.pathsend":
+            await self._on_pathsend(message["path"])
+        else:
+            await self.send(message)
+
+    def _decide(self) -> Decision:
+        if self.decision is None:
+            self.decision = self.visit.decision
+        return self.decision
+
+    async def _on_start(self, message: Message) -> None:
+        headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+        content_type = b""
+        encoding = b""
+        has_cookie = False
+        for key, value in headers:
+            if key == b"content-type":
+                content_type = value
+            elif key == b"content-encoding":
+                encoding = value
+            elif key == b"set-cookie":
+                has_cookie = True
+        is_html = content_type[:9].lower() == b"text/html"
+        if not is_html and not has_cookie:
+            # The common case for assets and APIs: nothing computed, the message goes out as it came.
+            await self.send(message)
+            return
+        decision = self._decide()
+        if has_cookie:
+            headers = self._filter_cookies(headers, decision)
+        status = int(message.get("status", 200))
+        if not is_html:
+            message["headers"] = headers
+            await self.send(message)
+            return
+        merge_vary(headers, ("Cookie", "Sec-GPC"))
+        make_private(headers)
+        encoded = encoding.strip().lower() not in (b"", b"identity")
+        csp = self._csp_header(decision, force_enforce=encoded)
+        if csp is not None:
+            headers.append(csp)
+        if self.is_head or status in _NO_BODY_STATUS or status < 200 or encoded:
+            if encoded:
+                # We cannot rewrite a compressed body; the enforced CSP above keeps refused vendors out.
+                # Compress outside cookiegate (GZipMiddleware wrapping it) to get both.
+                self.gateway.errors.error(
+                    "compressed-html", "cookiegate: compressed HTML passed through unrewritten (CSP enforced)",
+                    exc_info=False,
+                )
+            else:
+                headers = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
+            message["headers"] = headers
+            await self.send(message)
+            return
+        # The body changes: its length and strong validator no longer hold.
+        message["headers"] = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
+        self.start = message
+        self.mode = _REWRITE
+        try:
+            self.rewriter = self._make_rewriter(decision)
+        except Exception:
+            self.gateway.errors.error("rewriter-init", "cookiegate: could not build the rewriter; fail-safe scrub")
+            self._fail_safe()
+
+    def _filter_cookies(self, headers: list[tuple[bytes, bytes]], decision: Decision) -> list[tuple[bytes, bytes]]:
+        registry = self.gateway.registry
+        own = self.gateway.config.cookie_name
+        kept = []
+        for key, value in headers:
+            if key == b"set-cookie":
+                name = _cookie_name(value)
+                if name != own:
+                    try:
+                        category = registry.category_for_cookie(name)
+                    except Exception:
+                        category = None
+                    if category is not None and not decision.allows(category):
+                        continue
+            kept.append((key, value))
+        return kept
+
+    def _csp_header(self, decision: Decision, *, force_enforce: bool) -> tuple[bytes, bytes] | None:
+        mode = self.gateway.config.csp_mode
+        if mode == "off" and not force_enforce:
+            return None
+        name = b"content-security-policy" if (mode == "enforce" or force_enforce) else b"content-security-policy-report-only"
+        try:
+            return name, self.gateway.csp.policy(decision.allowed).encode("latin-1")
+        except Exception:
+            self.gateway.errors.error("csp", "cookiegate: CSP could not be built")
+            return None
+
+    def _make_rewriter(self, decision: Decision) -> HtmlRewriter:
+        renderer = self.gateway.renderer
+        next_path = self.next_path
+
+        def placeholder(vendor: Any, category: str) -> bytes:
+            return renderer.placeholder(vendor, category, next_path=next_path).encode("utf-8")
+
+        return HtmlRewriter(
+            classifier=self.gateway.registry,
+            allowed=decision.allowed,
+            head_inject=renderer.head_html().encode("utf-8"),
+            body_inject=renderer.body_html(decision, next_path=next_path).encode("utf-8"),
+            placeholder=placeholder,
+        )
+
+    def _fail_safe(self) -> None:
+        self.failed = True
+        self.rewriter = None
+        decision = self._decide()
+        registry = self.gateway.registry
+        refused = [v for v in registry.vendors if not decision.allows(v.category)]
+        self.refused_hosts = tuple(sorted({h.encode("ascii", "ignore") for v in refused for h in v.hosts}, key=len, reverse=True))
+
+    def _rewrite(self, data: bytes, last: bool) -> bytes:
+        if not self.failed and self.rewriter is not None:
+            try:
+                out = self.rewriter.feed(data)
+                if last:
+                    out += self.rewriter.finish()
+                    self._log_events()
+                return out
+            except Exception:
+                self.gateway.errors.error("rewriter", "cookiegate: the HTML rewriter failed; fail-safe scrub for the rest")
+                self._fail_safe()
+        return scrub_hosts(data, self.refused_hosts)
+
+    def _log_events(self) -> None:
+        if self.rewriter is None or not decision_log.isEnabledFor(logging.DEBUG):
+            return
+        decision = self._decide()
+        for event in self.rewriter.events:
+            decision_log.debug(
+                "tag=%s category=%s fired=%s country=%s regime=%s",
+                event.vendor_id, event.category, event.fired, decision.location.country or "-", decision.regime.key,
+            )
+
+    async def _on_body(self, body: bytes, more: bool) -> None:
+        out = self._rewrite(body, last=not more)
+        if self.start is not None:
+            start, self.start = self.start, None
+            if not more:
+                start["headers"] = [*start["headers"], (b"content-length", str(len(out)).encode("ascii"))]
+            await self.send(start)
+        if out or not more:
+            await self.send({"type": "http.response.body", "body": out, "more_body": more})
+
+    async def _on_pathsend(self, path: str) -> None:
+        # An HTML file sent by path: read it ourselves so it is rewritten like any other body.
+        async with await anyio.open_file(path, "rb") as fh:
+            chunk = await fh.read(65536)
+            while True:
+                following = await fh.read(65536)
+                await self._on_body(chunk, more=bool(following))
+                if not following:
+                    break
+                chunk = following
+
+    @staticmethod
+    def fail_closed_decision() -> Decision:
+        """The decision used when nothing about the visitor can be trusted."""
+        return strictest()

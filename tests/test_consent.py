@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import time
+
+import itsdangerous
+import pytest
+
+from cookiegate.consent import Choice, ConsentCodec, build_set_cookie, read_cookie
+
+OLD, NEW = "o" * 40, "n" * 40
+
+
+def choice(**overrides: object) -> Choice:
+    data: dict[str, object] = {
+        "consent_id": "abcdefghijklmnop",
+        "categories": {"functional": True, "analytics": True, "ads": False, "social": False},
+        "policy_revision": "1",
+        "regime_key": "FR",
+        "regime_kind": "opt-in",
+        "action": "save",
+        "issued_at": int(time.time()),
+    }
+    data.update(overrides)
+    return Choice(**data)  # type: ignore[arg-type]
+
+
+def codec(keys: list[str] | None = None, revision: str = "1", max_age: int = 3600) -> ConsentCodec:
+    return ConsentCodec(keys or [NEW], policy_revision=revision, max_age=max_age)
+
+
+def test_round_trip_keeps_every_field() -> None:
+    c = choice()
+    assert codec().decode(codec().encode(c)) == c
+
+
+def test_tampered_payload_is_no_choice() -> None:
+    value = codec().encode(choice())
+    payload, rest = value.split(".", 1)
+    flipped = ("A" if payload[0] != "A" else "B") + payload[1:]
+    c = codec()
+    assert c.decode(flipped + "." + rest) is None
+    assert c.rejections == 1
+
+
+def test_cookie_signed_with_another_salt_is_no_choice() -> None:
+    other = itsdangerous.URLSafeTimedSerializer([NEW], salt="someone-else")
+    assert codec().decode(other.dumps(choice().to_payload())) is None
+
+
+def test_key_rotation_old_cookies_still_verify_and_the_newest_key_signs() -> None:
+    before = codec([OLD]).encode(choice())
+    rotated = codec([OLD, NEW])
+    assert rotated.decode(before) == choice(issued_at=choice().issued_at) or rotated.decode(before) is not None
+    after = rotated.encode(choice())
+    assert codec([NEW]).decode(after) is not None
+    assert codec([OLD]).decode(after) is None
+
+
+def test_unknown_key_is_no_choice() -> None:
+    assert codec([NEW]).decode(codec(["x" * 40]).encode(choice())) is None
+
+
+def test_expired_cookie_is_no_choice() -> None:
+    old = choice(issued_at=int(time.time()) - 7200)
+    value = codec(max_age=3600).encode(old)
+    assert codec(max_age=3600).decode(value) is None
+
+
+def test_new_policy_revision_asks_again() -> None:
+    value = codec(revision="1").encode(choice(policy_revision="1"))
+    assert codec(revision="2").decode(value) is None
+
+
+@pytest.mark.parametrize("value", ["", "garbage", "a.b.c", "é" * 10, "x" * 5000, ".".join(["A"] * 50)])
+def test_malformed_or_oversized_cookie_is_no_choice(value: str) -> None:
+    assert codec().decode(value) is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"v": 2},
+        {"v": 1, "id": "abcdefghijkl", "c": "1111", "r": "1", "g": "FR", "k": "opt-in", "a": "save", "t": 1},
+        {"v": 1, "id": "<script>", "c": "0000", "r": "1", "g": "FR", "k": "opt-in", "a": "save", "t": 1},
+        {"v": 1, "id": "abcdefghijkl", "c": "0000", "r": "1", "g": "FR", "k": "opt-in", "a": "hack", "t": 1},
+        {"v": 1, "id": "abcdefghijkl", "c": "0000", "r": "1", "g": "FR", "k": "opt-in", "a": "save", "t": True},
+        [1, 2, 3],
+    ],
+)
+def test_validly_signed_but_malformed_payload_is_no_choice(payload: object) -> None:
+    signer = itsdangerous.URLSafeTimedSerializer([NEW], salt="cookiegate.consent.v1")
+    assert codec().decode(signer.dumps(payload)) is None
+
+
+def test_read_cookie_picks_the_named_cookie_and_refuses_conflicting_duplicates() -> None:
+    headers = [(b"cookie", b"a=1; cookiegate_consent=abc; b=2")]
+    assert read_cookie(headers, "cookiegate_consent") == "abc"
+    dup = [(b"cookie", b"cookiegate_consent=abc; cookiegate_consent=def")]
+    assert not read_cookie(dup, "cookiegate_consent")
+    assert read_cookie([(b"cookie", b"other=1")], "cookiegate_consent") is None
+
+
+def test_set_cookie_attributes() -> None:
+    header = build_set_cookie("cookiegate_consent", "v", max_age=100, domain="kactuce.com", secure=True)
+    for part in ("cookiegate_consent=v", "Max-Age=100", "Domain=kactuce.com", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+        assert part in header
+    insecure = build_set_cookie("c", "v", max_age=100, domain=None, secure=False)
+    assert "Secure" not in insecure and "Domain" not in insecure
+
+
+def test_codec_repr_hides_keys() -> None:
+    assert NEW not in repr(codec())

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cookiegate.consent import Choice
+from cookiegate.decision import decide, strictest
+from cookiegate.jurisdiction import Regime, RegimeKind
+from cookiegate.location import Location
+
+OPT = ("functional", "analytics", "ads", "social")
+
+
+def ch(action: str, allowed: set[str], kind: str = "opt-in") -> Choice:
+    return Choice(
+        consent_id="abcdefghijklmnop",
+        categories={c: c in allowed for c in OPT},
+        policy_revision="1",
+        regime_key="x",
+        regime_kind=kind,
+        action=action,
+        issued_at=int(time.time()),
+    )
+
+
+def allowed(kind: RegimeKind, choice: Choice | None = None, gpc: bool = False, bot: bool = False) -> set[str]:
+    d = decide(location=Location.unknown(), regime=Regime("x", kind), choice=choice, gpc=gpc, is_bot=bot)
+    assert "necessary" in d.allowed
+    return set(d.allowed) - {"necessary"}
+
+
+ALL = set(OPT)
+
+
+@pytest.mark.parametrize(
+    ("kind", "choice", "gpc", "expected"),
+    [
+        ("opt-in", None, False, set()),
+        ("opt-in", ch("accept_all", ALL), False, ALL),
+        ("opt-in", ch("reject_all", set()), False, set()),
+        ("opt-in", ch("save", {"analytics"}), False, {"analytics"}),
+        ("opt-in", ch("accept_all", ALL), True, ALL),  # explicit consent in the EU stands
+        # An acknowledged US notice does not become consent after travelling to the EU.
+        ("opt-in", ch("acknowledge", ALL, "notice"), False, set()),
+        ("opt-out", None, False, ALL),
+        ("opt-out", None, True, {"functional", "analytics"}),
+        ("opt-out", ch("accept_all", ALL), True, {"functional", "analytics"}),  # GPC is binding in US states
+        ("opt-out", ch("opt_out", {"functional", "analytics"}), False, {"functional", "analytics"}),
+        ("australia", None, False, {"functional", "analytics"}),
+        ("australia", ch("accept_all", ALL), False, ALL),
+        ("australia", ch("save", {"ads"}), False, {"ads"}),
+        ("notice", None, False, ALL),
+        ("notice", None, True, {"functional", "analytics"}),
+        ("notice", ch("accept_all", ALL, "notice"), True, ALL),
+        ("notice", ch("reject_all", set(), "notice"), False, set()),
+    ],
+)
+def test_decision_table(kind: RegimeKind, choice: Choice | None, gpc: bool, expected: set[str]) -> None:
+    assert allowed(kind, choice, gpc) == expected
+
+
+@pytest.mark.parametrize("kind", ["opt-in", "opt-out", "australia", "notice"])
+def test_bots_get_nothing_and_no_banner(kind: RegimeKind) -> None:
+    d = decide(location=Location.unknown(), regime=Regime("x", kind), choice=None, is_bot=True)
+    assert d.allowed == {"necessary"} and not d.needs_banner
+
+
+def test_banner_needed_until_a_choice_exists() -> None:
+    regime = Regime("FR", "opt-in")
+    assert decide(location=Location.unknown(), regime=regime, choice=None).needs_banner
+    assert not decide(location=Location.unknown(), regime=regime, choice=ch("reject_all", set())).needs_banner
+
+
+def test_strictest_allows_only_necessary_and_explains_why() -> None:
+    d = strictest()
+    assert d.allowed == {"necessary"} and d.regime.kind == "opt-in"
+    assert set(d.reasons.values()) == {"necessary", "fail-safe"}
+    assert d.as_dict()["categories"] == {"necessary": True, **dict.fromkeys(OPT, False)}

@@ -1,0 +1,368 @@
+"""The gateway end to end through ASGI, with the client IP chosen from the project's own geo database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from cookiegate import CookieGateMiddleware
+
+from .helpers import IP, ORIGIN, PAGE, client, make_config
+
+pytestmark = pytest.mark.anyio
+
+
+def site() -> Starlette:
+    async def home(request: Request) -> Response:
+        resp = HTMLResponse(PAGE, headers={"etag": '"abc"', "cache-control": "public, max-age=60"})
+        resp.set_cookie("_ga", "GA1.1.1.1", max_age=100)
+        resp.set_cookie("kactuce_session", "s1")
+        return resp
+
+    async def api(request: Request) -> Response:
+        resp = JSONResponse({"ok": True})
+        return resp
+
+    async def api_cookie(request: Request) -> Response:
+        resp = JSONResponse({"ok": True})
+        resp.set_cookie("_fbp", "fb.1.2")
+        resp.set_cookie("prefs", "dark")
+        return resp
+
+    async def stream(request: Request) -> Response:
+        async def gen() -> Any:
+            half = len(PAGE) // 2
+            for piece in (PAGE[:100], PAGE[100:half], PAGE[half:]):
+                yield piece.encode()
+
+        return StreamingResponse(gen(), media_type="text/html")
+
+    async def whoami(request: Request) -> Response:
+        gate = request.scope["cookiegate"]
+        return JSONResponse({
+            "country": gate.location.country, "regime": gate.regime.kind,
+            "analytics": gate.decision.allows("analytics"),
+        })
+
+    async def head_html(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    async def no_content(request: Request) -> Response:
+        return Response(status_code=204, media_type="text/html")
+
+    async def events(request: Request) -> Response:
+        return PlainTextResponse("data: <script src=https://www.googletagmanager.com/gtm.js></script>\n\n",
+                                 media_type="text/event-stream")
+
+    async def gz(request: Request) -> Response:
+        return Response(b"\x1f\x8bnot-really", headers={"content-encoding": "gzip"}, media_type="text/html")
+
+    return Starlette(routes=[
+        Route("/", home), Route("/api", api), Route("/api/cookie", api_cookie), Route("/stream", stream),
+        Route("/whoami", whoami), Route("/page", head_html, methods=["GET", "HEAD"]), Route("/nc", no_content),
+        Route("/events", events), Route("/gz", gz),
+    ])
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> CookieGateMiddleware:
+    return CookieGateMiddleware(site(), config=make_config(tmp_path))
+
+
+async def test_eu_first_visit_neutralizes_trackers_and_shows_the_banner(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.get("/")
+    html = r.text
+    assert r.status_code == 200
+    assert 'id="cookiegate-banner"' in html and 'value="reject_all"' in html
+    assert 'src="https://www.googletagmanager.com' not in html
+    assert 'src="https://www.youtube.com' not in html and "cookiegate-placeholder" in html
+    assert 'src="https://www.facebook.com/tr' not in html
+    assert '<script src="/static/app.js"></script><img src="/static/logo.png" alt="Kactuce">' in html
+    assert "café" in html
+    assert int(r.headers["content-length"]) == len(r.content)
+    assert "etag" not in r.headers
+    assert r.headers["cache-control"].startswith("private") and "public" not in r.headers["cache-control"]
+    assert "Cookie" in r.headers["vary"] and "Sec-GPC" in r.headers["vary"]
+    assert "report-uri /cookiegate/csp-report" in r.headers["content-security-policy-report-only"]
+    cookies = r.headers.get_list("set-cookie")
+    assert any(c.startswith("kactuce_session=") for c in cookies)
+    assert not any(c.startswith("_ga=") for c in cookies)
+
+
+async def test_accept_all_then_trackers_pass_untouched(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.post("/cookiegate/consent", data={"action": "accept_all", "next": "/"}, headers=ORIGIN)
+        assert r.status_code == 303 and r.headers["location"] == "/"
+        assert "cookiegate_consent=" in r.headers["set-cookie"]
+        page = await c.get("/")
+    assert 'id="cookiegate-banner"' not in page.text
+    assert 'src="https://www.googletagmanager.com/gtag/js?id=G-TEST123"' in page.text
+    assert 'src="https://www.youtube.com/embed/dQw4w9WgXcQ"' in page.text
+    assert any(h.startswith("_ga=") for h in page.headers.get_list("set-cookie"))
+    assert 'id="cookiegate-settings"' in page.text
+
+
+async def test_reject_all_keeps_blocking_and_records_the_decision(app: CookieGateMiddleware, tmp_path: Path) -> None:
+    async with client(app, IP["FR"], headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36"}) as c:
+        r = await c.post("/cookiegate/consent", data={"action": "reject_all", "next": "/pricing?x=1"}, headers=ORIGIN)
+        assert r.status_code == 303 and r.headers["location"] == "/pricing?x=1"
+        page = await c.get("/")
+        state = (await c.get("/cookiegate/consent")).json()
+    assert 'src="https://www.googletagmanager.com' not in page.text
+    assert 'id="cookiegate-banner"' not in page.text
+    assert state["chosen"] and state["allowed"] == ["necessary"]
+    rows = [json.loads(r[0]) for r in sqlite3.connect(tmp_path / "log.db").execute("SELECT record FROM consent_log")]
+    assert len(rows) == 1
+    rec = rows[0]
+    assert rec["action"] == "reject_all" and rec["country"] == "FR" and rec["city"] == "Paris"
+    assert rec["subdivision"] == "FR-IDF" and rec["path"] == "/pricing"
+    assert rec["ip"] == "85.0.1.0/24" and rec["consent_id"] == state["consent_id"]
+    assert "48.8" not in json.dumps(rec) and "75001" not in json.dumps(rec)
+
+
+async def test_json_response_without_cookies_is_untouched_and_decides_nothing(
+    app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(ip: str | None) -> Any:
+        raise AssertionError("geo looked up for a JSON response")
+
+    monkeypatch.setattr(app.gateway.geo, "lookup", boom)
+    async with client(app, IP["FR"]) as c:
+        r = await c.get("/api")
+    assert r.json() == {"ok": True}
+    assert "vary" not in r.headers and "content-security-policy-report-only" not in r.headers
+
+
+async def test_non_html_set_cookie_of_refused_category_is_dropped(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.get("/api/cookie")
+    names = [h.split("=")[0] for h in r.headers.get_list("set-cookie")]
+    assert names == ["prefs"]
+
+
+async def test_california_with_gpc_gets_no_ads_but_analytics(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["US-CA"], headers={"sec-gpc": "1"}) as c:
+        r = await c.get("/")
+        state = (await c.get("/cookiegate/consent")).json()
+    assert state["regime"]["name"] == "opt-out"
+    assert state["categories"]["ads"] is False and state["categories"]["analytics"] is True
+    assert state["reasons"]["ads"] == "GPC"
+    assert 'src="https://www.googletagmanager.com/gtag/js?id=G-TEST123"' in r.text
+    assert 'src="https://www.facebook.com/tr' not in r.text
+    assert 'id="cookiegate-gpc-honoured"' in r.text
+
+
+async def test_spoofed_forwarded_for_from_untrusted_peer_changes_nothing(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"], headers={"x-forwarded-for": IP["JP"], "forwarded": f"for={IP['JP']}"}) as c:
+        state = (await c.get("/cookiegate/consent")).json()
+    assert state["location"]["country"] == "FR" and state["regime"]["name"] == "opt-in"
+
+
+async def test_forwarded_for_from_trusted_proxy_is_walked(tmp_path: Path) -> None:
+    app = CookieGateMiddleware(site(), config=make_config(tmp_path, trusted_proxies=("10.0.0.0/8",)))
+    async with client(app, "10.0.0.5", headers={"x-forwarded-for": f"{IP['FR']}, {IP['JP']}, 10.0.0.9"}) as c:
+        state = (await c.get("/cookiegate/consent")).json()
+    assert state["location"]["country"] == "JP" and state["regime"]["name"] == "notice"
+
+
+async def test_app_sees_the_decision_in_scope(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["US-NY"]) as c:
+        assert (await c.get("/whoami")).json() == {"country": "US", "regime": "notice", "analytics": True}
+    async with client(app, IP["private"]) as c:
+        assert (await c.get("/whoami")).json() == {"country": None, "regime": "opt-in", "analytics": False}
+
+
+async def test_streamed_html_is_rewritten_and_keeps_streaming(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["DE"]) as c, c.stream("GET", "/stream") as r:
+        chunks = [chunk async for chunk in r.aiter_raw()]
+    body = b"".join(chunks)
+    assert len(chunks) > 1 and "content-length" not in r.headers
+    assert b'src="https://www.googletagmanager.com' not in body and b"cookiegate-banner" in body
+
+
+@pytest.mark.parametrize("path", ["/nc", "/events", "/gz"])
+async def test_bodies_that_must_not_be_rewritten_pass_untouched(app: CookieGateMiddleware, path: str) -> None:
+    bare = httpx.AsyncClient(transport=httpx.ASGITransport(app=site()), base_url="http://testserver")
+    async with client(app, IP["FR"]) as c, bare:
+        gated, plain = await c.get(path), await bare.get(path)
+    assert gated.content == plain.content
+
+
+async def test_compressed_html_gets_an_enforced_csp_instead_of_a_rewrite(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.get("/gz")
+    policy = r.headers["content-security-policy"]
+    assert "googletagmanager" not in policy and "script-src 'self'" in policy
+
+
+async def test_head_of_html_page_has_no_stale_length_and_no_body(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.head("/page")
+    assert r.content == b"" and "content-length" not in r.headers and "Cookie" in r.headers["vary"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"origin": "https://evil.example"}, 403),
+        ({}, 403),
+        ({"origin": "null"}, 403),
+        ({"referer": "https://evil.example/x"}, 403),
+        ({"referer": "http://testserver/pricing"}, 303),
+        ({"origin": "http://testserver", "sec-fetch-site": "cross-site"}, 403),
+    ],
+)
+async def test_consent_post_requires_same_site_origin(app: CookieGateMiddleware, headers: dict[str, str], status: int) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.post("/cookiegate/consent", data={"action": "accept_all"}, headers=headers)
+    assert r.status_code == status
+    if status == 403:
+        assert "set-cookie" not in r.headers
+
+
+@pytest.mark.parametrize(
+    ("next_value", "location"),
+    [
+        ("//evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("/ok\r\nSet-Cookie: x=1", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/pricing#faq", "/pricing#faq"),
+    ],
+)
+async def test_next_only_redirects_to_a_same_origin_path(app: CookieGateMiddleware, next_value: str, location: str) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.post("/cookiegate/consent", data={"action": "reject_all", "next": next_value}, headers=ORIGIN)
+    assert r.status_code == 303 and r.headers["location"] == location
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"action": "save", "categories": {"necessary": False}}, 400),
+        ({"action": "save", "categories": {"telemetry": True}}, 400),
+        ({"action": "save", "categories": {"analytics": "yes"}}, 400),
+        ({"action": 3}, 400),
+        ({"action": "launch"}, 400),
+        ({"action": "save", "categories": {"analytics": True}, "extra": 1}, 400),
+        ({"action": "save", "categories": {"analytics": True}}, 200),
+    ],
+)
+async def test_json_consent_validates_types_and_categories(app: CookieGateMiddleware, body: dict[str, Any], status: int) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.post("/cookiegate/consent", json=body, headers=ORIGIN)
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.json()["categories"] == {"necessary": True, "functional": False, "analytics": True, "ads": False, "social": False}
+
+
+async def test_oversized_and_malformed_bodies_are_refused(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        big = await c.post("/cookiegate/consent", content=b"action=save&" + b"x" * 20000,
+                           headers={**ORIGIN, "content-type": "application/x-www-form-urlencoded"})
+        bad_json = await c.post("/cookiegate/consent", content=b"{not json",
+                                headers={**ORIGIN, "content-type": "application/json"})
+        xml = await c.post("/cookiegate/consent", content=b"<a/>", headers={**ORIGIN, "content-type": "text/xml"})
+    assert (big.status_code, bad_json.status_code, xml.status_code) == (413, 400, 415)
+
+
+async def test_withdrawal_expires_cookies_of_withdrawn_categories(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        await c.post("/cookiegate/consent", data={"action": "accept_all"}, headers=ORIGIN)
+        c.cookies.set("_ga", "GA1.1.1.1")
+        c.cookies.set("_fbp", "fb.1")
+        c.cookies.set("kactuce_session", "s1")
+        r = await c.post("/cookiegate/consent", data={"action": "withdraw"}, headers=ORIGIN)
+    expired = [h for h in r.headers.get_list("set-cookie") if "Max-Age=0" in h]
+    names = {h.split("=")[0] for h in expired}
+    assert {"_ga", "_fbp"} <= names and "kactuce_session" not in names
+
+
+async def test_a_grant_that_cannot_be_recorded_is_not_relied_on(app: CookieGateMiddleware) -> None:
+    from cookiegate.store import StoreError
+
+    async def broken(record: Any) -> None:
+        raise StoreError("disk full")
+
+    app.gateway.store.record = broken  # type: ignore[method-assign]
+    async with client(app, IP["FR"]) as c:
+        grant = await c.post("/cookiegate/consent", data={"action": "accept_all"}, headers=ORIGIN)
+        refuse = await c.post("/cookiegate/consent", data={"action": "reject_all"}, headers=ORIGIN)
+    assert grant.status_code == 503 and "set-cookie" not in grant.headers
+    assert refuse.status_code == 303 and "cookiegate_consent=" in refuse.headers["set-cookie"]
+
+
+async def test_geo_failure_gives_the_strictest_treatment_and_still_serves(
+    app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(ip: str | None) -> Any:
+        raise RuntimeError("reader exploded")
+
+    async with client(app, IP["US-NY"]) as c:
+        monkeypatch.setattr(app.gateway.geo, "lookup", broken)
+        r = await c.get("/")
+    assert r.status_code == 200 and 'src="https://www.googletagmanager.com' not in r.text
+
+
+async def test_rewriter_failure_is_fail_closed_and_still_serves(
+    app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cookiegate import rewrite
+
+    def broken(self: Any, data: bytes) -> bytes:
+        raise RuntimeError("tokenizer bug")
+
+    monkeypatch.setattr(rewrite.HtmlRewriter, "feed", broken)
+    async with client(app, IP["FR"]) as c:
+        r = await c.get("/")
+    assert r.status_code == 200 and "Kactuce CRM+" in r.text
+    assert "googletagmanager.com" not in r.text and "facebook.com/tr" not in r.text
+
+
+async def test_missing_geo_database_means_unknown_and_strictest(tmp_path: Path) -> None:
+    app = CookieGateMiddleware(site(), config=make_config(tmp_path, geoip_database=str(tmp_path / "nope.mmdb")))
+    async with client(app, IP["US-NY"]) as c:
+        r = await c.get("/")
+        state = (await c.get("/cookiegate/consent")).json()
+    assert r.status_code == 200 and state["regime"]["key"] == "unknown"
+
+
+async def test_gateway_routes_and_gpc_json(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        gpc = await c.get("/.well-known/gpc.json")
+        settings = await c.get("/cookiegate/settings?next=//evil.example")
+        statement = await c.get("/cookiegate/cookies")
+        missing = await c.get("/cookiegate/nope")
+    assert gpc.json()["gpc"] is True
+    assert settings.status_code == 200 and 'name="next" value="/"' in settings.text
+    assert statement.status_code == 200 and "Google Analytics" in statement.text
+    assert missing.status_code == 404
+
+
+async def test_visitor_controlled_values_never_inject_markup(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.get('/?q="><script>alert(1)</script>')
+    assert "<script>alert(1)</script>" not in r.text
+
+
+async def test_works_as_starlette_middleware_entry(tmp_path: Path) -> None:
+    async def home(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    app = Starlette(routes=[Route("/", home)],
+                    middleware=[Middleware(CookieGateMiddleware, config=make_config(tmp_path))])
+    async with client(app, IP["FR"]) as c:
+        r = await c.get("/")
+    assert "cookiegate-banner" in r.text and 'src="https://www.googletagmanager.com' not in r.text
