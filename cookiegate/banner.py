@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import jinja2
 from markupsafe import Markup
@@ -20,6 +20,9 @@ from .catalog import Vendor
 from .categories import OPTIONAL_CATEGORIES
 from .decision import Decision
 from .resources import banner_assets_dir
+
+if TYPE_CHECKING:
+    from .gateway import Visit
 
 DEFAULT_LANGUAGE: Final = "en"
 
@@ -75,9 +78,19 @@ class BannerRenderer:
     def _t(self, lang: str) -> Any:
         return lambda key: self.translations.get(lang, key)
 
-    def head_html(self) -> str:
+    def language(self, visit: Visit) -> str:
+        """The language to speak to this visitor in."""
+        return DEFAULT_LANGUAGE
+
+    def head_html(self, visit: Visit, decision: Decision) -> str:
         """What goes right after ``<head>``: the banner stylesheet."""
         return f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
+
+    def banner_proof(self, visit: Visit) -> tuple[str, str, str]:
+        """``(variant, language, hash)`` of the banner this visitor was shown, for the consent record."""
+        decision = visit.decision
+        lang = self.language(visit)
+        return decision.regime.kind, lang, self.banner_hash(decision.regime.kind, lang, decision.gpc)
 
     def variant(self, decision: Decision) -> str:
         """The banner variant for the decision's regime."""
@@ -87,13 +100,29 @@ class BannerRenderer:
         template = self.env.get_template("banner.html")
         # The hash covers the banner without the per-request path: it proves which text and options were shown.
         probe = template.render(
-            t=self._t(lang), prefix=self.prefix, next_path="", banner_hash="", variant=kind,
-            kind_key=_KIND_KEY[kind], lang=lang, gpc=gpc, categories=OPTIONAL_CATEGORIES, checked={},
+            t=self._t(lang),
+            prefix=self.prefix,
+            next_path="",
+            banner_hash="",
+            variant=kind,
+            kind_key=_KIND_KEY[kind],
+            lang=lang,
+            gpc=gpc,
+            categories=OPTIONAL_CATEGORIES,
+            checked={},
         )
         banner_hash = hashlib.sha256(probe.encode("utf-8")).hexdigest()
         html = template.render(
-            t=self._t(lang), prefix=self.prefix, next_path=next_path, banner_hash=banner_hash, variant=kind,
-            kind_key=_KIND_KEY[kind], lang=lang, gpc=gpc, categories=OPTIONAL_CATEGORIES, checked={},
+            t=self._t(lang),
+            prefix=self.prefix,
+            next_path=next_path,
+            banner_hash=banner_hash,
+            variant=kind,
+            kind_key=_KIND_KEY[kind],
+            lang=lang,
+            gpc=gpc,
+            categories=OPTIONAL_CATEGORIES,
+            checked={},
         )
         return html, banner_hash
 
@@ -106,8 +135,9 @@ class BannerRenderer:
         kind = kind if kind in _KIND_KEY else "opt-in"
         return self._render_cached(kind, lang, gpc, "")[1]
 
-    def body_html(self, decision: Decision, *, next_path: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    def body_html(self, visit: Visit, decision: Decision, *, next_path: str) -> str:
         """What goes right after ``<body>``: the banner when a choice is needed, the settings control, the script."""
+        lang = self.language(visit)
         parts = []
         if decision.needs_banner:
             parts.append(self.banner(decision, next_path=next_path, lang=lang)[0])
@@ -118,9 +148,9 @@ class BannerRenderer:
             parts.append(f'<script src="{self.js_url}" defer data-cookiegate></script>')
         return "".join(parts)
 
-    def placeholder(self, vendor: Vendor | None, category: str, *, next_path: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    def placeholder(self, visit: Visit, vendor: Vendor | None, category: str, *, next_path: str) -> str:
         """The box shown instead of a blocked embed, naming the vendor and purpose, with a control to allow it."""
-        t = self._t(lang)
+        t = self._t(self.language(visit))
         return self.env.get_template("placeholder.html").render(
             t=t,
             prefix=self.prefix,
@@ -135,25 +165,40 @@ class BannerRenderer:
             title=title, content=Markup(content), lang=lang, css_url=self.css_url
         )
 
-    def settings_page(self, decision: Decision, *, next_path: str, policy_revision: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    def settings_page(self, visit: Visit, *, next_path: str, policy_revision: str) -> str:
         """The full settings page (works without JavaScript), with withdrawal once a choice exists."""
+        decision = visit.decision
+        lang = self.language(visit)
         t = self._t(lang)
         checked = {c: decision.allows(c) for c in OPTIONAL_CATEGORIES} if decision.choice else {}
         body = self.env.get_template("settings.html").render(
-            t=t, prefix=self.prefix, next_path=next_path, categories=OPTIONAL_CATEGORIES, checked=checked,
-            chosen=decision.choice is not None, consent_id=decision.consent_id, gpc=decision.gpc,
+            t=t,
+            prefix=self.prefix,
+            next_path=next_path,
+            categories=OPTIONAL_CATEGORIES,
+            checked=checked,
+            chosen=decision.choice is not None,
+            consent_id=decision.consent_id,
+            gpc=decision.gpc,
             policy_revision=policy_revision,
         )
         return self._page(t("settings_title"), body, lang)
 
-    def statement_page(self, decision: Decision, *, policy_revision: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    def statement_page(self, visit: Visit, *, policy_revision: str) -> str:
         """The cookie statement, generated from the same registry the gateway blocks with."""
+        decision = visit.decision
+        lang = self.language(visit)
         t = self._t(lang)
         by_cat: dict[str, list[Vendor]] = {}
         for vendor in self._vendors:
             by_cat.setdefault(vendor.category, []).append(vendor)
         body = self.env.get_template("statement.html").render(
-            t=t, prefix=self.prefix, categories=OPTIONAL_CATEGORIES, vendors_by_category=by_cat,
-            allowed=decision.allowed, consent_id=decision.consent_id, policy_revision=policy_revision,
+            t=t,
+            prefix=self.prefix,
+            categories=OPTIONAL_CATEGORIES,
+            vendors_by_category=by_cat,
+            allowed=decision.allowed,
+            consent_id=decision.consent_id,
+            policy_revision=policy_revision,
         )
         return self._page(t("cookie_statement"), body, lang)

@@ -76,7 +76,9 @@ _HOST_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "ftp"})
 _AUTHORITY_END: Final = re.compile(r"[/?#]")
 #: A URL the fast path can take as written: http(s) or protocol-relative, no userinfo, no percent-encoded or
 #: bracketed host, no backslash, whitespace or control character anywhere.
-_PLAIN_URL: Final = re.compile(r"(?:[hH][tT][tT][pP][sS]?:)?//([^/\\?#@%\[\]\x00-\x20]+)([^\\\x00-\x20]*)\Z")
+_PLAIN_URL: Final = re.compile(
+    r"(?:[hH][tT][tT][pP][sS]?:)?//([^/\\?#@%\[\]\x00-\x20]+)((?:[/?#][^\\\x00-\x20]*)?)\Z"
+)
 _HOST_RE: Final = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 
 
@@ -185,7 +187,87 @@ def _clean_host(host: str, vendor_id: str) -> str:
 # Inline scripts.
 
 #: A URL-ish mention of a host in script text: ``//host``, ``https://host``, JSON-escaped ``\/\/host``.
-_URLISH: Final = r"(?P<url>(?:\\?/){2}[A-Za-z0-9][A-Za-z0-9.\-]*[^\s'\"`<>(){}\[\],;|+]*)"
+#: Both alternatives start with a literal, so ``re`` skips ahead with its first-character table.
+_URLISH: Final = re.compile(r"(?:\\/\\/|//)[A-Za-z0-9][A-Za-z0-9.\-]*[^\s'\"`<>(){}\[\],;|+]*")
+
+
+def _required_literal(pattern: str) -> str | None:
+    """The longest literal text every match of ``pattern`` must contain, or ``None`` when unsure.
+
+    Read conservatively from the top level of the regex source: groups, classes, escapes such as ``\\b``
+    or ``\\s`` and optional or repeated atoms end a run; a top-level ``|`` gives ``None``.
+    """
+    runs: list[str] = []
+    run: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        literal: str | None = None
+        if ch == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            i += 2
+            if nxt and not nxt.isalnum():
+                literal = nxt  # escaped punctuation: \. \( \$
+        elif ch == "|":
+            return None
+        elif ch in "([":
+            i = _skip_group(pattern, i)
+        elif ch in "?*+{":
+            i = _skip_quantifier(pattern, i)
+        elif ch in ".^$":
+            i += 1
+        else:
+            literal = ch
+            i += 1
+        if literal is not None and (i >= n or pattern[i] not in "?*{"):
+            run.append(literal)
+            if i < n and pattern[i] != "+":
+                continue
+        runs.append("".join(run))
+        run = []
+    runs.append("".join(run))
+    best = max(runs, key=len)
+    return best or None
+
+
+def _skip_group(pattern: str, i: int) -> int:
+    """Index just past the ``(...)`` group or ``[...]`` class starting at ``pattern[i]``."""
+    if pattern[i] == "[":
+        i += 1
+        if pattern[i : i + 1] == "^":
+            i += 1
+        if pattern[i : i + 1] == "]":
+            i += 1  # a leading ] is a literal member
+        while i < len(pattern) and pattern[i] != "]":
+            i += 2 if pattern[i] == "\\" else 1
+        return i + 1
+    depth = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i = _skip_group(pattern, i)
+            continue
+        depth += (ch == "(") - (ch == ")")
+        i += 1
+        if depth == 0:
+            break
+    return i
+
+
+def _skip_quantifier(pattern: str, i: int) -> int:
+    """Index just past a quantifier (``?``, ``*``, ``+``, ``{m,n}``, and a lazy or possessive suffix)."""
+    if pattern[i] == "{":
+        close = pattern.find("}", i)
+        i = len(pattern) if close < 0 else close + 1
+    else:
+        i += 1
+    while i < len(pattern) and pattern[i] in "?+":
+        i += 1
+    return i
+
 
 #: Which vendor an inline script is attributed to when it matches several: the most sensitive category
 #: wins, so a script that configures both GA4 and Google Ads only runs with ads consent.
@@ -241,15 +323,25 @@ class TagRegistry:
             re.compile("|".join(f"(?:{rx.pattern})" for rx, _ in path_only)) if path_only else None
         )
 
-        self._inline_groups: dict[str, Vendor] = {}
-        parts: list[str] = []
+        # Inline scripts. Python's re tries every branch of an alternation at every position (no
+        # Aho-Corasick), so one regex of all patterns costs ~60 ms per 100 KB of script. Instead each
+        # pattern's required literal ("fbq(", "_hjSettings") is looked for with str.__contains__, and only
+        # vendors whose literal occurs (or whose pattern has none) run their own compiled patterns.
+        anchors: dict[str, list[int]] = {}
+        always: list[int] = []
+        self._inline_rx: dict[int, re.Pattern[str]] = {}
         for index, vendor in enumerate(self.vendors):
-            if vendor.inline_patterns:
-                group = f"v{index}"
-                self._inline_groups[group] = vendor
-                parts.append(f"(?P<{group}>{'|'.join(f'(?:{p})' for p in vendor.inline_patterns)})")
-        parts.append(_URLISH)
-        self._inline_rx = re.compile("|".join(parts))
+            if not vendor.inline_patterns:
+                continue
+            self._inline_rx[index] = re.compile("|".join(f"(?:{p})" for p in vendor.inline_patterns))
+            for pattern in vendor.inline_patterns:
+                literal = _required_literal(pattern)
+                if literal is None:
+                    always.append(index)
+                else:
+                    anchors.setdefault(literal, []).append(index)
+        self._inline_anchors = tuple((literal, frozenset(idx)) for literal, idx in anchors.items())
+        self._inline_always = frozenset(always)
 
         self._exact_cookies: dict[str, Vendor] = {}
         globs: list[tuple[int, int, str, Vendor]] = []
@@ -319,23 +411,31 @@ class TagRegistry:
         (``'https://connect.facebook.net/en_US/fbevents.js'``, ``"//static.hotjar.com/c/hotjar-"``,
         ``\\/\\/snap.licdn.com``), classified exactly as :meth:`vendor_for_url` would. When a script
         matches several vendors the most sensitive category wins (ads > social > analytics > functional >
-        necessary), ties going to the first found. The text is scanned once with one combined regex.
+        necessary), ties going to the first found in the text.
         """
+        candidates = set(self._inline_always)
+        for literal, indexes in self._inline_anchors:
+            if literal in text:
+                candidates |= indexes
         best: Vendor | None = None
-        best_rank = -1
-        for match in self._inline_rx.finditer(text):
-            group = match.lastgroup
-            if group == "url":
-                vendor = self.vendor_for_url(match.group().replace("\\/", "/"))
-                if vendor is None:
-                    continue
-            else:
-                vendor = self._inline_groups[str(group)]
-            rank = _SENSITIVITY.get(vendor.category, _MOST_SENSITIVE)
-            if rank > best_rank:
-                best, best_rank = vendor, rank
-                if rank == _MOST_SENSITIVE:
-                    break
+        best_key = (-1, 0)
+        for index in candidates:
+            match = self._inline_rx[index].search(text)
+            if match is not None:
+                vendor = self.vendors[index]
+                key = (_SENSITIVITY.get(vendor.category, _MOST_SENSITIVE), -match.start())
+                if key > best_key:
+                    best, best_key = vendor, key
+        if "//" not in text and "\\/\\/" not in text:
+            return best
+        for match in _URLISH.finditer(text):
+            if best_key[0] == _MOST_SENSITIVE and match.start() > -best_key[1]:
+                break  # nothing later can outrank it
+            named = self.vendor_for_url(match.group().replace("\\/", "/"))
+            if named is not None:
+                key = (_SENSITIVITY.get(named.category, _MOST_SENSITIVE), -match.start())
+                if key > best_key:
+                    best, best_key = named, key
         return best
 
     def vendor_for_cookie(self, name: str) -> Vendor | None:

@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(demo)
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    from .logcli import add_log_parser
+
+    add_log_parser(sub)
     check = sub.add_parser("check-config", help="load and validate the configuration, print it (secrets hidden)")
     _add_config(check)
     return parser
@@ -47,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "log":
+            from .logcli import run_log
+
+            return run_log(args, load_config(args.config))
         if args.command == "check-config":
             config: Config = load_config(args.config)
             print(repr(config))

@@ -5,7 +5,6 @@ Bad configuration stops start-up with a message naming the key; per request, not
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import secrets
@@ -14,12 +13,13 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from .catalog import Vendor
 from .categories import CATEGORIES, NECESSARY
 from .jurisdiction import validate_regime_table
 from .resources import bundled_demo_database
+from .visitor import TrustedProxies
 
 #: Secrets that ship in examples and docs; start-up refuses them outside demo mode.
 DEFAULT_SECRETS: Final = frozenset({"", "change-me", "changeme", "secret", "cookiegate-demo", "CHANGE_ME"})
@@ -61,6 +61,10 @@ class Config:
     consent_max_age_days: int = 180
     #: Where decisions are recorded: ``sqlite:///path`` (embedded default) or ``postgresql://…``.
     log_url: str = "sqlite:///cookiegate.db"
+    #: How long consent records are kept (``cookiegate log purge`` default): ``13mo``, ``400d``, ``2y``.
+    log_retention: str = "13mo"
+    #: Where records are spooled (fsync'd) while the log database is unreachable; default next to the log.
+    log_spool_dir: str | None = None
     #: How the visitor's IP appears in the log: a truncated prefix (default), a keyed hash, or not at all.
     ip_log_mode: IpLogMode = "truncate"
     #: Where the gateway's own routes live (consent endpoint, settings, assets, CSP reports).
@@ -84,9 +88,9 @@ class Config:
 
     def __repr__(self) -> str:
         # Secret values never appear in logs or reprs.
+        hidden = f"<{len(self.secret_keys)} secret keys>"
         shown = ", ".join(
-            f"{f.name}={'<%d secret keys>' % len(self.secret_keys) if f.name == 'secret_keys' else getattr(self, f.name)!r}"
-            for f in fields(self)
+            f"{f.name}={hidden if f.name == 'secret_keys' else repr(getattr(self, f.name))}" for f in fields(self)
         )
         return f"Config({shown})"
 
@@ -128,14 +132,12 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("secret_keys: demo mode still needs a key (Config.demo() makes one)")
     for cidr in cfg.trusted_proxies:
         try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            raise ConfigError(f"trusted_proxies: {cidr!r} is not an IP address or CIDR") from None
+            TrustedProxies([cidr])
+        except ValueError as exc:
+            raise ConfigError(f"trusted_proxies: {cidr!r}: {exc}") from None
     if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}", cfg.cookie_name):
         raise ConfigError(f"cookie_name: {cfg.cookie_name!r} is not a valid cookie name")
-    if cfg.cookie_domain is not None and not re.fullmatch(
-        r"\.?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}", cfg.cookie_domain
-    ):
+    if cfg.cookie_domain is not None and not re.fullmatch(r"\.?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}", cfg.cookie_domain):
         raise ConfigError(f"cookie_domain: {cfg.cookie_domain!r} is not a lower-case host name")
     if not re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", cfg.policy_revision):
         raise ConfigError("policy_revision: use 1-64 characters of letters, digits, '.', '_', ':' or '-'")
@@ -144,6 +146,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("consent_max_age_days: expected 1..400")
     if not (cfg.log_url.startswith("sqlite:///") or cfg.log_url.startswith(("postgresql://", "postgres://"))):
         raise ConfigError("log_url: expected sqlite:///path or postgresql://…")
+    if not re.fullmatch(r"\d{1,4}(d|w|mo|y)", cfg.log_retention):
+        raise ConfigError(f"log_retention: {cfg.log_retention!r}; expected a number and d, w, mo or y (13mo)")
     if cfg.ip_log_mode not in ("truncate", "hash", "none"):
         raise ConfigError("ip_log_mode: expected truncate, hash or none")
     if not re.fullmatch(r"/([A-Za-z0-9._~-]+/)+", cfg.prefix):
@@ -170,7 +174,15 @@ def _validate(cfg: Config) -> None:
 
 
 _TAG_KEYS: Final = {
-    "id", "vendor", "category", "purpose", "hosts", "src", "inline", "cookies", "cookie_lifetime",
+    "id",
+    "vendor",
+    "category",
+    "purpose",
+    "hosts",
+    "src",
+    "inline",
+    "cookies",
+    "cookie_lifetime",
 }
 
 
@@ -239,6 +251,8 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "consent_max_age_days": (int,),
     "log_url": (str,),
     "ip_log_mode": (str,),
+    "log_retention": (str,),
+    "log_spool_dir": (str,),
     "prefix": (str,),
     "tags": (list,),
     "regimes": (dict,),
@@ -253,12 +267,13 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
 def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None, demo: bool = False) -> Config:
     """Build a :class:`Config` from parsed TOML; unknown keys and bad types raise :class:`ConfigError`."""
     kwargs: dict[str, Any] = {}
-    for key, value in data.items():
+    for key, raw in data.items():
         if key not in _TYPES:
             raise ConfigError(f"{key}: unknown configuration key")
         types = _TYPES[key]
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise ConfigError(f"{key}: expected {' or '.join(t.__name__ for t in types)}, got {type(value).__name__}")
+        if not isinstance(raw, types) or (isinstance(raw, bool) and bool not in types):
+            raise ConfigError(f"{key}: expected {' or '.join(t.__name__ for t in types)}, got {type(raw).__name__}")
+        value = cast(Any, raw)  # its type was just checked against _TYPES
         if key == "tags":
             kwargs[key] = tuple(_tag_from_toml(i, t) for i, t in enumerate(value))
         elif key in ("secret_keys", "trusted_proxies", "csp_allow", "allowed_origins"):

@@ -27,9 +27,7 @@ _SALT: Final = "cookiegate.consent.v1"
 #: Actions that are an affirmative, explicit act for the categories they allow (valid GDPR consent).
 EXPLICIT_ACTIONS: Final = frozenset({"accept_all", "save", "allow"})
 #: Every action the consent endpoint accepts.
-ACTIONS: Final = frozenset(
-    {"accept_all", "reject_all", "save", "allow", "withdraw", "opt_out", "acknowledge", "gpc"}
-)
+ACTIONS: Final = frozenset({"accept_all", "reject_all", "save", "allow", "withdraw", "opt_out", "acknowledge", "gpc"})
 
 
 def new_consent_id() -> str:
@@ -153,10 +151,23 @@ class ConsentCodec:
             return self._reject("expired consent cookie")
         return choice
 
-    def _reject(self, why: str) -> None:
+    def previous_revision(self, value: str | None) -> str | None:
+        """The policy revision of a validly signed cookie from an *older* revision, else ``None``.
+
+        Lets the banner say "our policy changed" instead of greeting a returning visitor as new.
+        """
+        if not value or len(value) > MAX_COOKIE_BYTES:
+            return None
+        try:
+            choice = Choice.from_payload(self._serializer.loads(value))
+        except (itsdangerous.BadData, ValueError, TypeError, UnicodeError):
+            return None
+        return choice.policy_revision if choice.policy_revision != self.policy_revision else None
+
+    def _reject(self, why: str) -> Choice | None:
         self.rejections += 1
         logger.debug("%s; treated as no choice", why)
-        return None
+        return None  # typed as Choice | None so callers can ``return self._reject(...)``
 
 
 def read_cookie(headers: Sequence[tuple[bytes, bytes]], name: str) -> str | None:

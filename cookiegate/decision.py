@@ -98,8 +98,16 @@ def decide(
             on, why = choice.allows(category), REASON_CHOICE
         else:
             on, why = regime.default_allows(category), REASON_DEFAULT
-        if on and gpc and category in regime.gpc_refuses and not (
-            choice is not None and choice.explicit and choice.allows(category) and regime.kind in ("notice", "australia")
+        if (
+            on
+            and gpc
+            and category in regime.gpc_refuses
+            and not (
+                choice is not None
+                and choice.explicit
+                and choice.allows(category)
+                and regime.kind in ("notice", "australia")
+            )
         ):
             # GPC is binding in the US opt-out states; elsewhere it is honoured as the
             # default, and only an explicit later choice on this site overrides it.

@@ -72,8 +72,9 @@ async def respond_json(send: Send, status: int, data: object, extra: list[tuple[
 
 async def respond_error(send: Send, exc: BadRequest) -> None:
     """A plain-text client error (never reflects input as markup)."""
-    await respond(send, exc.status, exc.message.encode("utf-8"), b"text/plain; charset=utf-8",
-                  [(b"cache-control", b"no-store")])
+    await respond(
+        send, exc.status, exc.message.encode("utf-8"), b"text/plain; charset=utf-8", [(b"cache-control", b"no-store")]
+    )
 
 
 def safe_next(value: str | None) -> str:
@@ -248,7 +249,7 @@ class Endpoint:
         self.prefix = gateway.prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sub = scope["path"][len(self.prefix):]
+        sub = scope["path"][len(self.prefix) :]
         method = scope.get("method", "GET")
         try:
             if sub == "consent":
@@ -263,19 +264,31 @@ class Endpoint:
                 await self.settings(scope, send, head=method == "HEAD")
             elif sub == "cookies" and method in ("GET", "HEAD"):
                 visit = Visit(self.gateway, scope)
-                html = self.gateway.renderer.statement_page(
-                    visit.decision, policy_revision=self.gateway.config.policy_revision
+                html = self.gateway.renderer.statement_page(visit, policy_revision=self.gateway.config.policy_revision)
+                await respond(
+                    send,
+                    200,
+                    html.encode(),
+                    b"text/html; charset=utf-8",
+                    [(b"cache-control", b"private, no-cache"), (b"vary", b"Cookie")],
+                    head=method == "HEAD",
                 )
-                await respond(send, 200, html.encode(), b"text/html; charset=utf-8",
-                              [(b"cache-control", b"private, no-cache"), (b"vary", b"Cookie")], head=method == "HEAD")
             elif sub.startswith("assets/") and method in ("GET", "HEAD"):
-                asset = self.gateway.renderer.assets.get(sub[len("assets/"):])
+                asset = self.gateway.renderer.assets.get(sub[len("assets/") :])
                 if asset is None:
                     raise BadRequest(404, "not found")
-                await respond(send, 200, asset[0], asset[1].encode(),
-                              [(b"cache-control", b"public, max-age=31536000, immutable")], head=method == "HEAD")
+                await respond(
+                    send,
+                    200,
+                    asset[0],
+                    asset[1].encode(),
+                    [(b"cache-control", b"public, max-age=31536000, immutable")],
+                    head=method == "HEAD",
+                )
             elif sub == "csp-report" and method == "POST":
                 await self.csp_report(scope, receive, send)
+            elif sub == "my-records" and method in ("GET", "HEAD"):
+                await self.my_records(scope, send)
             elif sub == "health" and method in ("GET", "HEAD"):
                 await self.health(send)
             else:
@@ -288,10 +301,16 @@ class Endpoint:
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         next_path = safe_next((query.get("next") or ["/"])[0])
         html = self.gateway.renderer.settings_page(
-            visit.decision, next_path=next_path, policy_revision=self.gateway.config.policy_revision
+            visit, next_path=next_path, policy_revision=self.gateway.config.policy_revision
         )
-        await respond(send, 200, html.encode(), b"text/html; charset=utf-8",
-                      [(b"cache-control", b"private, no-store"), (b"vary", b"Cookie, Sec-GPC")], head=head)
+        await respond(
+            send,
+            200,
+            html.encode(),
+            b"text/html; charset=utf-8",
+            [(b"cache-control", b"private, no-store"), (b"vary", b"Cookie, Sec-GPC")],
+            head=head,
+        )
 
     async def post_consent(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
@@ -321,19 +340,34 @@ class Endpoint:
             gateway.errors.error("store-write", "cookiegate: a consent record could not be made durable")
             if grants_more:
                 # Consent we cannot prove is consent we must not rely on: nothing more is allowed.
-                raise BadRequest(503, "your choice could not be recorded; nothing was changed, please try again") from None
+                raise BadRequest(
+                    503, "your choice could not be recorded; nothing was changed, please try again"
+                ) from None
             # A refusal is honoured even when it cannot be logged.
         cfg = gateway.config
-        headers = [(b"set-cookie", build_set_cookie(
-            cfg.cookie_name, gateway.codec.encode(choice), max_age=cfg.consent_max_age,
-            domain=cfg.cookie_domain, secure=cfg.cookie_secure,
-        ).encode("latin-1"))]
+        headers = [
+            (
+                b"set-cookie",
+                build_set_cookie(
+                    cfg.cookie_name,
+                    gateway.codec.encode(choice),
+                    max_age=cfg.consent_max_age,
+                    domain=cfg.cookie_domain,
+                    secure=cfg.cookie_secure,
+                ).encode("latin-1"),
+            )
+        ]
         headers += self._expire_refused(scope, after.allowed)
         if is_json:
             await respond_json(send, 200, after.as_dict(), headers)
         else:
-            await respond(send, 303, b"", b"text/plain; charset=utf-8",
-                          [(b"location", next_path.encode("latin-1", "replace")), (b"cache-control", b"no-store"), *headers])
+            await respond(
+                send,
+                303,
+                b"",
+                b"text/plain; charset=utf-8",
+                [(b"location", next_path.encode("latin-1", "replace")), (b"cache-control", b"no-store"), *headers],
+            )
 
     def _expire_refused(self, scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
         """Expire the cookies of refused categories the browser still has (host and cookie_domain)."""
@@ -356,8 +390,14 @@ class Endpoint:
             if len(labels) >= 2 and not host.replace(".", "").isdigit():
                 domains.append(".".join(labels[-2:]))
             for domain in dict.fromkeys(domains):
-                out.append((b"set-cookie", build_set_cookie(
-                    name, "", max_age=0, domain=domain, secure=False, http_only=False).encode("latin-1")))
+                out.append(
+                    (
+                        b"set-cookie",
+                        build_set_cookie(name, "", max_age=0, domain=domain, secure=False, http_only=False).encode(
+                            "latin-1"
+                        ),
+                    )
+                )
         return out
 
     async def _record(self, visit: Visit, choice: Choice, next_path: str) -> None:
@@ -367,6 +407,7 @@ class Endpoint:
             raise StoreError("decision log unavailable")
         ua = visit.user_agent
         location = visit.location
+        variant, language, banner_hash = gateway.renderer.banner_proof(visit)
         record = ConsentRecord(
             consent_id=choice.consent_id,
             at=datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -375,9 +416,9 @@ class Endpoint:
             policy_revision=choice.policy_revision,
             regime_key=choice.regime_key,
             regime_kind=choice.regime_kind,
-            banner_variant=visit.regime.kind,
-            banner_hash=gateway.renderer.banner_hash(visit.regime.kind, "en", visit.gpc),
-            language="en",
+            banner_variant=variant,
+            banner_hash=banner_hash,
+            language=language,
             country=location.country,
             subdivision=location.subdivision,
             city=location.city,
@@ -389,6 +430,7 @@ class Endpoint:
             ip=visit.ip_for_log(gateway.config.ip_log_mode, gateway.config.secret_keys[-1].encode()),
         )
         await gateway.store.record(record)
+        gateway.counters.consent(choice.action, choice.categories, country=location.country, regime=choice.regime_key)
 
     async def csp_report(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive, 16384)
@@ -414,9 +456,33 @@ class Endpoint:
             logger.info("CSP violation: host=%s page=%s directive=%s", host, page_path, directive)
         await respond(send, 204, b"", b"text/plain")
 
+    async def my_records(self, scope: Scope, send: Send) -> None:
+        """The visitor's own records, authorised only by their signed consent cookie (never a query value)."""
+        consent_id = Visit(self.gateway, scope).decision.consent_id
+        if consent_id is None:
+            raise BadRequest(404, "no consent recorded for this browser")
+        await self.gateway.startup()
+        try:
+            records = await self.gateway.store.records_for(consent_id)
+        except StoreError:
+            raise BadRequest(503, "the decision log is unavailable, please try again later") from None
+        await respond_json(
+            send,
+            200,
+            {"consent_id": consent_id, "records": records},
+            [(b"content-disposition", b'attachment; filename="my-consent-records.json"')],
+        )
+
     async def health(self, send: Send) -> None:
         gw = self.gateway
-        checks = {"geo": "ok" if gw.geo.healthy else "degraded", "store": "ok" if gw.store_ready else "degraded"}
+        await gw.startup()
+        spooled = int(getattr(gw.store, "spooled", 0) or 0)
+        checks = {
+            "geo": "ok" if gw.geo.healthy else "degraded",
+            # Records waiting in the local spool mean the database is (or was just) unreachable.
+            "store": "ok" if gw.store_ready and spooled == 0 else "degraded",
+        }
         status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
-        await respond_json(send, 200 if status == "ok" else 503, {"status": status, "checks": checks,
-                                                                  "errors": dict(gw.errors.counts)})
+        await respond_json(
+            send, 200 if status == "ok" else 503, {"status": status, "checks": checks, "errors": dict(gw.errors.counts)}
+        )

@@ -12,12 +12,14 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from .banner import BannerRenderer
 from .catalog import TagRegistry
 from .config import Config
 from .consent import Choice, ConsentCodec, read_cookie
+from .counters import Counters
 from .csp import CspBuilder
 from .decision import Decision, decide, strictest
 from .geo import GeoResolver
@@ -29,6 +31,15 @@ from .visitor import TrustedProxies, UserAgentInfo, client_ip, dnt_signal, gpc_s
 logger = logging.getLogger("cookiegate")
 
 _UNKNOWN_UA: Final = UserAgentInfo(device="other", browser_family="Other", is_bot=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """An authenticated admin's "visit as": a place, a consent state and a GPC flag, never a visitor's own."""
+
+    location: Location
+    choice: Choice | None
+    gpc: bool
 
 
 class OnceLogger:
@@ -66,8 +77,10 @@ class Gateway:
             report_uri=config.prefix + "csp-report",
             hosts_for=self.registry.hosts_for_categories,
         )
-        self.store: DecisionStore = open_store(config.log_url)
+        self.store: DecisionStore = open_store(config.log_url, spool_dir=config.log_spool_dir)
         self.store_ready = False
+        #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
+        self.counters = Counters()
         self.errors = OnceLogger()
         #: Recent CSP violation reports (host, page, directive), newest last; bounded.
         self.csp_reports: list[dict[str, str]] = []
@@ -79,11 +92,17 @@ class Gateway:
         try:
             await self.store.open()
             self.store_ready = True
+            self.counters.start(self.store, 60.0)
         except Exception:
             self.errors.error("store-open", "cookiegate: could not open the decision log")
 
     async def shutdown(self) -> None:
-        """Close the decision log and the geo reader."""
+        """Flush the counters, close the decision log and the geo reader."""
+        try:
+            if self.store_ready:
+                await self.counters.stop(self.store)
+        except Exception:
+            self.errors.error("counters-flush", "cookiegate: counters could not be flushed at shutdown")
         try:
             await self.store.close()
         finally:
@@ -104,7 +123,7 @@ class Visit:
     ``visit.allows("analytics")``), ``visit.location``, ``visit.regime``.
     """
 
-    __slots__ = ("_choice", "_choice_done", "_decision", "_location", "_regime", "_ua", "gateway", "scope")
+    __slots__ = ("_choice", "_choice_done", "_decision", "_location", "_regime", "_ua", "gateway", "preview", "scope")
 
     def __init__(self, gateway: Gateway, scope: Mapping[str, Any]) -> None:
         self.gateway = gateway
@@ -115,6 +134,8 @@ class Visit:
         self._choice_done = False
         self._decision: Decision | None = None
         self._ua: UserAgentInfo | None = None
+        #: Set only for an authenticated admin preview: overrides location, consent state and GPC.
+        self.preview: Preview | None = None
 
     def __repr__(self) -> str:
         return f"<cookiegate.Visit decided={self._decision is not None}>"
@@ -122,6 +143,8 @@ class Visit:
     @property
     def location(self) -> Location:
         """Coarse location from the client IP (through trusted proxies only)."""
+        if self.preview is not None:
+            return self.preview.location
         if self._location is None:
             try:
                 self._location = self.gateway.geo.lookup(client_ip(self.scope, self.gateway.trusted))
@@ -146,6 +169,9 @@ class Visit:
         """The visitor's valid stored choice, or ``None``."""
         if not self._choice_done:
             self._choice_done = True
+            if self.preview is not None:
+                self._choice = self.preview.choice
+                return self._choice
             try:
                 raw = read_cookie(self.scope.get("headers", ()), self.gateway.config.cookie_name)
                 self._choice = self.gateway.codec.decode(raw)
@@ -168,7 +194,20 @@ class Visit:
     @property
     def gpc(self) -> bool:
         """True when the browser sent ``Sec-GPC: 1``."""
+        if self.preview is not None:
+            return self.preview.gpc
         return gpc_signal(self.scope.get("headers", ()))
+
+    @property
+    def previous_revision(self) -> str | None:
+        """The older policy revision the visitor consented under, when the policy changed since (re-consent)."""
+        if self.preview is not None or self.choice is not None:
+            return None
+        try:
+            raw = read_cookie(self.scope.get("headers", ()), self.gateway.config.cookie_name)
+            return self.gateway.codec.previous_revision(raw)
+        except Exception:
+            return None
 
     @property
     def dnt(self) -> bool:

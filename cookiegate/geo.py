@@ -40,6 +40,31 @@ _SUBDIVISION_RE = re.compile(r"[A-Z0-9]{1,3}")
 # A city name is display text; anything longer than this is not a city name but bad data.
 _MAX_CITY_LEN = 128
 
+# DB-IP's lite databases name subdivisions but carry no ISO code. Consent rules that differ below the
+# country level are (today) US-state and Canadian-province rules, so those names are mapped back to
+# codes; elsewhere a name-only subdivision stays unknown and the country's rules apply.
+_SUBDIVISION_CODES_BY_NAME: dict[str, dict[str, str]] = {
+    "US": {
+        "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
+        "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "District of Columbia": "DC",
+        "Florida": "FL", "Georgia": "GA", "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN",
+        "Iowa": "IA", "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD",
+        "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS", "Missouri": "MO",
+        "Montana": "MT", "Nebraska": "NE", "Nevada": "NV", "New Hampshire": "NH", "New Jersey": "NJ",
+        "New Mexico": "NM", "New York": "NY", "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH",
+        "Oklahoma": "OK", "Oregon": "OR", "Pennsylvania": "PA", "Rhode Island": "RI",
+        "South Carolina": "SC", "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX", "Utah": "UT",
+        "Vermont": "VT", "Virginia": "VA", "Washington": "WA", "West Virginia": "WV", "Wisconsin": "WI",
+        "Wyoming": "WY",
+    },
+    "CA": {
+        "Alberta": "AB", "British Columbia": "BC", "Manitoba": "MB", "New Brunswick": "NB",
+        "Newfoundland and Labrador": "NL", "Nova Scotia": "NS", "Ontario": "ON",
+        "Prince Edward Island": "PE", "Quebec": "QC", "Québec": "QC", "Saskatchewan": "SK",
+        "Northwest Territories": "NT", "Nunavut": "NU", "Yukon": "YT",
+    },
+}  # fmt: skip
+
 _Fingerprint = tuple[int, int, int]
 
 # Module-level so tests can drive the reload interval without sleeping.
@@ -64,8 +89,9 @@ class GeoResolver:
             raise ValueError("check_interval must be >= 0")
         self._path = os.fspath(database) if database is not None else None
         self._check_interval = check_interval
-        self._reader: maxminddb.Reader | None = None
-        self._ipv4_only = False
+        # The reader and whether it is IPv4-only, swapped as one value so a lookup never pairs a new
+        # reader with the old reader's flag.
+        self._current: tuple[maxminddb.Reader, bool] | None = None
         self._fingerprint: _Fingerprint | None = None
         self._next_check = 0.0
         self._read_error = False
@@ -80,16 +106,16 @@ class GeoResolver:
     @property
     def healthy(self) -> bool:
         """True when a database is open and no lookup has failed with a reader error since it opened."""
-        return self._reader is not None and not self._read_error
+        return self._current is not None and not self._read_error
 
     @property
     def database_type(self) -> str | None:
         """The open database's ``database_type`` metadata (``"GeoLite2-City"`` …), or ``None``."""
-        reader = self._reader
-        if reader is None:
+        current = self._current
+        if current is None:
             return None
         try:
-            return str(reader.metadata().database_type)
+            return str(current[0].metadata().database_type)
         except Exception:  # a reader closed under us: report nothing rather than fail a health page
             return None
 
@@ -104,20 +130,25 @@ class GeoResolver:
             return Location.unknown()
         if self._check_interval == 0 or _clock() >= self._next_check:
             self._maybe_reload()
-        reader = self._reader
-        if reader is None:
+        current = self._current
+        if current is None:
             return Location.unknown()
+        reader, ipv4_only = current
         address = _global_address(ip)
         if address is None:
             return Location.unknown()
-        if address.version == 6 and self._ipv4_only:
+        if address.version == 6 and ipv4_only:
             # An IPv4-only database (some DB-IP/legacy exports) raises on IPv6 input: it cannot place them.
             return Location.unknown()
         try:
             record = reader.get(address)
         except Exception as exc:
-            # InvalidDatabaseError (corrupt data section or tree), or ValueError from a reader closed
-            # by a concurrent close()/reload. The message names the IP, so log only the type.
+            if current is not self._current:
+                # Closed by a concurrent reload()/close() (the C reader's lock makes that a clean
+                # ValueError): not a database problem, and this one request is merely unknown.
+                return Location.unknown()
+            # InvalidDatabaseError: corrupt data section or search tree. The message names the IP,
+            # so log only the exception type.
             self._read_error = True
             self._warn_once(
                 ("lookup", self._fingerprint, type(exc).__name__),
@@ -132,9 +163,9 @@ class GeoResolver:
         """Close the database; later lookups are unknown. Idempotent."""
         self._closed = True
         with self._reload_lock:
-            reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.close()
+            current, self._current = self._current, None
+        if current is not None:
+            current[0].close()
 
     def __enter__(self) -> GeoResolver:
         return self
@@ -170,7 +201,7 @@ class GeoResolver:
         except OSError as exc:
             # Missing or unreadable: keep the previous reader if there is one (a delete-then-copy
             # update must not drop every visitor to "unknown"), warn once per kind of failure.
-            kept = " (keeping the previously loaded database)" if self._reader is not None else ""
+            kept = " (keeping the previously loaded database)" if self._current is not None else ""
             self._warn_once(
                 ("stat", type(exc).__name__),
                 "geo database %s unavailable: %s%s",
@@ -181,6 +212,7 @@ class GeoResolver:
             return
         if fingerprint == self._fingerprint:
             return
+        reader: maxminddb.Reader | None = None
         try:
             reader = maxminddb.open_database(self._path, maxminddb.MODE_AUTO)
             metadata = reader.metadata()
@@ -188,8 +220,10 @@ class GeoResolver:
         except Exception as exc:
             # InvalidDatabaseError (corrupt/truncated), OSError (vanished between stat and open),
             # ValueError. Remember the fingerprint so the same bad file is not reopened every check.
+            if reader is not None:
+                reader.close()
             self._fingerprint = fingerprint
-            kept = " (keeping the previously loaded database)" if self._reader is not None else ""
+            kept = " (keeping the previously loaded database)" if self._current is not None else ""
             self._warn_once(
                 ("open", fingerprint),
                 "geo database %s cannot be opened: %s%s",
@@ -198,17 +232,25 @@ class GeoResolver:
                 kept,
             )
             return
-        previous, self._reader = self._reader, reader
-        self._ipv4_only = ip_version == 4
+        previous, self._current = self._current, (reader, ip_version == 4)
         self._fingerprint = fingerprint
         self._read_error = False
         # A good file clears the memory of past problems, so a later breakage is reported again.
         self._warned.clear()
+        if type(reader).__module__ != "maxminddb.extension":
+            # MODE_AUTO fell back to pure Python (no compiled extension for this platform): still
+            # correct, but each lookup costs tens of microseconds instead of a few.
+            self._warn_once(
+                ("pure-python",),
+                "geo database %s is read by the pure-Python maxminddb reader; install a maxminddb "
+                "wheel with the C extension for faster lookups",
+                self._path,
+            )
         if previous is None:
             logger.info("geo database %s opened (%s)", self._path, metadata.database_type)
         else:
             logger.info("geo database %s reloaded (%s)", self._path, metadata.database_type)
-            previous.close()
+            previous[0].close()
 
     def _warn_once(self, key: Hashable, msg: str, *args: Any) -> None:
         if key in self._warned:
@@ -264,6 +306,9 @@ def _subdivision(subdivisions: Any, country: str) -> str | None:
     if not isinstance(subdivisions, list) or not subdivisions or not isinstance(subdivisions[0], dict):
         return None
     code = subdivisions[0].get("iso_code")
+    if code is None:
+        name = _english_name(subdivisions[0])
+        code = _SUBDIVISION_CODES_BY_NAME.get(country, {}).get(name or "")
     if not isinstance(code, str):
         return None
     if code.startswith(country + "-"):

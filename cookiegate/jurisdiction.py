@@ -17,14 +17,10 @@ RegimeKind = Literal["opt-in", "opt-out", "australia", "notice"]
 #: Every regime kind, strictest first.
 REGIME_KINDS: Final[tuple[RegimeKind, ...]] = ("opt-in", "australia", "opt-out", "notice")
 
-EU_MEMBERS: Final = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
-)
+EU_MEMBERS: Final = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
 EEA_NON_EU: Final = frozenset({"IS", "LI", "NO"})
 #: US states with a comprehensive privacy law that requires honouring a universal opt-out (GPC).
-US_OPT_OUT_STATES: Final = frozenset(
-    f"US-{s}" for s in "CA CO CT TX OR MT DE NJ NH MN MD NE IA IN TN KY RI".split()
-)
+US_OPT_OUT_STATES: Final = frozenset(f"US-{s}" for s in "CA CO CT TX OR MT DE NJ NH MN MD NE IA IN TN KY RI".split())
 
 #: The built-in table. Keys are a subdivision (``US-CA``), a country (``FR``), ``default`` or ``unknown``.
 BUILTIN_REGIMES: Final[Mapping[str, RegimeKind]] = {
@@ -99,7 +95,7 @@ def validate_regime_table(table: Mapping[str, str]) -> dict[str, RegimeKind]:
             raise ValueError(f"regimes.{key}: unknown regime {kind!r}; expected one of {', '.join(REGIME_KINDS)}")
         if not (key in ("default", "unknown") or _is_place_key(key)):
             raise ValueError(f"regimes.{key}: expected a country (FR), a subdivision (US-CA), 'default' or 'unknown'")
-        out[key] = kind  # type: ignore[assignment]  # checked against REGIME_KINDS above
+        out[key] = kind  # narrowed to RegimeKind by the membership test above
     return out
 
 

@@ -41,8 +41,14 @@ class CookieGateMiddleware:
                 await self.endpoint(scope, receive, send)
                 return
             if path == "/.well-known/gpc.json":
-                await respond(send, 200, GPC_JSON, b"application/json", [(b"cache-control", b"public, max-age=86400")],
-                              head=scope.get("method") == "HEAD")
+                await respond(
+                    send,
+                    200,
+                    GPC_JSON,
+                    b"application/json",
+                    [(b"cache-control", b"public, max-age=86400")],
+                    head=scope.get("method") == "HEAD",
+                )
                 return
             visit = Visit(self.gateway, scope)
             scope["cookiegate"] = visit

@@ -70,7 +70,16 @@ class ResponseGate:
     """Per-request send wrapper. Holds all per-request state; the middleware keeps none."""
 
     __slots__ = (
-        "gateway", "visit", "send", "mode", "start", "rewriter", "failed", "is_head", "next_path", "decision",
+        "gateway",
+        "visit",
+        "send",
+        "mode",
+        "start",
+        "rewriter",
+        "failed",
+        "is_head",
+        "next_path",
+        "decision",
         "refused_hosts",
     )
 
@@ -108,11 +117,13 @@ class ResponseGate:
         return self.decision
 
     async def _on_start(self, message: Message) -> None:
-        headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+        raw_headers = message.get("headers", ())
         content_type = b""
         encoding = b""
         has_cookie = False
-        for key, value in headers:
+        for key, value in raw_headers:
+            # ASGI asks for lower-case names, but not every framework complies (Django sends "Content-Type").
+            key = key.lower()
             if key == b"content-type":
                 content_type = value
             elif key == b"content-encoding":
@@ -125,6 +136,7 @@ class ResponseGate:
             await self.send(message)
             return
         decision = self._decide()
+        headers = [(k.lower(), v) for k, v in raw_headers]
         if has_cookie:
             headers = self._filter_cookies(headers, decision)
         status = int(message.get("status", 200))
@@ -143,7 +155,8 @@ class ResponseGate:
                 # We cannot rewrite a compressed body; the enforced CSP above keeps refused vendors out.
                 # Compress outside cookiegate (GZipMiddleware wrapping it) to get both.
                 self.gateway.errors.error(
-                    "compressed-html", "cookiegate: compressed HTML passed through unrewritten (CSP enforced)",
+                    "compressed-html",
+                    "cookiegate: compressed HTML passed through unrewritten (CSP enforced)",
                     exc_info=False,
                 )
             else:
@@ -182,7 +195,11 @@ class ResponseGate:
         mode = self.gateway.config.csp_mode
         if mode == "off" and not force_enforce:
             return None
-        name = b"content-security-policy" if (mode == "enforce" or force_enforce) else b"content-security-policy-report-only"
+        name = (
+            b"content-security-policy"
+            if (mode == "enforce" or force_enforce)
+            else b"content-security-policy-report-only"
+        )
         try:
             return name, self.gateway.csp.policy(decision.allowed).encode("latin-1")
         except Exception:
@@ -193,14 +210,16 @@ class ResponseGate:
         renderer = self.gateway.renderer
         next_path = self.next_path
 
+        visit = self.visit
+
         def placeholder(vendor: Any, category: str) -> bytes:
-            return renderer.placeholder(vendor, category, next_path=next_path).encode("utf-8")
+            return renderer.placeholder(visit, vendor, category, next_path=next_path).encode("utf-8")
 
         return HtmlRewriter(
             classifier=self.gateway.registry,
             allowed=decision.allowed,
-            head_inject=renderer.head_html().encode("utf-8"),
-            body_inject=renderer.body_html(decision, next_path=next_path).encode("utf-8"),
+            head_inject=renderer.head_html(visit, decision).encode("utf-8"),
+            body_inject=renderer.body_html(visit, decision, next_path=next_path).encode("utf-8"),
             placeholder=placeholder,
         )
 
@@ -209,8 +228,17 @@ class ResponseGate:
         self.rewriter = None
         decision = self._decide()
         registry = self.gateway.registry
-        refused = [v for v in registry.vendors if not decision.allows(v.category)]
-        self.refused_hosts = tuple(sorted({h.encode("ascii", "ignore") for v in refused for h in v.hosts}, key=len, reverse=True))
+        hosts: set[bytes] = set()
+        for vendor in registry.vendors:
+            if decision.allows(vendor.category):
+                continue
+            hosts.update(h.encode("ascii", "ignore") for h in vendor.hosts)
+            # Shared hosts (googletagmanager.com, facebook.com) appear only in path-level rules: take the host part.
+            for pattern in vendor.url_patterns:
+                head = pattern.split("/", 1)[0]
+                if "." in head and "*" not in head:
+                    hosts.add(head.encode("ascii", "ignore"))
+        self.refused_hosts = tuple(sorted(hosts, key=len, reverse=True))
 
     def _rewrite(self, data: bytes, last: bool) -> bytes:
         if not self.failed and self.rewriter is not None:
@@ -221,18 +249,30 @@ class ResponseGate:
                     self._log_events()
                 return out
             except Exception:
-                self.gateway.errors.error("rewriter", "cookiegate: the HTML rewriter failed; fail-safe scrub for the rest")
+                self.gateway.errors.error(
+                    "rewriter", "cookiegate: the HTML rewriter failed; fail-safe scrub for the rest"
+                )
                 self._fail_safe()
         return scrub_hosts(data, self.refused_hosts)
 
     def _log_events(self) -> None:
-        if self.rewriter is None or not decision_log.isEnabledFor(logging.DEBUG):
+        if self.rewriter is None:
             return
         decision = self._decide()
+        counters = self.gateway.counters
+        country, regime = decision.location.country, decision.regime.key
+        for event in self.rewriter.events:
+            counters.tag(event.vendor_id or "-", country=country, regime=regime, fired=event.fired)
+        if not decision_log.isEnabledFor(logging.DEBUG):
+            return
         for event in self.rewriter.events:
             decision_log.debug(
                 "tag=%s category=%s fired=%s country=%s regime=%s",
-                event.vendor_id, event.category, event.fired, decision.location.country or "-", decision.regime.key,
+                event.vendor_id,
+                event.category,
+                event.fired,
+                decision.location.country or "-",
+                decision.regime.key,
             )
 
     async def _on_body(self, body: bytes, more: bool) -> None:

@@ -8,6 +8,7 @@ ads happened". Hosts and cookies are classified with the same tag registry the g
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -18,7 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
@@ -28,6 +29,7 @@ import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    Locator,
     Page,
     Playwright,
     Request,
@@ -90,6 +92,139 @@ def demo_app_factory() -> Any:
     from cookiegate.demo import create_demo_app
 
     return create_demo_app(Config.demo())
+
+
+#: Hostile variants of tracker tags, each named in its URL (``cgv=<name>``) so a leak names its variant.
+#: Every one makes Chromium fetch a tracker URL unless the gateway neutralizes it; none is exotic for
+#: a page assembled from pasted snippets, CMS output and minifiers.
+HOSTILE_VARIANTS: Final[tuple[tuple[str, str], ...]] = (
+    ("upper-case", '<SCRIPT SRC="https://connect.facebook.net/en_US/fbevents.js?cgv=upper-case"></SCRIPT>'),
+    ("unquoted", "<script async src=https://www.googletagmanager.com/gtag/js?id=G-1&cgv=unquoted></script>"),
+    ("single-quoted", "<script src='https://static.hotjar.com/c/hotjar-1.js?cgv=single-quoted'></script>"),
+    ("newline-attrs", '<script\n  defer\n  src="https://snap.licdn.com/li.lms-analytics/insight.min.js'
+                      '?cgv=newline-attrs"\n></script>'),
+    ("entities", '<script src="https&#x3a;//connect&#46;facebook&#46;net/en_US/fbevents.js'
+                 '?cgv=entities"></script>'),
+    ("protocol-relative", '<img alt="" src="//www.facebook.com/tr?id=1&amp;cgv=protocol-relative">'),
+    ("upper-host", '<script src="HTTPS://WWW.CLARITY.MS/tag/x?cgv=upper-host"></script>'),
+    ("module", '<script type="module" src="https://connect.facebook.net/en_US/fbevents.js?cgv=module"></script>'),
+    ("img", '<img alt="" width="1" height="1" src="https://www.facebook.com/tr?id=1&amp;cgv=img">'),
+    ("srcset", '<img alt="" width="1" height="1" '
+               'srcset="https://px.ads.linkedin.com/collect/?pid=1&amp;cgv=srcset 1x">'),
+    ("picture-source", '<picture><source srcset="https://www.facebook.com/tr?id=1&amp;cgv=picture-source">'
+                       '<img alt="" width="1" height="1" src="/cookiegate-e2e-missing.gif"></picture>'),
+    ("input-image", '<input type="image" alt="go" src="https://www.facebook.com/tr?id=1&amp;cgv=input-image">'),
+    ("video-poster", '<video width="2" height="2" '
+                     'poster="https://www.facebook.com/tr?id=1&amp;cgv=video-poster"></video>'),
+    ("audio", '<audio preload="auto" src="https://www.facebook.com/tr?id=1&amp;cgv=audio"></audio>'),
+    ("svg-image", '<svg width="2" height="2">'
+                  '<image href="https://www.facebook.com/tr?id=1&amp;cgv=svg-image"/></svg>'),
+    ("preload", '<link rel="preload" as="script" '
+                'href="https://connect.facebook.net/en_US/fbevents.js?cgv=preload">'),
+    ("modulepreload", '<link rel="modulepreload" '
+                      'href="https://connect.facebook.net/en_US/fbevents.js?cgv=modulepreload">'),
+    ("stylesheet", '<link rel="stylesheet" href="https://www.clarity.ms/s.css?cgv=stylesheet">'),
+    ("iframe", '<iframe title="v" src="https://www.youtube.com/embed/x?cgv=iframe"></iframe>'),
+    ("srcdoc", '<iframe title="s" '
+               'srcdoc="<img src=&quot;https://www.facebook.com/tr?id=1&amp;amp;cgv=srcdoc&quot;>"></iframe>'),
+    ("object", '<object width="2" height="2" data="https://www.youtube.com/embed/x?cgv=object"></object>'),
+    ("embed", '<embed width="2" height="2" src="https://www.youtube.com/embed/x?cgv=embed">'),
+    ("inline-style", '<div style="width:2px;height:2px;'
+                     'background-image:url(https://www.facebook.com/tr?id=1&amp;cgv=inline-style)"></div>'),
+    ("style-block", '<style>.cgv-style{width:2px;height:2px;'
+                    'background:url("https://www.facebook.com/tr?id=1&cgv=style-block")}</style>'
+                    '<div class="cgv-style"></div>'),
+    ("table-background", '<table background="https://www.facebook.com/tr?id=1&amp;cgv=table-background">'
+                         '<tr><td>t</td></tr></table>'),
+    ("minified-loader", '<script>!function(d){var s=d.createElement("script");s.async=!0;'
+                        's.src="https://connect.facebook.net/en_US/fbevents.js?cgv=minified-loader";'
+                        'd.head.appendChild(s)}(document);</script>'),
+    ("escaped-slashes", '<script>(function(d){var s=d.createElement("script");'
+                        's.src="https:\\/\\/static.hotjar.com\\/c\\/hotjar-1.js?cgv=escaped-slashes";'
+                        'd.head.appendChild(s)})(document);</script>'),
+    ("document-write", "<script>document.write('<scr'+'ipt src=\"https://snap.licdn.com/li.lms-analytics/"
+                       "insight.min.js?cgv=document-write\"></scr'+'ipt>');</script>"),
+    ("analytics-js", "<script>(function(i,s,o,g,r,a,m){i['GoogleAnalyticsObject']=r;i[r]=i[r]||function(){"
+                     "(i[r].q=i[r].q||[]).push(arguments)},i[r].l=1*new Date();a=s.createElement(o),"
+                     "m=s.getElementsByTagName(o)[0];a.async=1;a.src=g;m.parentNode.insertBefore(a,m)})"
+                     "(window,document,'script','https://www.google-analytics.com/analytics.js"
+                     "?cgv=analytics-js','ga');ga('create','UA-1-1','auto');</script>"),
+)  # fmt: skip
+#: Variants that are scripts or script preloads: Chromium without JavaScript fetches none of them, gateway
+#: or not (it refuses script preloads as if by CSP).
+HOSTILE_SCRIPT_VARIANTS: Final = frozenset(
+    name
+    for name, html in HOSTILE_VARIANTS
+    if html.lower().startswith("<script") or 'as="script"' in html or 'rel="modulepreload"' in html
+)
+#: Where :func:`hostile_app_factory` serves the page WITHOUT the gateway: the control that proves
+#: Chromium really fetches every variant, so their absence behind the gateway means something.
+UNGATED_HOSTILE_PATH: Final = "/ungated/hostile"
+#: Variants the rewriter leaves to the CSP by design (cookiegate/rewrite.py: "CSS inside <style> elements
+#: (@import, url()) is not rewritten; the CSP covers it").
+HOSTILE_CSP_ONLY_VARIANTS: Final = frozenset({"style-block"})
+
+HOSTILE_PAGE: Final = (
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Hostile tags · é ü 漢字</title>\n'
+    + "\n".join(html for name, html in HOSTILE_VARIANTS if name in ("preload", "modulepreload", "stylesheet"))
+    + "\n</head>\n<body>\n<h1>Hostile tags</h1>\n"
+    + "\n".join(
+        f'<section data-variant="{name}">{html}</section>'
+        for name, html in HOSTILE_VARIANTS
+        if name not in ("preload", "modulepreload", "stylesheet")
+    )
+    + '\n<p id="hostile-end">end · ünïcödé · 漢字</p>\n</body></html>\n'
+)
+#: The streamed copy is cut into pieces this small, so tags, attributes, entities and multibyte
+#: characters are split across body chunks.
+HOSTILE_CHUNK_BYTES: Final = 7
+
+
+def hostile_app_factory() -> Any:
+    """:data:`HOSTILE_PAGE` behind the gateway with the demo defaults (CSP report-only)."""
+    return _hostile_app()
+
+
+def hostile_enforced_csp_app_factory() -> Any:
+    """:data:`HOSTILE_PAGE` behind the gateway with the demo defaults but an enforced CSP."""
+    return _hostile_app(csp_mode="enforce")
+
+
+def _hostile_app(**config_overrides: Any) -> Any:
+    """``/hostile`` whole and ``/hostile/chunked`` in tiny pieces through ``VisitAs(CookieGateMiddleware())``
+    like the demo; :data:`UNGATED_HOSTILE_PATH` serves the same bytes around the gateway (the control)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request as StarletteRequest
+    from starlette.responses import HTMLResponse, StreamingResponse
+    from starlette.routing import Route as StarletteRoute
+    from starlette.types import Receive, Scope, Send
+
+    from cookiegate import Config, CookieGateMiddleware
+    from cookiegate.demo.visit_as import VisitAs
+
+    body = HOSTILE_PAGE.encode("utf-8")
+
+    async def whole(request: StarletteRequest) -> HTMLResponse:
+        return HTMLResponse(body)
+
+    async def chunked(request: StarletteRequest) -> StreamingResponse:
+        async def pieces() -> AsyncIterator[bytes]:
+            for start in range(0, len(body), HOSTILE_CHUNK_BYTES):
+                yield body[start : start + HOSTILE_CHUNK_BYTES]
+
+        return StreamingResponse(pieces(), media_type="text/html; charset=utf-8")
+
+    site = Starlette(routes=[StarletteRoute("/hostile", whole), StarletteRoute("/hostile/chunked", chunked)])
+    gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(**config_overrides)))
+    ungated = HTMLResponse(body)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH:
+            await ungated(scope, receive, send)
+        else:
+            await gated(scope, receive, send)  # lifespan included: the gateway starts and stops
+
+    return app
 
 
 # --------------------------------------------------------------------------------------------------
@@ -192,6 +327,11 @@ class Visitor:
     requests: list[RecordedRequest] = field(default_factory=list)
     current_path: str = "(none)"
     harness_errors: list[str] = field(default_factory=list)
+    #: Third-party requests Chromium refused itself (``requestfailed``: CSP, aborted navigations).
+    blocked_by_browser: list[str] = field(default_factory=list)
+    _routed: list[Request] = field(default_factory=list, repr=False)
+    _announced: list[Request] = field(default_factory=list, repr=False)
+    _failed: list[Request] = field(default_factory=list, repr=False)
 
     # -- navigation ---------------------------------------------------------------------------------
 
@@ -214,12 +354,19 @@ class Visitor:
         self.check_harness()
         assert response is not None and response.status == 200, f"reload of {self.current_path} failed"
 
-    def settle(self) -> None:
-        """Wait for network idle after an action that navigates (form post, redirect)."""
-        self.page.wait_for_load_state("load")
-        self.page.wait_for_load_state("networkidle")
+    def click_and_wait(self, target: Locator) -> Response:
+        """Click something that navigates (a form button, a link) and wait for the new page's network idle.
+
+        The response is the final one, after redirects; ``response.request.redirected_from`` is the
+        request that was redirected (the consent POST answered 303).
+        """
+        with self.page.expect_navigation(wait_until="networkidle") as navigation:
+            target.click()
+        response = navigation.value
         self.current_path = urlsplit(self.page.url).path or "/"
         self.check_harness()
+        assert response is not None, f"no response after clicking {target}"
+        return response
 
     # -- what happened ------------------------------------------------------------------------------
 
@@ -269,27 +416,32 @@ class Visitor:
         """Readable dump of everything recorded, for assertion messages and artifacts."""
         lines = [f"visitor place={self.place} url={self.page.url}", "third-party requests:"]
         lines += [f"  {r}" for r in self.requests] or ["  (none)"]
+        lines.append("third-party requests the browser refused itself:")
+        lines += [f"  {b}" for b in self.blocked_by_browser] or ["  (none)"]
         lines.append("cookies:")
         lines += [f"  {c}" for c in self.cookies()] or ["  (none)"]
         return "\n".join(lines)
 
     # -- wiring -------------------------------------------------------------------------------------
 
-    def _on_request(self, request: Request) -> None:
-        # Runs inside Playwright's event dispatch: an exception here would be lost or stall the page, so
-        # it is kept and re-raised by the next navigation instead.
-        try:
-            self._record(request)
-        except Exception as exc:  # noqa: BLE001
-            self.harness_errors.append(f"recording {request.url}: {exc!r}")
+    # Recording happens where a request would leave the browser: the route. A request Chromium refuses
+    # itself (an enforced CSP) raises the "request" event but never reaches the route, so it is not a
+    # leak. The "request"/"requestfailed" events are kept only to prove nothing slipped past the route.
 
-    def _record(self, request: Request) -> None:
-        parts = urlsplit(request.url)
-        if parts.scheme not in ("http", "https", "ws", "wss"):
-            return  # data:, blob:, about: never leave the browser
-        host = parts.hostname or ""
+    def _route(self, route: Route, request: Request) -> None:
+        host = urlsplit(request.url).hostname or ""
         if host in LOCAL_HOSTS:
+            route.continue_()
             return
+        try:
+            self._routed.append(request)
+            self._record(request, host)
+            _stub_response(route, request)
+        except Exception as exc:  # noqa: BLE001 - never let a third-party request through or hang
+            self.harness_errors.append(f"recording or stubbing {request.url}: {exc!r}")
+            route.abort()
+
+    def _record(self, request: Request, host: str) -> None:
         category, vendor = category_for_url(request.url)
         self.requests.append(
             RecordedRequest(
@@ -303,20 +455,31 @@ class Visitor:
             )
         )
 
-    def _route(self, route: Route, request: Request) -> None:
-        host = urlsplit(request.url).hostname or ""
-        if host in LOCAL_HOSTS:
-            route.continue_()
-            return
-        try:
-            _stub_response(route, request)
-        except Exception as exc:  # noqa: BLE001 - never let a third-party request through or hang
-            self.harness_errors.append(f"stubbing {request.url}: {exc!r}")
-            route.abort()
+    def _on_request(self, request: Request) -> None:
+        if _is_third_party(request.url):
+            self._announced.append(request)
+
+    def _on_request_failed(self, request: Request) -> None:
+        if _is_third_party(request.url):
+            self._failed.append(request)
+            self.blocked_by_browser.append(f"{request.url} ({request.failure})")
+
+    def _unrouted(self) -> list[str]:
+        routed = {id(r) for r in self._routed} | {id(r) for r in self._failed}
+        return [r.url for r in self._announced if id(r) not in routed]
 
     def check_harness(self) -> None:
-        """Fail loudly if recording or stubbing broke (e.g. the tag registry could not be built)."""
+        """Fail loudly if recording or stubbing broke (e.g. the tag registry could not be built), or if
+        the browser announced a third-party request that neither reached the route nor failed."""
         assert not self.harness_errors, "e2e harness errors:\n" + "\n".join(self.harness_errors)
+        unrouted = self._unrouted()
+        assert not unrouted, "third-party requests that bypassed the recording route:\n" + "\n".join(unrouted)
+
+
+def _is_third_party(url: str) -> bool:
+    """True for an http(s)/ws(s) URL whose host is not the demo server (data:, blob:, about: stay local)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https", "ws", "wss") and (parts.hostname or "") not in LOCAL_HOSTS
 
 
 def format_requests(requests: Sequence[RecordedRequest]) -> str:
@@ -365,13 +528,9 @@ def _wait_until_answering(proc: subprocess.Popen[bytes], base_url: str, log: IO[
     raise RuntimeError(f"uvicorn did not answer {base_url} ({last_error}):\n{_log_tail(log)}")
 
 
-@pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """Base URL of the demo served by a real uvicorn subprocess on 127.0.0.1 (killed at session end).
-
-    ``COOKIEGATE_E2E_FACTORY`` (``module:function``) serves another app factory instead of the demo.
-    """
-    factory = os.environ.get("COOKIEGATE_E2E_FACTORY", DEFAULT_FACTORY)
+@contextlib.contextmanager
+def serve(factory: str) -> Iterator[str]:
+    """Run ``uvicorn <factory> --factory`` on 127.0.0.1 and a free port; yield its base URL; stop it."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
@@ -392,6 +551,30 @@ def server_url() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """Base URL of the demo served by a real uvicorn subprocess (killed at session end).
+
+    ``COOKIEGATE_E2E_FACTORY`` (``module:function``) serves another app factory instead of the demo.
+    """
+    with serve(os.environ.get("COOKIEGATE_E2E_FACTORY", DEFAULT_FACTORY)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hostile_server_url() -> Iterator[str]:
+    """Base URL of :func:`hostile_app_factory` under its own uvicorn (started only if a test needs it)."""
+    with serve("e2e.conftest:hostile_app_factory") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hostile_enforced_csp_server_url() -> Iterator[str]:
+    """Base URL of :func:`hostile_enforced_csp_app_factory` under its own uvicorn."""
+    with serve("e2e.conftest:hostile_enforced_csp_app_factory") as url:
+        yield url
 
 
 # --------------------------------------------------------------------------------------------------
@@ -456,13 +639,18 @@ class NewVisitor(Protocol):
     """Signature of the :func:`new_visitor` fixture's factory."""
 
     def __call__(
-        self, place: str | None, *, headers: dict[str, str] | None = None, javascript: bool = True
+        self,
+        place: str | None,
+        *,
+        headers: dict[str, str] | None = None,
+        javascript: bool = True,
+        server: str | None = None,
     ) -> Visitor: ...
 
 
 @pytest.fixture
 def new_visitor(browser: Browser, server_url: str, request: pytest.FixtureRequest) -> Iterator[NewVisitor]:
-    """Factory of visitors: ``new_visitor("FR", headers={...}, javascript=False)``.
+    """Factory of visitors: ``new_visitor("FR", headers={...}, javascript=False, server=url)``.
 
     Each visitor is a fresh browser context (no cookies) with the demo place cookie set, a route that
     stubs every third-party request and a recorder. On failure a screenshot and the request log of
@@ -475,17 +663,20 @@ def new_visitor(browser: Browser, server_url: str, request: pytest.FixtureReques
         *,
         headers: dict[str, str] | None = None,
         javascript: bool = True,
+        server: str | None = None,
     ) -> Visitor:
+        base_url = server or server_url
         context = browser.new_context(
             java_script_enabled=javascript,
             extra_http_headers=headers,
             service_workers="block",  # a worker's fetches would bypass page-level accounting
         )
         if place is not None:
-            context.add_cookies([{"name": PLACE_COOKIE, "value": place, "url": server_url + "/"}])
+            context.add_cookies([{"name": PLACE_COOKIE, "value": place, "url": base_url + "/"}])
         page = context.new_page()
-        visitor = Visitor(context=context, page=page, base_url=server_url, place=place)
+        visitor = Visitor(context=context, page=page, base_url=base_url, place=place)
         context.on("request", visitor._on_request)
+        context.on("requestfailed", visitor._on_request_failed)
         context.route("**/*", visitor._route)
         visitors.append(visitor)
         return visitor

@@ -36,7 +36,10 @@ META_NOSCRIPT = (
     '<noscript><img height="1" width="1" style="display:none"\n'
     'src="https://www.facebook.com/tr?id=1234567890&ev=PageView&noscript=1"\n/></noscript>'
 )
-YOUTUBE = '<iframe width="560" height="315" src="https://www.youtube.com/embed/dQw4w9WgXcQ" title="YouTube video player"></iframe>'
+YOUTUBE = (
+    '<iframe width="560" height="315" src="https://www.youtube.com/embed/dQw4w9WgXcQ" '
+    'title="YouTube video player"></iframe>'
+)
 OWN = '<script src="/static/app.js"></script><img src="/static/logo.png" alt="Kactuce">'
 
 PAGE = (
@@ -67,3 +70,11 @@ def client(app: Any, ip: str, **kwargs: Any) -> httpx.AsyncClient:
 
 
 ORIGIN = {"origin": "http://testserver"}
+
+
+def fetches(html: str, host: str) -> bool:
+    """True when a live fetch attribute (not a ``data-cookiegate-*`` copy) in ``html`` points at ``host``."""
+    import re
+
+    pattern = r"(?<![-\w])(?:src|href|srcset|data|poster)\s*=\s*[\"']?[^\"'>\s]*" + re.escape(host)
+    return re.search(pattern, html, re.IGNORECASE) is not None

@@ -16,8 +16,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_full_config_file_loads_with_every_documented_key(tmp_path: Path) -> None:
-    path = write(tmp_path, f"""
-secret_keys = ["{'o' * 40}", "{KEY}"]
+    path = write(
+        tmp_path,
+        f"""
+secret_keys = ["{"o" * 40}", "{KEY}"]
 geoip_database = "geo.mmdb"
 trusted_proxies = ["10.0.0.0/8", "::1"]
 cookie_domain = "kactuce.com"
@@ -34,7 +36,8 @@ category = "analytics"
 src = ["/static/js/heatmap.js"]
 inline = ["kactuceHeatmap\\\\("]
 cookies = ["_khm*"]
-""")
+""",
+    )
     cfg = load_config(path)
     assert cfg.secret_keys == ("o" * 40, KEY)
     assert cfg.geoip_database == str((tmp_path / "geo.mmdb").resolve())
@@ -54,7 +57,10 @@ cookies = ["_khm*"]
         (f'secret_keys = ["{KEY}"]\ntrusted_proxies = ["10.0.0.0/33"]', "trusted_proxies"),
         (f'secret_keys = ["{KEY}"]\nlog_url = "mysql://x"', "log_url"),
         (f'secret_keys = ["{KEY}"]\n[regimes]\nFR = "maybe"', "regimes.FR"),
-        (f'secret_keys = ["{KEY}"]\n[[tags]]\nid = "x"\ncategory = "necessary"\nhosts = ["a.example"]', "tags.x.category"),
+        (
+            f'secret_keys = ["{KEY}"]\n[[tags]]\nid = "x"\ncategory = "necessary"\nhosts = ["a.example"]',
+            "tags.x.category",
+        ),
         (f'secret_keys = ["{KEY}"]\n[[tags]]\nid = "x"\ncategory = "ads"', "tags.x"),
         (f'secret_keys = ["{KEY}"]\n[[tags]]\nid = "x"\ncategory = "ads"\nhosts = ["a.example"]\ncolour = 1', "colour"),
         (f'secret_keys = ["{KEY}"]\n[[tags]]\nid = "x"\ncategory = "ads"\ninline = ["("]', "tags.x.inline"),

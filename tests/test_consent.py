@@ -35,10 +35,10 @@ def test_round_trip_keeps_every_field() -> None:
 
 def test_tampered_payload_is_no_choice() -> None:
     value = codec().encode(choice())
-    payload, rest = value.split(".", 1)
-    flipped = ("A" if payload[0] != "A" else "B") + payload[1:]
+    i = 5  # inside the payload, whatever its compression marker
+    flipped = value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1 :]
     c = codec()
-    assert c.decode(flipped + "." + rest) is None
+    assert c.decode(flipped) is None
     assert c.rejections == 1
 
 
@@ -50,7 +50,7 @@ def test_cookie_signed_with_another_salt_is_no_choice() -> None:
 def test_key_rotation_old_cookies_still_verify_and_the_newest_key_signs() -> None:
     before = codec([OLD]).encode(choice())
     rotated = codec([OLD, NEW])
-    assert rotated.decode(before) == choice(issued_at=choice().issued_at) or rotated.decode(before) is not None
+    assert rotated.decode(before) is not None
     after = rotated.encode(choice())
     assert codec([NEW]).decode(after) is not None
     assert codec([OLD]).decode(after) is None
@@ -102,7 +102,15 @@ def test_read_cookie_picks_the_named_cookie_and_refuses_conflicting_duplicates()
 
 def test_set_cookie_attributes() -> None:
     header = build_set_cookie("cookiegate_consent", "v", max_age=100, domain="kactuce.com", secure=True)
-    for part in ("cookiegate_consent=v", "Max-Age=100", "Domain=kactuce.com", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+    for part in (
+        "cookiegate_consent=v",
+        "Max-Age=100",
+        "Domain=kactuce.com",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+    ):
         assert part in header
     insecure = build_set_cookie("c", "v", max_age=100, domain=None, secure=False)
     assert "Secure" not in insecure and "Domain" not in insecure

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
@@ -83,7 +84,7 @@ s.parentNode.insertBefore(b, s);})(window.lintrk);
 </script>
 <noscript>
 <img height="1" width="1" style="display:none;" alt="" src="https://px.ads.linkedin.com/collect/?pid=1234567&fmt=gif" />
-</noscript>"""
+</noscript>"""  # noqa: E501 - the vendor ships this long line
 
 HOTJAR = """<!-- Hotjar Tracking Code for https://kactuce.com -->
 <script>
@@ -136,7 +137,8 @@ VIMEO = (
 )
 
 X_TIMELINE = (
-    '<a class="twitter-timeline" href="https://twitter.com/kactuce?ref_src=twsrc%5Etfw">Tweets by kactuce</a> '
+    '<a class="twitter-timeline" href="https://twitter.com/kactuce?ref_src=twsrc%5Etfw">'
+    "Tweets by kactuce</a> "
     '<script async src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>'
 )
 
@@ -147,7 +149,8 @@ FACEBOOK_PAGE = (
     '<div class="fb-page" data-href="https://www.facebook.com/kactuce" data-tabs="timeline" data-width="" '
     'data-height="" data-small-header="false" data-adapt-container-width="true" data-hide-cover="false" '
     'data-show-facepile="true"><blockquote cite="https://www.facebook.com/kactuce" '
-    'class="fb-xfbml-parse-ignore"><a href="https://www.facebook.com/kactuce">Kactuce CRM+</a></blockquote></div>'
+    'class="fb-xfbml-parse-ignore"><a href="https://www.facebook.com/kactuce">Kactuce CRM+</a>'
+    "</blockquote></div>"
 )
 
 EVERY_PAGE = (GTM_HEAD, GTM_BODY, GA4, META_PIXEL, LINKEDIN, HOTJAR)
@@ -317,9 +320,16 @@ async def test_api_status_is_json_without_the_gateway() -> None:
 async def call_raw(app: Any, scope: Scope) -> list[Message]:
     """Drive an ASGI app with a hand-built scope; return every message it sends."""
     sent: list[Message] = []
+    requested = False
 
     async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        # Then behave like a client that stays connected: streaming responses wait here for a disconnect.
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
 
     async def send(message: Message) -> None:
         sent.append(message)
@@ -328,7 +338,9 @@ async def call_raw(app: Any, scope: Scope) -> list[Message]:
     return sent
 
 
-def http_scope(path: str, *, client: tuple[str, int] | None = ("127.0.0.1", 50123), cookie: str = "") -> Scope:
+def http_scope(
+    path: str, *, client: tuple[str, int] | None = ("127.0.0.1", 50123), cookie: str = ""
+) -> Scope:
     headers = [(b"host", b"kactuce.test")]
     if cookie:
         headers.append((b"cookie", cookie.encode("latin-1")))
@@ -388,12 +400,22 @@ class Recorder:
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("place", "address"),
-    [("FR", "85.0.1.0"), ("GB", "85.0.20.0"), ("US-CA", "72.0.1.0"), ("US-NY", "72.0.4.0"),
-     ("CA-QC", "72.0.20.0"), ("BR", "177.0.1.0"), ("AU", "1.0.1.0"), ("JP", "1.0.2.0")],
+    [
+        ("FR", "85.0.1.0"),
+        ("GB", "85.0.20.0"),
+        ("US-CA", "72.0.1.0"),
+        ("US-NY", "72.0.4.0"),
+        ("CA-QC", "72.0.20.0"),
+        ("BR", "177.0.1.0"),
+        ("AU", "1.0.1.0"),
+        ("JP", "1.0.2.0"),
+    ],
 )
 async def test_loopback_visitor_with_a_place_cookie_is_seen_from_that_place(place: str, address: str) -> None:
     inner = Recorder()
-    await call_raw(VisitAs(inner), http_scope("/", client=("127.0.0.1", 50123), cookie=f"{COOKIE_NAME}={place}"))
+    await call_raw(
+        VisitAs(inner), http_scope("/", client=("127.0.0.1", 50123), cookie=f"{COOKIE_NAME}={place}")
+    )
     assert inner.scopes[0]["client"] == (address, 50123)
     state = inner.scopes[0][SCOPE_KEY]
     assert isinstance(state, VisitAsState) and state.place == place and state.applied
@@ -529,7 +551,12 @@ async def test_switch_never_redirects_off_site(target: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("/pricing", "/pricing"), ("/blog/launch#video", "/blog/launch#video"), (None, "/"), *[(t, "/") for t in HOSTILE_NEXT]],
+    [
+        ("/pricing", "/pricing"),
+        ("/blog/launch#video", "/blog/launch#video"),
+        (None, "/"),
+        *[(t, "/") for t in HOSTILE_NEXT],
+    ],
 )
 def test_safe_next_keeps_only_same_origin_paths(value: str | None, expected: str) -> None:
     assert safe_next(value) == expected
@@ -565,3 +592,20 @@ def test_ranges_missing_a_place_stop_the_demo_at_start_up(tmp_path: Path) -> Non
     broken.write_text("\n".join(rows) + "\n")
     with pytest.raises(ValueError, match="'JP'"):
         VisitAs(Recorder(), ranges_path=broken)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("place", "country"), [("FR", "FR"), ("US-CA", "US"), ("JP", "JP")])
+async def test_demo_app_shows_the_gateway_deciding_for_the_chosen_place(place: str, country: str) -> None:
+    # The whole demo chain: VisitAs rewrites the client, the gateway locates it, the site prints the decision.
+    from cookiegate import Config
+    from cookiegate.demo import create_demo_app
+
+    app = create_demo_app(Config.demo())
+    async with client_for(app) as client:
+        switched = await client.get("/demo/visit-as", params={"place": place, "next": "/pricing"})
+        page = await client.get("/pricing", headers={"cookie": f"{COOKIE_NAME}={place}"})
+    assert switched.status_code == 303 and switched.headers["location"] == "/pricing"
+    assert page.status_code == 200
+    assert f'data-country="{country}"' in page.text
+    assert "gateway not active" not in page.text

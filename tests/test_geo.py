@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -71,13 +72,17 @@ def geo_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 # -- the demo database ----------------------------------------------------------------------------
 
 
-def test_demo_database_uses_the_c_extension(demo: GeoResolver) -> None:
+def test_demo_database_is_read_by_the_c_extension(caplog: pytest.LogCaptureFixture) -> None:
     reader = maxminddb.open_database(DEMO_DB, maxminddb.MODE_AUTO)
     try:
         assert type(reader).__module__ == "maxminddb.extension"
     finally:
         reader.close()
-    assert demo.healthy
+    # The resolver warns when MODE_AUTO falls back to the pure-Python reader.
+    with GeoResolver(DEMO_DB) as resolver:
+        assert resolver.healthy
+        assert resolver.database_type == "cookiegate-Demo-City"
+    assert geo_warnings(caplog) == []
 
 
 @pytest.mark.parametrize(
@@ -323,6 +328,21 @@ def test_ipv4_only_database_answers_ipv6_with_unknown_quietly(
             id="subdivision-without-code",
         ),
         pytest.param(
+            {"country": {"iso_code": "US"}, "subdivisions": [{"names": {"en": "California"}}]},
+            Location(country="US", subdivision="US-CA"),
+            id="db-ip-us-state-name",
+        ),
+        pytest.param(
+            {"country": {"iso_code": "CA"}, "subdivisions": [{"names": {"en": "Québec"}}]},
+            Location(country="CA", subdivision="CA-QC"),
+            id="db-ip-province-name",
+        ),
+        pytest.param(
+            {"country": {"iso_code": "DE"}, "subdivisions": [{"names": {"en": "Bavaria"}}]},
+            Location(country="DE"),
+            id="db-ip-name-elsewhere-unknown",
+        ),
+        pytest.param(
             {"country": {"iso_code": "FR"}, "city": {"names": {"fr": "Paris"}}},
             Location(country="FR"),
             id="city-without-english-name",
@@ -458,3 +478,31 @@ def test_maxmind_broken_databases_are_unknown_without_exceptions(tmp_path: Path,
     with GeoResolver(copy, check_interval=0) as resolver:
         for ip in ("81.2.69.160", "2.125.160.216", "216.160.83.56", "2001:218::1", "1.1.1.1"):
             assert resolver.lookup(ip) == UNKNOWN
+
+
+def test_lookups_during_repeated_replacement_never_raise(tmp_path: Path) -> None:
+    path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
+    resolver = GeoResolver(path, check_interval=0)
+    seen: set[str | None] = set()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def hammer() -> None:
+        try:
+            while not done.is_set():
+                seen.add(resolver.lookup("85.0.1.7").country)
+        except BaseException as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for i in range(20):
+        write_db(path, {"85.0.1.0/24": de_record() if i % 2 == 0 else fr_record()})
+    done.set()
+    for thread in threads:
+        thread.join()
+    resolver.close()
+    assert errors == []
+    assert seen <= {"FR", "DE", None}
+    assert seen & {"FR", "DE"}

@@ -1,15 +1,21 @@
-"""The store protocol and the record it keeps."""
+"""The store protocol, the record it keeps, and what its tools report."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Protocol
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, Protocol
 
 
 class StoreError(RuntimeError):
-    """The decision log could not make a record durable."""
+    """The decision log could not make a record durable (or could not be read)."""
+
+
+def new_record_id() -> str:
+    """A fresh, unique record id: what makes a replay from the spool write each record exactly once."""
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,19 +48,95 @@ class ConsentRecord:
     path: str
     #: Truncated prefix (``203.0.113.0/24``), keyed hash, or ``None``.
     ip: str | None
+    #: Unique per record (UNIQUE in the database): a replayed record is never written twice.
+    record_id: str = field(default_factory=new_record_id)
 
-    def to_json(self) -> str:
-        """Canonical JSON (sorted keys) — the bytes the record's hash covers."""
+    def to_dict(self) -> dict[str, Any]:
+        """The record as plain JSON-able data (categories sorted)."""
         data = asdict(self)
         data["categories"] = dict(sorted(self.categories.items()))
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return data
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, no spaces) — the bytes the record's hash covers."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConsentRecord:
+        """Rebuild a record from :meth:`to_dict` output (unknown keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        kwargs["categories"] = dict(kwargs.get("categories", {}))
+        return cls(**kwargs)
+
+
+ProblemKind = Literal["edited", "inserted", "removed", "rewritten", "tombstone"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyReport:
+    """What :meth:`DecisionStore.verify` found: ``ok``, or the first break in chain order."""
+
+    ok: bool
+    #: Rows checked before stopping.
+    checked: int
+    #: The chain head (sequence number and hash) as recorded by the store; publish it to anchor the log.
+    head_seq: int
+    head_hash: str
+    problem: ProblemKind | None = None
+    #: Sequence number of the record named by the problem.
+    seq: int | None = None
+    record_id: str | None = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        """One human line."""
+        if self.ok:
+            return f"ok: {self.checked} records verified; head seq={self.head_seq} hash={self.head_hash}"
+        rid = f" (record_id {self.record_id})" if self.record_id else ""
+        return f"BROKEN: {self.problem} record at seq {self.seq}{rid}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatsRow:
+    """Opt-in rates for one group (a country, a regime or a day)."""
+
+    group: str
+    #: Recorded decisions in the group (erased records excluded).
+    decisions: int
+    #: Decisions that granted each optional category.
+    granted: Mapping[str, int]
+
+    def rate(self, category: str) -> float:
+        """Share of decisions that granted ``category`` (0.0 when there are none)."""
+        return self.granted.get(category, 0) / self.decisions if self.decisions else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CounterRow:
+    """One aggregate increment: ``count`` events on ``day`` for (kind, subject, country, regime, outcome).
+
+    ``kind`` is ``"tag"`` (subject = tag id, outcome = ``fired``/``blocked``) or ``"consent"`` (subject = the
+    action, outcome = ``all``/``some``/``none`` of the optional categories granted).
+    """
+
+    day: str
+    kind: str
+    subject: str
+    country: str
+    regime: str
+    outcome: str
+    count: int
+
+
+StatsBy = Literal["country", "regime", "day"]
 
 
 class DecisionStore(Protocol):
-    """Somewhere consent records become durable."""
+    """Somewhere consent records become durable, chained so that edits show."""
 
     async def open(self) -> None:
-        """Create or migrate the schema."""
+        """Create or migrate the schema; adopt and replay spool files left by dead processes."""
 
     async def record(self, record: ConsentRecord) -> None:
         """Return only once ``record`` is durable; raise :class:`StoreError` otherwise."""
@@ -62,11 +144,52 @@ class DecisionStore(Protocol):
     async def close(self) -> None:
         """Flush and release resources."""
 
+    async def records_for(self, consent_id: str) -> list[dict[str, Any]]:
+        """One visitor's records (not erased), oldest first, for their own download."""
+        ...
 
-def open_store(log_url: str) -> DecisionStore:
-    """The store for ``log_url`` (``sqlite:///path``)."""
+    def export(
+        self, *, consent_id: str | None = None, since: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Records (not erased), oldest first, optionally of one visitor or from an ISO date/time on."""
+        ...
+
+    async def erase(self, consent_id: str) -> int:
+        """Replace a visitor's records with tombstones; return how many were erased."""
+        ...
+
+    async def purge(self, older_than: str) -> int:
+        """Delete records older than the ISO time ``older_than`` (retention); return how many."""
+        ...
+
+    async def verify(self) -> VerifyReport:
+        """Walk the chain; report the first edited, inserted or removed record."""
+        ...
+
+    async def stats(self, by: StatsBy = "country") -> list[StatsRow]:
+        """Opt-in rates per group."""
+        ...
+
+    async def add_counters(self, rows: Sequence[CounterRow]) -> None:
+        """Add aggregate counts (upsert)."""
+
+
+def open_store(log_url: str, *, spool_dir: str | None = None, group_commit: bool = True) -> DecisionStore:
+    """The store for ``log_url``: ``sqlite:///path`` or ``postgresql://…``.
+
+    ``spool_dir`` holds the local spool used while the database is unreachable (default: next to the
+    SQLite file, or a per-database directory under the system temp directory for PostgreSQL).
+    """
     if log_url.startswith("sqlite:///"):
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(log_url.removeprefix("sqlite:///"))
-    raise StoreError(f"log_url {log_url.split(':', 1)[0]}: store not available in this build")
+        return SQLiteStore(log_url.removeprefix("sqlite:///"), spool_dir=spool_dir, group_commit=group_commit)
+    if log_url.startswith(("postgresql://", "postgres://")):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise StoreError(
+                "log_url postgresql: install cookiegate[postgres] (psycopg, psycopg-pool)"
+            ) from exc
+        return PostgresStore(log_url, spool_dir=spool_dir, group_commit=group_commit)
+    raise StoreError(f"log_url {log_url.split(':', 1)[0]}: expected sqlite:///path or postgresql://…")

@@ -1,96 +1,135 @@
-"""SQLite decision log: embedded, WAL, each record committed with ``synchronous=FULL`` before we answer."""
+"""SQLite decision log: embedded, WAL, ``synchronous=FULL`` (a commit is on disk before the visitor hears).
+
+Statements run in worker threads, never on the event loop. Appends take ``BEGIN IMMEDIATE``, which
+serializes the chain across every process that shares the file.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import hashlib
 import sqlite3
-import threading
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from .base import ConsentRecord, StoreError
+from .logstore import Backend, LogStore, Tx
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cookiegate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS consent_log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    consent_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    action TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS consent_log_consent_id ON consent_log (consent_id);
-"""
+# Errors that mean "the file is busy or the disk is failing" (spool and retry), not a bug in a statement.
+_UNAVAILABLE_HINTS = ("locked", "busy", "disk", "unable to open", "i/o", "readonly", "read-only")
 
 
-class SQLiteStore:
-    """Consent records in one SQLite file. Writes run in a worker thread, never on the event loop."""
+class _SQLiteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
 
-    def __init__(self, path: str) -> None:
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await asyncio.to_thread(self.conn.execute, sql, tuple(params))
+
+    async def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        await asyncio.to_thread(self.conn.executemany, sql, [tuple(p) for p in params])
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        def run() -> list[tuple[Any, ...]]:
+            return list(self.conn.execute(sql, tuple(params)).fetchall())
+
+        return await asyncio.to_thread(run)
+
+
+class SQLiteBackend(Backend):
+    """One writer connection and one reader connection (WAL: readers never block the writer)."""
+
+    def __init__(self, path: str, *, busy_timeout: float = 5.0) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        self.busy_timeout = busy_timeout
+        self._conns: dict[bool, sqlite3.Connection] = {}
+        self._locks: dict[bool, asyncio.Lock] = {}
+        self._locks_loop: asyncio.AbstractEventLoop | None = None
+
+    def _lock(self, write: bool) -> asyncio.Lock:
+        # asyncio locks belong to one event loop; a store reused from a new loop gets new ones.
+        loop = asyncio.get_running_loop()
+        if loop is not self._locks_loop:
+            self._locks, self._locks_loop = {True: asyncio.Lock(), False: asyncio.Lock()}, loop
+        return self._locks[write]
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+        conn = sqlite3.connect(
+            self.path, check_same_thread=False, timeout=self.busy_timeout, isolation_level=None
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: the WAL is fsync'd at every commit, so a committed record survives power loss.
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[Tx]:
+        async with self._lock(write):
+            conn = self._conns.get(write)
+            if conn is None:
+                conn = self._conns[write] = await asyncio.to_thread(self._connect)
+            # IMMEDIATE takes the write lock up front (no deadlock between two upgrading readers);
+            # a deferred BEGIN gives readers one snapshot for a whole verify or export.
+            await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield _SQLiteTx(conn)
+            except BaseException:
+                try:
+                    await asyncio.to_thread(conn.execute, "ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise
+            await asyncio.to_thread(conn.execute, "COMMIT")
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        if isinstance(exc, OSError):
+            return True
+        return isinstance(exc, sqlite3.OperationalError) and any(
+            h in str(exc).lower() for h in _UNAVAILABLE_HINTS
+        )
+
+    async def close(self) -> None:
+        for write, conn in list(self._conns.items()):
+            async with self._lock(write):
+                await asyncio.to_thread(conn.close)
+            del self._conns[write]
+
+
+class SQLiteStore(LogStore):
+    """Consent records in one SQLite file (the default store).
+
+    ``spool_dir`` defaults to ``<db file>.spool/`` next to the database.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        spool_dir: str | None = None,
+        group_commit: bool = True,
+        retry_interval: float = 1.0,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self.path = path
+        resolved = str(Path(path).resolve()) if path != ":memory:" else ":memory:"
+        if spool_dir is None:
+            spool_dir = (
+                str(Path(tempfile.gettempdir()) / "cookiegate-spool")
+                if path == ":memory:"
+                else resolved + ".spool"
+            )
+        super().__init__(
+            SQLiteBackend(path, busy_timeout=busy_timeout),
+            spool_dir=Path(spool_dir),
+            spool_key=hashlib.sha256(resolved.encode()).hexdigest()[:12],
+            group_commit=group_commit,
+            retry_interval=retry_interval,
+        )
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit is on disk before we tell the visitor their choice is recorded.
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(_SCHEMA)
-            conn.execute(
-                "INSERT OR IGNORE INTO cookiegate_meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-            self._conn = conn
-        return self._conn
-
-    async def open(self) -> None:
-        """Create the schema (idempotent)."""
-        await asyncio.to_thread(self._locked, self._connect)
-
-    def _locked(self, fn: object) -> None:
-        with self._lock:
-            assert callable(fn)
-            fn()
-
-    def _write(self, record: ConsentRecord) -> None:
-        with self._lock:
-            conn = self._connect()
-            conn.execute(
-                "INSERT INTO consent_log (consent_id, at, action, record) VALUES (?, ?, ?, ?)",
-                (record.consent_id, record.at, record.action, record.to_json()),
-            )
-
-    async def record(self, record: ConsentRecord) -> None:
-        """Commit ``record``; raise :class:`StoreError` when it cannot be made durable."""
-        try:
-            await asyncio.to_thread(self._write, record)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"sqlite: {exc}") from exc
-
-    def records(self, consent_id: str | None = None) -> list[dict[str, object]]:
-        """Every record (or one visitor's), oldest first — for tests and the privacy team's tools."""
-        with self._lock:
-            conn = self._connect()
-            if consent_id is None:
-                rows = conn.execute("SELECT record FROM consent_log ORDER BY seq").fetchall()
-            else:
-                rows = conn.execute(
-                    "SELECT record FROM consent_log WHERE consent_id = ? ORDER BY seq", (consent_id,)
-                ).fetchall()
-        return [json.loads(r[0]) for r in rows]
-
-    async def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None

@@ -1,0 +1,137 @@
+"""Consent records per second on SQLite and PostgreSQL, with and without group commit.
+
+Each run has ``--clients`` concurrent writers (as many consent POSTs in flight) recording for
+``--seconds``; a record counts once ``record()`` returned, i.e. once it is durable. Rates are shown as
+ratios against a store that writes nothing (the cost of building the record and awaiting it).
+
+    .venv/bin/python bench/bench_consent_log.py            # about 30 s
+    .venv/bin/python bench/bench_consent_log.py --quick    # a few seconds
+    COOKIEGATE_TEST_POSTGRES_URL=postgresql://… adds the PostgreSQL rows (or --postgres-url).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cookiegate.store import ConsentRecord  # noqa: E402
+from cookiegate.store.sqlite import SQLiteStore  # noqa: E402
+
+
+class NoopStore:
+    """A store that writes nothing: the baseline."""
+
+    async def open(self) -> None:
+        return None
+
+    async def record(self, record: ConsentRecord) -> None:
+        await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        return None
+
+
+def make_record(i: int) -> ConsentRecord:
+    return ConsentRecord(
+        consent_id=f"visitor-{i % 1000}", at="2026-03-01T12:00:00.000000+00:00", action="accept_all",
+        categories={"functional": True, "analytics": True, "ads": False, "social": False},
+        policy_revision="1",
+        regime_key="EU", regime_kind="opt-in", banner_variant="opt-in", banner_hash="ab" * 32, language="en",
+        country="FR", subdivision="FR-IDF", city="Paris", gpc=False, dnt=False, device="desktop",
+        browser="Firefox", path="/pricing", ip="85.0.1.0/24",
+    )  # fmt: skip
+
+
+async def run(store: Any, clients: int, seconds: float) -> float:
+    """Records per second with ``clients`` concurrent writers."""
+    await store.open()
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client(n: int) -> None:
+        nonlocal done
+        i = n
+        while time.perf_counter() < deadline:
+            await store.record(make_record(i))
+            done += 1
+            i += clients
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    elapsed = time.perf_counter() - start
+    await store.close()
+    return done / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="short runs (a few seconds in all)")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--postgres-url", default=os.environ.get("COOKIEGATE_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    seconds = 0.5 if args.quick else args.seconds
+    tmp = Path(tempfile.mkdtemp(prefix="cookiegate-bench-"))
+
+    cases: list[tuple[str, Any]] = [("no-op (writes nothing)", lambda: NoopStore())]
+    for grouped in (True, False):
+        label = "grouped" if grouped else "one commit per record"
+        cases.append(
+            (
+                f"SQLite, {label}",
+                lambda g=grouped: SQLiteStore(
+                    str(tmp / f"{uuid.uuid4().hex}.db"), spool_dir=str(tmp / "spool"), group_commit=g
+                ),
+            )
+        )
+    schemas: list[str] = []
+    if args.postgres_url:
+        from cookiegate.store.postgres import PostgresStore
+
+        for grouped in (True, False):
+            label = "grouped" if grouped else "one commit per record"
+            schema = "bench_" + uuid.uuid4().hex[:10]
+            schemas.append(schema)
+            cases.append(
+                (
+                    f"PostgreSQL, {label}",
+                    lambda g=grouped, s=schema: PostgresStore(
+                        args.postgres_url, schema=s, spool_dir=str(tmp / "spool"), group_commit=g
+                    ),
+                )
+            )
+
+    results: list[tuple[str, float]] = []
+    try:
+        for name, factory in cases:
+            results.append((name, await run(factory(), args.clients, seconds)))
+    finally:
+        if schemas:
+            import psycopg
+
+            with psycopg.connect(args.postgres_url, autocommit=True) as conn:
+                for schema in schemas:
+                    conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    baseline = results[0][1]
+    print(f"{args.clients} concurrent writers, {seconds:g} s per row")
+    print(f"{'store':<38} {'records/s':>12} {'vs no-op':>10}")
+    for name, rate in results:
+        print(f"{name:<38} {rate:>12,.0f} {rate / baseline:>10.4f}")
+    if not args.postgres_url:
+        print("(PostgreSQL skipped: set COOKIEGATE_TEST_POSTGRES_URL or --postgres-url)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

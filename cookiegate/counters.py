@@ -1,0 +1,113 @@
+"""Aggregates for marketers: page views are counted, never logged one by one.
+
+The gateway counts, in memory, every gating decision per tag × country × regime × fired/blocked and every
+consent outcome, and adds the counts to the store's counters table periodically and at shutdown. Counting
+is a dict increment under a lock (cheap on the request path); only :meth:`Counters.flush` touches the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Protocol
+
+from .store.base import CounterRow
+
+logger = logging.getLogger("cookiegate.counters")
+
+_Key = tuple[str, str, str, str, str, str]  # day, kind, subject, country, regime, outcome
+
+
+class CounterSink(Protocol):
+    """Where counts are added (every :class:`~cookiegate.store.DecisionStore` is one)."""
+
+    async def add_counters(self, rows: list[CounterRow]) -> None:
+        """Add the counts (upsert)."""
+
+
+def _day() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def consent_outcome(categories: Mapping[str, bool]) -> str:
+    """``all``, ``some`` or ``none`` of the optional categories granted."""
+    granted = [v for v in categories.values() if v]
+    if not granted:
+        return "none"
+    return "all" if len(granted) == len(categories) else "some"
+
+
+class Counters:
+    """In-memory counts, added to a store by :meth:`flush`. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[_Key] = Counter()
+        self._lock = threading.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    def tag(self, tag_id: str, *, country: str | None, regime: str, fired: bool) -> None:
+        """Count one gating decision for a tag on a page."""
+        key = (_day(), "tag", tag_id, country or "-", regime, "fired" if fired else "blocked")
+        with self._lock:
+            self._counts[key] += 1
+
+    def consent(
+        self, action: str, categories: Mapping[str, bool], *, country: str | None, regime: str
+    ) -> None:
+        """Count one consent decision by its action and outcome (all/some/none granted)."""
+        key = (_day(), "consent", action, country or "-", regime, consent_outcome(categories))
+        with self._lock:
+            self._counts[key] += 1
+
+    def pending(self) -> list[CounterRow]:
+        """Counts not yet flushed."""
+        with self._lock:
+            return [CounterRow(*k, count=n) for k, n in sorted(self._counts.items())]
+
+    async def flush(self, store: CounterSink) -> int:
+        """Add everything counted so far to ``store``; return the number of rows written.
+
+        On failure the counts are put back (nothing is lost; they go with the next flush) and the error
+        is raised.
+        """
+        with self._lock:
+            taken, self._counts = self._counts, Counter()
+        if not taken:
+            return 0
+        rows = [CounterRow(*k, count=n) for k, n in sorted(taken.items())]
+        try:
+            await store.add_counters(rows)
+        except BaseException:
+            with self._lock:
+                self._counts.update(taken)
+            raise
+        return len(rows)
+
+    def start(self, store: CounterSink, interval: float = 60.0) -> None:
+        """Flush every ``interval`` seconds in a background task (call from the running event loop)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._periodic(store, interval))
+
+    async def _periodic(self, store: CounterSink, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.flush(store)
+            except Exception:
+                logger.warning(
+                    "cookiegate: could not flush counters; keeping them for the next flush", exc_info=True
+                )
+
+    async def stop(self, store: CounterSink) -> None:
+        """Stop the periodic flush and flush what is left (at shutdown)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush(store)

@@ -1,0 +1,821 @@
+"""Streaming, browser-faithful HTML rewriter: neutralize tracker tags of refused categories on the server.
+
+Bytes in, bytes out, no ASGI. :class:`HtmlRewriter` scans the document as a browser's HTML tokenizer does
+(WHATWG "data", tag, comment, RAWTEXT, RCDATA, PLAINTEXT and script-data states, including the escaped and
+double-escaped script states) and rewrites only the start tags of elements that belong to a refused
+category, so the browser never fetches them. Every other byte is passed through unchanged.
+
+How it stays fast: one compiled regular expression (``_SKIP``) consumes text and "boring" tags (no
+fetchable attribute, no special element) in C; Python only runs at tags that matter, at comments and at
+raw-text elements.
+
+How it stays safe when it disagrees with a browser (foreign content, ``<select>``, scripting disabled,
+hostile markup): the rewriter hides *at least* what a browser hides (raw-text elements are raw even inside
+``<svg>``, ``<![CDATA[`` always runs to ``]]>``, ``<noscript>`` is raw text), and every tag-shaped
+substring that it does not treat as a real tag -- inside comments, raw text, script text, noscript,
+CDATA, bogus comments and inside the attributes of real tags -- is parsed as a tag too (the "safety net")
+and neutralized in place when it would fetch from a refused category. The safety-net tag may run past
+the end of the hidden region that contains it; its edits (attribute renames and inserted attributes with
+unquoted values) never add or remove ``<``, ``>`` or quotes, so they cannot change how either the browser
+or this tokenizer splits the rest of the document.
+
+Limits (documented choices):
+
+* An inline ``<script>`` is held until its end tag so it can be classified by its text; a raw-text
+  region (script, style, comment, ...) longer than :data:`_REGION_CAP` bytes is classified on its first
+  ``_REGION_CAP`` bytes and then streamed.
+* A start tag is held until its ``>``; a tag that never closes (an unbalanced quote) holds the rest of
+  the document, as it does in the browser.
+* A safety-net tag is parsed over at most :data:`_CANDIDATE_LIMIT` bytes.
+* CSS inside ``<style>`` elements (``@import``, ``url()``) is not rewritten; the CSP covers it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import unquote
+
+from .catalog import Vendor
+
+__all__ = ["HtmlRewriter", "TagClassifier", "TagEvent"]
+
+#: A raw-text region (script, style, comment, ...) longer than this is decided on its first bytes.
+_REGION_CAP = 4 * 1024 * 1024
+#: How far a safety-net tag is followed before it is decided with what was seen.
+_CANDIDATE_LIMIT = 64 * 1024
+#: Nested ``<iframe srcdoc>`` documents are classified this deep.
+_MAX_SRCDOC_DEPTH = 4
+
+
+class TagClassifier(Protocol):
+    """Maps URLs and inline script text to the vendor they belong to (implemented by the tag registry)."""
+
+    def vendor_for_url(self, url: str) -> Vendor | None:
+        """The vendor a fetchable URL belongs to; ``url`` is entity-decoded, maybe protocol-relative."""
+        ...
+
+    def vendor_for_inline(self, text: str) -> Vendor | None:
+        """The vendor an inline ``<script>`` text belongs to."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TagEvent:
+    """One recognised tag: which vendor and category, and whether it was let through."""
+
+    vendor_id: str | None  # None for explicit markup without a vendor
+    category: str
+    fired: bool  # False when neutralized
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tokenizer tables and patterns
+# ---------------------------------------------------------------------------------------------------
+
+_WS = rb"\t\n\f\r "
+_RAWTEXT_NAMES = frozenset({b"style", b"xmp", b"iframe", b"noembed", b"noframes", b"noscript", b"title",
+                            b"textarea"})  # RCDATA (title, textarea) ends the same way as RAWTEXT
+_PLACEHOLDER_NAMES = frozenset({b"iframe", b"embed", b"object", b"video"})
+#: Attributes that can make a browser fetch a URL (``href`` only off ``<a>``/``<area>``, ``content`` only
+#: on ``<meta http-equiv=refresh>``, ``style`` only when it holds a URL).
+_URL_ATTRS = frozenset({b"src", b"srcset", b"imagesrcset", b"href", b"xlink:href", b"data", b"poster",
+                        b"background", b"ping", b"codebase", b"archive", b"manifest", b"lowsrc", b"dynsrc",
+                        b"attributionsrc", b"srcdoc", b"style", b"content"})
+_EXPLICIT_ATTRS = frozenset({b"data-cookiegate", b"data-category"})
+_INTERESTING_ATTRS = _URL_ATTRS | _EXPLICIT_ATTRS
+_LIST_ATTRS = frozenset({b"srcset", b"imagesrcset", b"archive", b"ping", b"attributionsrc"})
+_NAVIGATION_ELEMENTS = frozenset({b"a", b"area"})
+
+_TAG_OPEN = re.compile(rb"</?[A-Za-z][^\t\n\f\r />]*")
+# One attribute (or the closing ">") after optional separators, as the WHATWG attribute states split it.
+_ATTR = re.compile(
+    rb"[\t\n\f\r /]*(?:(>)|([^\t\n\f\r />][^\t\n\f\r /=>]*)"
+    rb"(?:([\t\n\f\r ]*=[\t\n\f\r ]*)(?:\"([^\"]*)(\"?)|'([^']*)('?)|([^\t\n\f\r >]*)))?)"
+)
+_CANDIDATE = re.compile(rb"<[A-Za-z]")
+_SCRIPT_END_ANY = re.compile(rb"</script[\t\n\f\r />]", re.I)
+_COMMENT_END = re.compile(rb"--!?>")
+# Script data states: data, escaped (after "<!--"), double escaped (after "<!--<script>").
+_SCRIPT_DATA, _SCRIPT_ESCAPED, _SCRIPT_DOUBLE = 0, 1, 2
+_SCRIPT_RES = (
+    re.compile(rb"<!--|</script[\t\n\f\r />]", re.I),
+    re.compile(rb"-->|</script[\t\n\f\r />]|<script[\t\n\f\r />]", re.I),
+    re.compile(rb"-->|</script[\t\n\f\r />]", re.I),
+)
+_RAW_END_RES = {name: re.compile(rb"</" + name + rb"[\t\n\f\r />]", re.I) for name in _RAWTEXT_NAMES}
+
+
+def _boring_attr(excluded: bytes) -> bytes:
+    value = rb"""(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+(?=[\t\n\f\r >])|(?=>))"""
+    # a style value without "(", "&" or "\\" cannot hold a url(), even encoded
+    safe_style = (rb"""(?:"[^"<(&\\]*+"|'[^'<(&\\]*+'"""
+                  rb"""|[^\t\n\f\r >"'<(&\\][^\t\n\f\r ><(&\\]*+(?=[\t\n\f\r >])|(?=>))""")
+    no_eq = rb"(?![\t\n\f\r ]*+=)"
+    eq = rb"[\t\n\f\r ]*+=[\t\n\f\r ]*+"
+    return (
+        rb"[\t\n\f\r /]*+(?:style(?=[\t\n\f\r /=>])(?:" + eq + safe_style + rb"|" + no_eq + rb")"
+        rb"|(?!(?:" + excluded + rb")(?=[\t\n\f\r /=>]))[^\t\n\f\r /><][^\t\n\f\r /=><]*+(?:"
+        + eq + value + rb"|" + no_eq + rb"))"
+    )
+
+
+def _alternation(names: Collection[bytes]) -> bytes:
+    return b"|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+_SPECIAL_NAMES = _RAWTEXT_NAMES | {b"script", b"plaintext", b"html", b"head", b"body", b"meta", b"a", b"area"}
+_ALL_INTERESTING = _alternation(_INTERESTING_ATTRS)
+_A_INTERESTING = _alternation(_INTERESTING_ATTRS - {b"href", b"xlink:href"})
+# Text, a lone "<", and complete tags that cannot matter; stops at the first construct that may.
+_SKIP = re.compile(
+    rb"(?:[^<]++|<(?=[^A-Za-z!/?])"
+    rb"|<!--(?!-?>)(?:[^<-]++|-(?!-!?>))*+--!?>"  # a comment with nothing tag-shaped inside
+    rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + _boring_attr(_A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
+    rb"|<(?!(?:" + _alternation(_SPECIAL_NAMES) + rb")[\t\n\f\r />])[A-Za-z][^\t\n\f\r /><]*+(?:"
+    + _boring_attr(_ALL_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
+    rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + _boring_attr(rb"(?!)") + rb")*+[\t\n\f\r /]*+>"
+    rb")*+",
+    re.I,
+)
+
+_Attr = tuple[bytes, int, int, bytes | None, int]  # lowercased name, name start, name end, raw value, end
+
+
+class _Tag:
+    """A parsed tag; ``end`` is -1 when the bytes ran out before its ``>``."""
+
+    __slots__ = ("start", "end", "name", "name_end", "attrs")
+
+    def __init__(self, start: int, name: bytes, name_end: int) -> None:
+        self.start = start
+        self.end = -1
+        self.name = name
+        self.name_end = name_end
+        self.attrs: list[_Attr] = []
+
+    def first_values(self) -> dict[bytes, bytes | None]:
+        """First occurrence of each attribute wins, as in the browser."""
+        first: dict[bytes, bytes | None] = {}
+        for name, _s, _e, value, _end in self.attrs:
+            first.setdefault(name, value)
+        return first
+
+
+def _parse_tag(buf: bytes, start: int, limit: int) -> _Tag:
+    """Parse the tag at ``buf[start]`` (``<`` + letter or ``</`` + letter) within ``buf[:limit]``."""
+    m = _TAG_OPEN.match(buf, start, limit)
+    assert m is not None
+    name_end = m.end()
+    tag = _Tag(start, buf[start + (2 if buf[start + 1] == 0x2F else 1) : name_end].lower(), name_end)
+    i = name_end
+    if i >= limit:
+        return tag
+    attrs = tag.attrs
+    while True:
+        m = _ATTR.match(buf, i, limit)
+        if m is None:
+            return tag
+        if m.group(1) is not None:
+            tag.end = m.end()
+            return tag
+        value: bytes | None = None
+        if m.group(3) is not None:
+            value = m.group(4)
+            if value is None:
+                value = m.group(6)
+                if value is None:
+                    value = m.group(8)
+        attrs.append((m.group(2).lower(), m.start(2), m.end(2), value, m.end()))
+        i = m.end()
+        if i >= limit:
+            return tag
+
+
+# ---------------------------------------------------------------------------------------------------
+# URL extraction (what the browser would fetch, decoded as the browser decodes it)
+# ---------------------------------------------------------------------------------------------------
+
+_SCHEME_AND_SLASHES = re.compile(r"((?:https?|wss?|ftp):)?([/]*)(.*)", re.I | re.S)
+_AUTHORITY_END = re.compile(r"[/?#]")
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
+_CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?|\\(.)", re.S)
+_CSS_URL = re.compile(r"url\(\s*(?:\"([^\"]*)\"|'([^']*)'|([^)\s]*))|\"([^\"]*)\"|'([^']*)'", re.I)
+_REFRESH_URL = re.compile(r"[;,]\s*(?:url\s*=\s*)?(.*)", re.I | re.S)
+_LIST_SPLIT = re.compile(r"[\s,]+")
+
+
+def _decode(value: bytes) -> str:
+    text = value.decode("utf-8", "replace")
+    return html.unescape(text) if "&" in text else text
+
+
+def _normalize_url(url: str) -> str:
+    """What the URL parser would see: tabs/newlines removed, ``\\`` as ``/``, host percent-decoded."""
+    url = url.replace("\t", "").replace("\n", "").replace("\r", "").strip(_C0_AND_SPACE).replace("\\", "/")
+    m = _SCHEME_AND_SLASHES.match(url)
+    assert m is not None
+    scheme, slashes, rest = m.group(1) or "", m.group(2), m.group(3)
+    if not scheme and len(slashes) < 2:
+        return url  # path-relative: no host of its own
+    end = _AUTHORITY_END.search(rest)
+    authority, tail = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
+    authority = authority.rpartition("@")[2]
+    if "%" in authority:
+        authority = unquote(authority)
+    return f"{scheme}//{authority.translate(_DOTS).lower()}{tail}"
+
+
+def _css_unescape(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return m.group(2)
+        code = int(m.group(1), 16)
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+
+    return _CSS_ESCAPE.sub(one, text) if "\\" in text else text
+
+
+def _raw_urls(element: bytes, attr: bytes, value: bytes) -> list[str]:
+    text = _decode(value)
+    if attr in _LIST_ATTRS:
+        return [u for u in _LIST_SPLIT.split(text) if u]
+    if attr == b"style":
+        return [next(g for g in m.groups() if g is not None) for m in _CSS_URL.finditer(_css_unescape(text))]
+    if attr == b"content":
+        m = _REFRESH_URL.search(text)
+        return [m.group(1).strip().strip("'\"")] if m else []
+    return [text]
+
+
+def _urls(element: bytes, attr: bytes, value: bytes) -> Iterator[str]:
+    for url in _raw_urls(element, attr, value):
+        url = _normalize_url(url)
+        if url:
+            yield url
+
+
+def _fetches(element: bytes, attr: bytes, first: dict[bytes, bytes | None]) -> bool:
+    """Whether ``attr`` on ``element`` makes the browser fetch (links and forms navigate: not fetches)."""
+    if attr == b"href" or attr == b"xlink:href":
+        return element not in _NAVIGATION_ELEMENTS
+    if attr == b"content":
+        equiv = first.get(b"http-equiv")
+        return element == b"meta" and equiv is not None and _decode(equiv).strip().lower() == "refresh"
+    return attr in _URL_ATTRS
+
+
+_UNQUOTED_SAFE = re.compile(r"[^A-Za-z0-9_.:+\-]")
+
+
+def _unquoted(value: str) -> bytes:
+    """An attribute value written without quotes (safe inside JS strings and comments): unusual
+    characters become numeric character references, so no ``<``, ``>``, quote or space is written."""
+    return _UNQUOTED_SAFE.sub(lambda m: f"&#{ord(m.group())};", value).encode("ascii") or b'""'
+
+
+def _is_alpha(byte: int) -> bool:
+    return 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
+
+
+# ---------------------------------------------------------------------------------------------------
+# The rewriter
+# ---------------------------------------------------------------------------------------------------
+
+_COMMENT, _BOGUS, _CDATA, _RAW, _SCRIPT, _PLAINTEXT = range(6)
+_Edit = tuple[int, int, bytes]
+
+
+class _Region:
+    """A hidden region being collected: offsets are relative to its base (the first byte not emitted)."""
+
+    __slots__ = ("kind", "name", "content", "scan", "state", "fresh", "tag_pending")
+
+    def __init__(self, kind: int, content: int, name: bytes = b"") -> None:
+        self.kind = kind
+        self.name = name
+        self.content = content  # where the hidden text starts
+        self.scan = content  # where the search for its end resumes
+        self.state = _SCRIPT_DATA
+        self.fresh = True  # comment: the abrupt "<!-->" / "<!--->" endings are still possible
+        self.tag_pending = kind == _SCRIPT  # the script start tag waits for the script text
+
+
+@dataclass(slots=True)
+class _Verdict:
+    vendor: Vendor | None
+    category: str
+    explicit: bool
+
+
+class HtmlRewriter:
+    """Incremental rewriter for one ``text/html`` response body.
+
+    ``feed`` returns the bytes that are ready (maybe ``b""``) and holds back only an incomplete tag or
+    an undecided region (inline script, comment, raw text); ``finish`` flushes the rest. The output for
+    any chunking of the input is identical to the output for the whole document at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        classifier: TagClassifier,
+        allowed: Collection[str],
+        head_inject: bytes = b"",
+        body_inject: bytes = b"",
+        placeholder: Callable[[Vendor | None, str], bytes] | None = None,
+    ) -> None:
+        self._classifier = classifier
+        self._allowed = frozenset(allowed) | {"necessary"}
+        self._head_inject = head_inject
+        self._body_inject = body_inject
+        self._placeholder = placeholder
+        #: Every recognised tag, in document order (safety-net finds only when neutralized).
+        self.events: list[TagEvent] = []
+        self._blocked: list[tuple[Vendor | None, str]] = []
+        self._buf = b""
+        self._region: _Region | None = None
+        self._head_done = False
+        self._body_done = False
+        self._saw_document = False
+        self._finished = False
+        self._depth = 0
+        self._keep_from = 0
+        self._edits: list[_Edit] = []
+
+    # -- public API --------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> bytes:
+        """Add the next chunk of the body; returns the rewritten bytes that are ready."""
+        if self._finished:
+            raise RuntimeError("feed() after finish()")
+        self._buf = self._buf + data if self._buf else bytes(data)
+        return self._run(final=False)
+
+    def finish(self) -> bytes:
+        """End of body: returns everything still held back, plus any injection not yet emitted."""
+        if self._finished:
+            return b""
+        out = self._run(final=True)
+        self._finished = True
+        if self._saw_document:
+            if not self._head_done:
+                out += self._head_inject
+            if not self._body_done:
+                out += self._body_inject
+            self._head_done = self._body_done = True
+        return out
+
+    # -- driver ------------------------------------------------------------------------------------
+
+    def _run(self, final: bool) -> bytes:
+        out: list[bytes] = []
+        pos = 0
+        while True:
+            if self._region is not None:
+                pos = self._region_step(pos, final, out)
+                if pos < 0:
+                    break
+                continue
+            buf = self._buf
+            skipped = _SKIP.match(buf, pos)
+            assert skipped is not None  # the pattern also matches the empty string
+            end = skipped.end()
+            if end > pos:
+                out.append(buf[pos:end])
+                pos = end
+            if pos >= len(buf):
+                break
+            pos = self._markup(pos, final, out)
+            if pos < 0:
+                break
+        if pos < 0:
+            pos = self._keep_from
+        self._buf = self._buf[pos:]
+        if final and self._buf:  # cannot happen: every state consumes its input at the end of stream
+            out.append(self._buf)
+            self._buf = b""
+        return b"".join(out)
+
+    def _wait(self, pos: int) -> int:
+        """Hold everything from ``pos`` until more bytes arrive."""
+        self._keep_from = pos
+        return -1
+
+    def _markup(self, pos: int, final: bool, out: list[bytes]) -> int:
+        """Handle the construct at ``buf[pos] == b"<"`` that the skip pattern stopped at."""
+        buf = self._buf
+        n = len(buf)
+        if pos + 1 >= n:
+            if final:
+                out.append(buf[pos:])
+                return n
+            return self._wait(pos)
+        c = buf[pos + 1]
+        if _is_alpha(c):
+            return self._start_tag(pos, final, out)
+        if c == 0x2F:  # "/"
+            if pos + 2 >= n:
+                if final:
+                    out.append(buf[pos:])
+                    return n
+                return self._wait(pos)
+            if _is_alpha(buf[pos + 2]):
+                return self._end_tag(pos, final, out)
+            if buf[pos + 2] == 0x3E:  # "</>" is dropped by the browser: nothing to do
+                out.append(b"</>")
+                return pos + 3
+            self._region = _Region(_BOGUS, 2)
+            return pos
+        if c == 0x21:  # "!"
+            head = buf[pos : pos + 9]
+            if head.startswith(b"<!--"):
+                self._region = _Region(_COMMENT, 4)
+            elif head == b"<![CDATA[":
+                # Only foreign content has CDATA; elsewhere it is a bogus comment that ends at the first
+                # ">". Running to "]]>" always hides at least what the browser hides (the safety net
+                # covers the rest).
+                self._region = _Region(_CDATA, 9)
+            elif not final and len(head) < 9 and (b"<!--".startswith(head) or b"<![CDATA[".startswith(head)):
+                return self._wait(pos)
+            else:
+                self._region = _Region(_BOGUS, 2)
+            return pos
+        if c == 0x3F:  # "?"
+            self._region = _Region(_BOGUS, 2)
+            return pos
+        out.append(b"<")
+        return pos + 1
+
+    # -- tags --------------------------------------------------------------------------------------
+
+    def _parse_with_net(self, pos: int, final: bool) -> _Tag | None:
+        """Parse the real tag at ``pos`` after neutralizing tag-shaped text inside it (None: wait)."""
+        buf = self._buf
+        tag = _parse_tag(buf, pos, len(buf))
+        if tag.end < 0 and not final:
+            return None
+        if not self._safety_net(pos + 1, tag.end if tag.end >= 0 else len(buf), final):
+            return None
+        if self._buf is not buf:
+            tag = _parse_tag(self._buf, pos, len(self._buf))
+        return tag
+
+    def _end_tag(self, pos: int, final: bool, out: list[bytes]) -> int:
+        tag = self._parse_with_net(pos, final)
+        if tag is None:
+            return self._wait(pos)
+        end = tag.end if tag.end >= 0 else len(self._buf)
+        out.append(self._buf[pos:end])
+        return end
+
+    def _start_tag(self, pos: int, final: bool, out: list[bytes]) -> int:
+        tag = self._parse_with_net(pos, final)
+        if tag is None:
+            return self._wait(pos)
+        end = tag.end if tag.end >= 0 else len(self._buf)
+        name = tag.name
+        if name == b"script":
+            self._region = _Region(_SCRIPT, end - pos)
+            return pos
+        data = self._buf[pos:end]
+        if any(a[0] in _INTERESTING_ATTRS for a in tag.attrs):
+            data = self._rewrite_tag(tag, data, None, out)
+        out.append(data)
+        if name == b"head" or name == b"body" or name == b"html":
+            self._inject(name, out)
+        if name in _RAWTEXT_NAMES:
+            self._region = _Region(_RAW, 0, name)
+        elif name == b"plaintext":
+            self._region = _Region(_PLAINTEXT, 0)
+        return end
+
+    def _inject(self, name: bytes, out: list[bytes]) -> None:
+        self._saw_document = True
+        if name == b"head" and not self._head_done and not self._body_done:
+            out.append(self._head_inject)
+            self._head_done = True
+        elif name == b"body" and not self._body_done:
+            if not self._head_done:
+                out.append(self._head_inject)
+                self._head_done = True
+            out.append(self._body_inject)
+            self._body_done = True
+
+    def _rewrite_tag(self, tag: _Tag, data: bytes, inline: bytes | None, out: list[bytes]) -> bytes:
+        """Classify a real start tag; return its bytes, neutralized or activated as the verdict says."""
+        first = tag.first_values()
+        verdict = self._classify(tag.name, first, inline)
+        if verdict is None:
+            return data
+        vendor, category = verdict.vendor, verdict.category
+        fired = category in self._allowed
+        self.events.append(TagEvent(vendor.id if vendor else None, category, fired))
+        if fired:
+            edits = self._activation_edits(tag, first) if verdict.explicit else []
+        else:
+            self._blocked.append((vendor, category))
+            edits = self._neutralize_edits(tag, first, verdict, insert=True, tidy=True)
+            if self._placeholder is not None and tag.name in _PLACEHOLDER_NAMES:
+                out.append(self._placeholder(vendor, category))
+        return _apply(data, edits, tag.start) if edits else data
+
+    def _classify(
+        self, name: bytes, first: dict[bytes, bytes | None], inline: bytes | None
+    ) -> _Verdict | None:
+        explicit: str | None = None
+        marker = first.get(b"data-cookiegate")
+        if marker:
+            explicit = _decode(marker).strip().lower() or None
+        if explicit is None and name == b"script" and first.get(b"data-category") and self._is_plain(first):
+            explicit = _decode(first[b"data-category"] or b"").strip().lower() or None
+        vendor: Vendor | None = None
+        refused: Vendor | None = None
+        for attr, value in first.items():
+            if value is None or attr not in _URL_ATTRS or not _fetches(name, attr, first):
+                continue
+            for found in self._vendors(name, attr, value):
+                vendor = vendor or found
+                if refused is None and found.category not in self._allowed:
+                    refused = found
+        if explicit is not None:
+            return _Verdict(vendor, explicit, True)
+        if refused is not None or vendor is not None:
+            chosen = refused or vendor
+            assert chosen is not None
+            return _Verdict(chosen, chosen.category, False)
+        if name == b"script" and inline is not None and b"src" not in first:
+            text = inline[:_REGION_CAP].decode("utf-8", "replace")
+            script_vendor = self._classifier.vendor_for_inline(text)
+            if script_vendor is not None:
+                return _Verdict(script_vendor, script_vendor.category, False)
+        return None
+
+    @staticmethod
+    def _is_plain(first: dict[bytes, bytes | None]) -> bool:
+        return _decode(first.get(b"type") or b"").strip().lower() == "text/plain"
+
+    def _vendors(self, name: bytes, attr: bytes, value: bytes) -> Iterator[Vendor]:
+        if attr == b"srcdoc":
+            yield from self._srcdoc_vendors(value)
+            return
+        for url in _urls(name, attr, value):
+            found = self._classifier.vendor_for_url(url)
+            if found is not None:
+                yield found
+
+    def _srcdoc_vendors(self, value: bytes) -> Iterator[Vendor]:
+        """An ``<iframe srcdoc>`` is a document: it counts as its first refused tag."""
+        if self._depth >= _MAX_SRCDOC_DEPTH:
+            return
+        inner = HtmlRewriter(classifier=self._classifier, allowed=self._allowed)
+        inner._depth = self._depth + 1
+        inner.feed(_decode(value).encode("utf-8", "replace"))
+        inner.finish()
+        for vendor, _category in inner._blocked:
+            if vendor is not None:
+                yield vendor
+                return
+
+    def _neutralize_edits(self, tag: _Tag, first: dict[bytes, bytes | None], verdict: _Verdict,
+                          *, insert: bool, tidy: bool = False) -> list[_Edit]:
+        name = tag.name
+        edits: list[_Edit] = []
+        for attr, nstart, nend, value, _end in tag.attrs:
+            if attr in _URL_ATTRS and _fetches(name, attr, first):
+                if attr == b"style" and (value is None or not _raw_urls(name, attr, value)):
+                    continue
+            elif not (name == b"script" and attr == b"type"):
+                continue
+            edits.append((nstart, nend, b"data-cookiegate-" + attr))
+        if insert:
+            added = [b"data-cookiegate-blocked=" + _unquoted(verdict.category)]
+            if verdict.vendor is not None and verdict.vendor.id:
+                added.append(b"data-cookiegate-vendor=" + _unquoted(verdict.vendor.id))
+            if name == b"script":
+                added.insert(0, b"type=text/plain")
+            # The trailing space keeps an unquoted value from running into a "/" (or, in hidden text,
+            # from forming "-->" with what follows); before whitespace or ">" in a real tag it is noise.
+            after = self._buf[tag.name_end : tag.name_end + 1]
+            tail = b"" if after and (after in b"\t\n\f\r " or (tidy and after == b">")) else b" "
+            edits.append((tag.name_end, tag.name_end, b" " + b" ".join(added) + tail))
+        edits.sort(key=lambda e: e[0])
+        return edits
+
+    @staticmethod
+    def _activation_edits(tag: _Tag, first: dict[bytes, bytes | None]) -> list[_Edit]:
+        """An allowed ``<script type="text/plain" data-category=...>`` becomes a running script."""
+        if tag.name != b"script" or not HtmlRewriter._is_plain(first):
+            return []
+        wanted = _decode(first.get(b"data-type") or b"").strip() or "text/javascript"
+        for attr, nstart, _nend, _value, end in tag.attrs:
+            if attr == b"type":
+                quoted = html.escape(wanted, quote=True).encode("ascii", "xmlcharrefreplace")
+                return [(nstart, end, b'type="' + quoted + b'"')]
+        return []
+
+    # -- the safety net ----------------------------------------------------------------------------
+
+    def _safety_net(self, start: int, stop: int, final: bool) -> bool:
+        """Neutralize every refused tag-shaped substring that begins in ``buf[start:stop]``.
+
+        Returns False when a candidate runs past the bytes received so far (wait for more). Edits may
+        fall after ``stop``; they only rename attributes and add attributes, so no later split changes.
+        """
+        buf = self._buf
+        n = len(buf)
+        edits: list[_Edit] = []
+        blocked: list[_Verdict] = []
+        for m in _CANDIDATE.finditer(buf, start, stop):
+            p = m.start()
+            limit = min(n, p + _CANDIDATE_LIMIT)
+            tag = _parse_tag(buf, p, limit)
+            if tag.end < 0 and not final and limit == n and n < p + _CANDIDATE_LIMIT:
+                return False
+            name = tag.name
+            if name != b"script" and not any(a[0] in _INTERESTING_ATTRS for a in tag.attrs):
+                continue
+            first = tag.first_values()
+            inline: bytes | None = None
+            if name == b"script" and b"src" not in first:
+                text_start = tag.end if tag.end >= 0 else limit
+                text_limit = min(n, text_start + _CANDIDATE_LIMIT)
+                close = _SCRIPT_END_ANY.search(buf, text_start, text_limit)
+                if close is None and not final and text_limit == n and n < text_start + _CANDIDATE_LIMIT:
+                    return False
+                inline = buf[text_start : close.start() if close else text_limit]
+            verdict = self._classify(name, first, inline)
+            if verdict is None or verdict.category in self._allowed:
+                continue
+            # Insert only after an ordinary element name: a name like "b<" or "x--" would let the
+            # inserted text split a "</style" or "-->" that ends the region for the browser.
+            edits.extend(e for e in self._neutralize_edits(tag, first, verdict, insert=name.isalnum())
+                         if buf[max(0, e[0] - 2) : e[0]] != b"</")
+            blocked.append(verdict)
+        for verdict in blocked:
+            vendor = verdict.vendor
+            self.events.append(TagEvent(vendor.id if vendor else None, verdict.category, False))
+            self._blocked.append((vendor, verdict.category))
+        if edits:
+            self._edits = _merge(edits)
+            self._buf = _apply(buf, self._edits, 0)
+        return True
+
+    def _shift(self, pos: int) -> int:
+        """Where ``pos`` moved to after the last safety-net edits."""
+        return pos + sum(len(rep) - (end - start) for start, end, rep in self._edits if end <= pos)
+
+    # -- hidden regions ----------------------------------------------------------------------------
+
+    def _region_step(self, base: int, final: bool, out: list[bytes]) -> int:
+        region = self._region
+        assert region is not None
+        closed = self._find_close(region, base, final)
+        content = base + region.content
+        if closed is None:
+            if len(self._buf) - content < _REGION_CAP + 64:
+                return self._wait(base)
+            return self._split_region(region, base, content, final, out)
+        content_end, close_end = closed
+        before = self._buf
+        if not self._safety_net(content, close_end, final):
+            return self._wait(base)
+        if self._buf is not before:
+            content_end, close_end = self._shift(content_end), self._shift(close_end)
+        buf = self._buf
+        if region.tag_pending:
+            out.append(self._script_tag(base, content, buf[content:content_end], out))
+            out.append(buf[content:close_end])
+        else:
+            out.append(buf[base:close_end])
+        self._region = None
+        return close_end
+
+    def _split_region(self, region: _Region, base: int, content: int, final: bool, out: list[bytes]) -> int:
+        """A region past the cap: decide it on its first ``_REGION_CAP`` bytes and stream on."""
+        cut = content + _REGION_CAP
+        before = self._buf
+        if not self._safety_net(content, cut, final):
+            return self._wait(base)
+        scan = base + region.scan
+        if scan < cut:  # an end tag that began before the cut is still open: keep waiting for it
+            return self._wait(base)
+        if self._buf is not before:
+            cut, scan = self._shift(cut), self._shift(scan)
+        buf = self._buf
+        if region.tag_pending:
+            out.append(self._script_tag(base, content, buf[content:cut], out))
+            out.append(buf[content:cut])
+            region.tag_pending = False
+        else:
+            out.append(buf[base:cut])
+        region.content = 0
+        region.scan = scan - cut
+        region.fresh = False
+        return cut
+
+    def _script_tag(self, base: int, content: int, text: bytes, out: list[bytes]) -> bytes:
+        tag = _parse_tag(self._buf, base, content)
+        return self._rewrite_tag(tag, self._buf[base:content], text, out)
+
+    def _find_close(self, region: _Region, base: int, final: bool) -> tuple[int, int] | None:
+        """(end of hidden text, end of the region) or None when the end is not in the buffer yet."""
+        buf = self._buf
+        n = len(buf)
+        i = base + region.scan
+        kind = region.kind
+        if kind == _COMMENT:
+            if region.fresh:
+                c = base + region.content
+                if buf[c : c + 1] == b">":
+                    return c, c + 1
+                if buf[c : c + 2] == b"->":
+                    return c, c + 2
+                if n - c < 2 and not final:
+                    return None
+                region.fresh = False
+            m = _COMMENT_END.search(buf, i)
+            if m is not None:
+                return m.start(), m.end()
+            resume = n - 3
+        elif kind == _BOGUS:
+            j = buf.find(b">", i)
+            if j >= 0:
+                return j, j + 1
+            resume = n
+        elif kind == _CDATA:
+            j = buf.find(b"]]>", i)
+            if j >= 0:
+                return j, j + 3
+            resume = n - 2
+        elif kind == _PLAINTEXT:
+            resume = n
+        else:
+            if kind == _RAW:
+                m = _RAW_END_RES[region.name].search(buf, i)
+                resume = n - len(region.name) - 3
+            else:
+                m, resume = self._script_end(region, i, n)
+            if m is not None:
+                end_tag = _parse_tag(buf, m.start(), n)
+                if end_tag.end >= 0:
+                    return m.start(), end_tag.end
+                if final:
+                    return m.start(), n
+                region.scan = m.start() - base
+                return None
+        if final:
+            return n, n
+        region.scan = max(i, resume) - base
+        return None
+
+    def _script_end(self, region: _Region, i: int, n: int) -> tuple[re.Match[bytes] | None, int]:
+        """Follow the script data / escaped / double-escaped states to the ``</script`` that ends it."""
+        buf = self._buf
+        state = region.state
+        while True:
+            m = _SCRIPT_RES[state].search(buf, i)
+            if m is None:
+                region.state = state
+                return None, max(i, n - 9)
+            token = m.group()
+            if token == b"<!--":
+                state, i = _SCRIPT_ESCAPED, m.start() + 2  # the two dashes already count towards "-->"
+            elif token == b"-->":
+                state, i = _SCRIPT_DATA, m.end()
+            elif token[1] == 0x2F:  # "</script"
+                if state != _SCRIPT_DOUBLE:
+                    region.state = state
+                    return m, i
+                state, i = _SCRIPT_ESCAPED, m.end()
+            else:  # "<script" inside an escaped section
+                state, i = _SCRIPT_DOUBLE, m.end()
+
+
+def _merge(edits: list[_Edit]) -> list[_Edit]:
+    """Sort edits and drop any that overlaps one already kept (two candidates renaming the same name)."""
+    edits.sort(key=lambda e: (e[0], e[1]))
+    kept: list[_Edit] = []
+    last_end = -1
+    for edit in edits:
+        if edit[0] < last_end or (kept and edit[0] == kept[-1][0] and edit[1] == kept[-1][1]):
+            continue
+        kept.append(edit)
+        last_end = edit[1]
+    return kept
+
+
+def _apply(data: bytes, edits: list[_Edit], offset: int) -> bytes:
+    """Apply sorted, non-overlapping edits (positions are ``offset``-based) to ``data``."""
+    parts: list[bytes] = []
+    i = 0
+    for start, end, rep in edits:
+        parts.append(data[i : start - offset])
+        parts.append(rep)
+        i = end - offset
+    parts.append(data[i:])
+    return b"".join(parts)

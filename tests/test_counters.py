@@ -1,0 +1,89 @@
+"""Aggregates: counted in memory, added to the store's counters table on flush, never lost on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cookiegate.counters import Counters, consent_outcome
+from cookiegate.store.base import CounterRow
+from cookiegate.store.sqlite import SQLiteStore
+
+pytestmark = pytest.mark.anyio
+
+
+class FailingSink:
+    async def add_counters(self, rows: list[CounterRow]) -> None:
+        raise OSError("database unreachable")
+
+
+@pytest.mark.parametrize(
+    ("categories", "outcome"),
+    [
+        ({"analytics": True, "ads": True}, "all"),
+        ({"analytics": True, "ads": False}, "some"),
+        ({"analytics": False, "ads": False}, "none"),
+    ],
+)
+def test_consent_outcome_says_how_much_was_granted(categories: dict[str, bool], outcome: str) -> None:
+    assert consent_outcome(categories) == outcome
+
+
+def test_gating_decisions_are_counted_per_tag_country_regime_and_result() -> None:
+    counters = Counters()
+    for _ in range(3):
+        counters.tag("ga4", country="FR", regime="EU", fired=False)
+    counters.tag("ga4", country="FR", regime="EU", fired=True)
+    counters.tag("meta_pixel", country=None, regime="unknown", fired=False)
+    counts = {(r.subject, r.country, r.regime, r.outcome): r.count for r in counters.pending()}
+    assert counts == {
+        ("ga4", "FR", "EU", "blocked"): 3,
+        ("ga4", "FR", "EU", "fired"): 1,
+        ("meta_pixel", "-", "unknown", "blocked"): 1,
+    }
+
+
+async def test_flush_adds_counts_to_the_store_and_starts_over(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "log.db"))
+    await store.open()
+    counters = Counters()
+    try:
+        counters.tag("ga4", country="FR", regime="EU", fired=False)
+        counters.consent("accept_all", {"analytics": True, "ads": True}, country="FR", regime="EU")
+        assert await counters.flush(store) == 2
+        assert counters.pending() == []
+        counters.tag("ga4", country="FR", regime="EU", fired=False)
+        await counters.stop(store)  # shutdown flushes what is left
+        rows = {(r.kind, r.subject, r.outcome): r.count for r in await store.counters()}
+    finally:
+        await store.close()
+    assert rows == {("tag", "ga4", "blocked"): 2, ("consent", "accept_all", "all"): 1}
+
+
+async def test_counts_survive_a_failed_flush() -> None:
+    counters = Counters()
+    counters.tag("hotjar", country="DE", regime="EU", fired=False)
+    with pytest.raises(OSError):
+        await counters.flush(FailingSink())
+    counters.tag("hotjar", country="DE", regime="EU", fired=False)
+    assert [r.count for r in counters.pending()] == [2]
+
+
+async def test_periodic_flush_runs_in_the_background_until_stopped(tmp_path: Path) -> None:
+    import anyio
+
+    store = SQLiteStore(str(tmp_path / "log.db"))
+    await store.open()
+    counters = Counters()
+    try:
+        counters.start(store, interval=0.01)
+        counters.tag("clarity", country="GB", regime="UK", fired=True)
+        with anyio.fail_after(10):
+            while counters.pending():
+                await anyio.sleep(0.01)
+        await counters.stop(store)
+        rows = await store.counters()
+    finally:
+        await store.close()
+    assert [(r.subject, r.count) for r in rows] == [("clarity", 1)]

@@ -1,0 +1,545 @@
+"""The decision log's behaviour, the same suite against SQLite and a real PostgreSQL server.
+
+PostgreSQL tests use ``COOKIEGATE_TEST_POSTGRES_URL`` (``.ci/run`` sets it), each in a schema of its own.
+Without it they are skipped locally and fail under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from cookiegate.store import ConsentRecord, StoreError, open_store
+from cookiegate.store.base import CounterRow
+from cookiegate.store.chain import entry_hash
+from cookiegate.store.logstore import LogStore
+from cookiegate.store.sqlite import SQLiteStore
+
+pytestmark = pytest.mark.anyio
+
+PG_URL = os.environ.get("COOKIEGATE_TEST_POSTGRES_URL")
+
+
+def require_postgres() -> str:
+    """The test server's URL; skip (locally) or fail (CI) without one."""
+    if not PG_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("COOKIEGATE_TEST_POSTGRES_URL is not set; under CI the PostgreSQL tests must run")
+        pytest.skip("COOKIEGATE_TEST_POSTGRES_URL is not set (run .ci/run, or start PostgreSQL and set it)")
+    return PG_URL
+
+
+def make_record(i: int, consent_id: str = "visitor-a", **changes: Any) -> ConsentRecord:
+    """A realistic record; ``i`` varies the time and the choice."""
+    day, clock = 1 + i // 86400 % 28, f"{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+    data: dict[str, Any] = {
+        "consent_id": consent_id,
+        "at": f"2026-03-{day:02d}T{clock}.000000+00:00",
+        "action": "accept_all" if i % 2 == 0 else "reject_all",
+        "categories": {
+            "functional": i % 2 == 0,
+            "analytics": i % 2 == 0,
+            "ads": i % 2 == 0,
+            "social": i % 2 == 0,
+        },
+        "policy_revision": "1",
+        "regime_key": "EU",
+        "regime_kind": "opt-in",
+        "banner_variant": "opt-in",
+        "banner_hash": "ab" * 32,
+        "language": "en",
+        "country": "FR",
+        "subdivision": "FR-IDF",
+        "city": "Paris",
+        "gpc": False,
+        "dnt": False,
+        "device": "desktop",
+        "browser": "Firefox",
+        "path": "/pricing",
+        "ip": "85.0.1.0/24",
+    }
+    data.update(changes)
+    return ConsentRecord(**data)
+
+
+@contextmanager
+def postgres_schema() -> Iterator[tuple[str, str]]:
+    """A fresh schema on the test server, dropped afterwards: ``(url, schema)``."""
+    import psycopg
+
+    url = require_postgres()
+    schema = "cgtest_" + uuid.uuid4().hex[:12]
+    try:
+        yield url, schema
+    finally:
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Builds stores on one database (``factory(**kwargs)``); several may be open at once."""
+    if request.param == "sqlite":
+
+        def make_sqlite(**kwargs: Any) -> LogStore:
+            kwargs.setdefault("spool_dir", str(tmp_path / "spool"))
+            return SQLiteStore(str(tmp_path / "log.db"), **kwargs)
+
+        yield make_sqlite
+        return
+    from cookiegate.store.postgres import PostgresStore
+
+    with postgres_schema() as (url, schema):
+
+        def make_pg(**kwargs: Any) -> LogStore:
+            kwargs.setdefault("spool_dir", str(tmp_path / "spool"))
+            return PostgresStore(url, schema=schema, **kwargs)
+
+        yield make_pg
+
+
+@pytest.fixture
+async def store(store_factory: Any) -> AsyncIterator[LogStore]:
+    """An open store (SQLite, then PostgreSQL)."""
+    s: LogStore = store_factory(retry_interval=0.05)
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def raw(store: LogStore, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run SQL directly on the store's database, as someone with database access would."""
+    async with store.backend.transaction(write=True) as tx:
+        if sql.lstrip().upper().startswith("SELECT"):
+            return await tx.fetchall(sql, params)
+        await tx.execute(sql, params)
+        return []
+
+
+async def fill(
+    store: LogStore, n: int, consent_ids: tuple[str, ...] = ("visitor-a", "visitor-b")
+) -> list[ConsentRecord]:
+    records = [make_record(i, consent_ids[i % len(consent_ids)]) for i in range(n)]
+    for r in records:
+        await store.record(r)
+    return records
+
+
+async def row(store: LogStore, seq: int) -> tuple[Any, ...]:
+    rows = await raw(
+        store, "SELECT record_id, prev_hash, hash, body FROM cookiegate_log WHERE seq = ?", (seq,)
+    )
+    return rows[0]
+
+
+# -- recording ---------------------------------------------------------------------------------------------
+
+
+async def test_records_come_back_to_their_own_visitor_oldest_first(store: LogStore) -> None:
+    records = await fill(store, 6)
+    mine = await store.records_for("visitor-a")
+    assert [r["record_id"] for r in mine] == [r.record_id for r in records if r.consent_id == "visitor-a"]
+    assert all(r["consent_id"] == "visitor-a" for r in mine)
+    assert mine[0]["categories"] == dict(sorted(records[0].categories.items()))
+    assert await store.records_for("nobody") == []
+
+
+async def test_concurrent_records_share_one_transaction_and_chain_in_order(store: LogStore) -> None:
+    transactions = 0
+    original = store.backend.transaction
+
+    def counting(*, write: bool) -> Any:
+        nonlocal transactions
+        transactions += write
+        return original(write=write)
+
+    store.backend.transaction = counting  # type: ignore[method-assign]
+    records = [make_record(i, f"v{i}") for i in range(40)]
+    async with anyio.create_task_group() as tg:
+        for r in records:
+            tg.start_soon(store.record, r)
+    # 40 waiters, but the writer commits whatever is queued at once: far fewer transactions than records.
+    assert transactions < len(records) // 4
+    exported = [r async for r in store.export()]
+    assert sorted(r["record_id"] for r in exported) == sorted(r.record_id for r in records)
+    assert [r["seq"] for r in exported] == list(range(1, 41))
+    assert (await store.verify()).ok
+
+
+async def test_without_group_commit_each_record_is_its_own_transaction(store_factory: Any) -> None:
+    store: LogStore = store_factory(group_commit=False)
+    await store.open()
+    try:
+        transactions = 0
+        original = store.backend.transaction
+
+        def counting(*, write: bool) -> Any:
+            nonlocal transactions
+            transactions += write
+            return original(write=write)
+
+        store.backend.transaction = counting  # type: ignore[method-assign]
+        async with anyio.create_task_group() as tg:
+            for i in range(8):
+                tg.start_soon(store.record, make_record(i))
+        assert transactions == 8
+        assert (await store.verify()).ok
+    finally:
+        await store.close()
+
+
+async def test_a_second_store_on_the_same_database_continues_the_chain(
+    store: LogStore, store_factory: Any
+) -> None:
+    await fill(store, 3)
+    other: LogStore = store_factory()
+    await other.open()
+    try:
+        await other.record(make_record(10))
+        await store.record(make_record(11))
+        report = await other.verify()
+    finally:
+        await other.close()
+    assert report.ok and report.checked == 5 and report.head_seq == 5
+
+
+async def test_reopened_store_appends_after_the_existing_chain(store: LogStore, store_factory: Any) -> None:
+    await fill(store, 3)
+    await store.close()
+    again: LogStore = store_factory()
+    await again.open()
+    try:
+        await again.record(make_record(3))
+        report = await again.verify()
+    finally:
+        await again.close()
+    assert report.ok and report.head_seq == 4
+
+
+async def test_record_after_close_is_refused(store: LogStore) -> None:
+    await store.close()
+    with pytest.raises(StoreError):
+        await store.record(make_record(0))
+
+
+async def test_a_database_error_that_is_not_an_outage_fails_the_record(store: LogStore) -> None:
+    async def broken(entries: Any) -> int:
+        raise ValueError("a bug, not an outage")
+
+    store._append = broken  # type: ignore[method-assign]
+    with pytest.raises(StoreError):
+        await store.record(make_record(0))
+    assert store.spooled == 0
+
+
+async def test_newer_schema_version_is_refused_at_open(store: LogStore, store_factory: Any) -> None:
+    await raw(store, "UPDATE cookiegate_schema_version SET version = 99")
+    newer: LogStore = store_factory()
+    with pytest.raises(StoreError, match="newer"):
+        await newer.open()
+    await newer.close()
+
+
+# -- tamper evidence -----------------------------------------------------------------------------------------
+
+
+async def test_untouched_chain_verifies(store: LogStore) -> None:
+    await fill(store, 5)
+    report = await store.verify()
+    assert report.ok and report.checked == 5
+    assert report.head_hash == (await row(store, 5))[2]
+
+
+async def test_edited_choice_is_named_by_verify(store: LogStore) -> None:
+    records = await fill(store, 6)
+    record_id, _, _, body = await row(store, 3)
+    # seq 3 is an accept_all; someone turns it into a refusal of analytics.
+    await raw(store, "UPDATE cookiegate_log SET body = ? WHERE seq = 3",
+              (body.replace('"analytics":true', '"analytics":false'),))  # fmt: skip
+    report = await store.verify()
+    assert not report.ok
+    assert (report.problem, report.seq, report.record_id) == ("edited", 3, records[2].record_id)
+    assert "seq 3" in report.describe()
+
+
+async def test_edited_consent_id_column_is_named_by_verify(store: LogStore) -> None:
+    await fill(store, 4)
+    await raw(store, "UPDATE cookiegate_log SET consent_id = 'visitor-z' WHERE seq = 2")
+    report = await store.verify()
+    assert (report.problem, report.seq) == ("edited", 2)
+
+
+async def test_rewritten_record_with_a_recomputed_hash_is_named_by_verify(store: LogStore) -> None:
+    await fill(store, 5)
+    _, prev, _, body = await row(store, 2)
+    forged = body.replace('"reject_all"', '"accept_all"')
+    # A careful forger: content, indexed column and the record's own hash all agree.
+    await raw(store, "UPDATE cookiegate_log SET body = ?, action = 'accept_all', hash = ? WHERE seq = 2",
+              (forged, entry_hash(prev, forged)))  # fmt: skip
+    report = await store.verify()
+    assert (report.problem, report.seq) == ("rewritten", 2)
+
+
+async def test_removed_record_is_named_by_verify(store: LogStore) -> None:
+    await fill(store, 6)
+    await raw(store, "DELETE FROM cookiegate_log WHERE seq = 4")
+    report = await store.verify()
+    assert (report.problem, report.seq) == ("removed", 4)
+
+
+async def test_removed_last_record_is_named_by_verify(store: LogStore) -> None:
+    await fill(store, 6)
+    await raw(store, "DELETE FROM cookiegate_log WHERE seq = 6")
+    report = await store.verify()
+    assert (report.problem, report.seq) == ("removed", 6)
+
+
+async def test_removed_first_record_is_named_by_verify(store: LogStore) -> None:
+    await fill(store, 3)
+    await raw(store, "DELETE FROM cookiegate_log WHERE seq = 1")
+    report = await store.verify()
+    assert (report.problem, report.seq) == ("removed", 1)
+
+
+async def test_record_appended_behind_the_gateways_back_is_named_by_verify(store: LogStore) -> None:
+    await fill(store, 4)
+    _, _, head_hash, _ = await row(store, 4)
+    forged = make_record(99, "visitor-x")
+    body = forged.to_json()
+    await raw(
+        store,
+        "INSERT INTO cookiegate_log (seq, record_id, kind, consent_id, at, action, body, prev_hash, hash) "
+        "VALUES (5, ?, 'consent', ?, ?, ?, ?, ?, ?)",
+        (
+            forged.record_id,
+            forged.consent_id,
+            forged.at,
+            forged.action,
+            body,
+            head_hash,
+            entry_hash(head_hash, body),
+        ),
+    )
+    report = await store.verify()
+    assert (report.problem, report.seq, report.record_id) == ("inserted", 5, forged.record_id)
+
+
+async def test_record_inserted_in_the_middle_is_named_by_verify(store: LogStore) -> None:
+    await fill(store, 5)
+    _, _, h2, _ = await row(store, 2)
+    # Make room at seq 3 (two steps: a primary key cannot pass through itself), then forge a record there
+    # that chains correctly to seq 2.
+    await raw(store, "UPDATE cookiegate_log SET seq = seq + 1000 WHERE seq >= 3")
+    await raw(store, "UPDATE cookiegate_log SET seq = seq - 999 WHERE seq >= 1000")
+    await raw(store, "UPDATE cookiegate_chain SET head_seq = 6")
+    forged = make_record(77, "visitor-x")
+    body = forged.to_json()
+    await raw(
+        store,
+        "INSERT INTO cookiegate_log (seq, record_id, kind, consent_id, at, action, body, prev_hash, hash) "
+        "VALUES (3, ?, 'consent', ?, ?, ?, ?, ?, ?)",
+        (forged.record_id, forged.consent_id, forged.at, forged.action, body, h2, entry_hash(h2, body)),
+    )
+    report = await store.verify()
+    assert (report.problem, report.seq, report.record_id) == ("inserted", 3, forged.record_id)
+
+
+# -- erasure, retention --------------------------------------------------------------------------------------
+
+
+async def test_erasure_leaves_tombstones_and_the_chain_still_verifies(store: LogStore) -> None:
+    await fill(store, 6)
+    assert await store.erase("visitor-a") == 3
+    assert await store.records_for("visitor-a") == []
+    assert len(await store.records_for("visitor-b")) == 3
+    leftovers = await raw(
+        store,
+        "SELECT COUNT(*) FROM cookiegate_log WHERE consent_id = ? OR body LIKE ?",
+        ("visitor-a", "%visitor-a%"),
+    )
+    assert leftovers[0][0] == 0
+    report = await store.verify()
+    assert report.ok, report.describe()
+    assert report.checked == 7  # six records (three of them tombstones) and the erasure entry
+    assert await store.erase("visitor-a") == 0
+
+
+async def test_tombstone_made_directly_in_the_database_is_reported(store: LogStore) -> None:
+    await fill(store, 5)
+    await raw(store, "UPDATE cookiegate_log SET body = NULL, consent_id = '', erased_at = 'x' WHERE seq = 2")
+    report = await store.verify()
+    assert (report.problem, report.seq) == ("tombstone", 2)
+
+
+async def test_purge_deletes_the_oldest_records_and_the_chain_still_verifies(store: LogStore) -> None:
+    records = await fill(store, 10)
+    cutoff = records[4].at
+    assert await store.purge(cutoff) == 4
+    left = [r async for r in store.export()]
+    assert [r["record_id"] for r in left] == [r.record_id for r in records[4:]]
+    report = await store.verify()
+    assert report.ok, report.describe()
+    assert await store.purge(cutoff) == 0
+    assert (await store.verify()).ok
+
+
+async def test_deleting_old_records_without_purge_is_reported_after_a_purge(store: LogStore) -> None:
+    records = await fill(store, 10)
+    await store.purge(records[3].at)
+    await raw(store, "DELETE FROM cookiegate_log WHERE seq <= 5")
+    await raw(
+        store, "UPDATE cookiegate_chain SET start_seq = 6, start_prev_hash = ?", ((await row(store, 6))[1],)
+    )
+    report = await store.verify()
+    assert (report.problem, report.seq) == ("removed", 5)
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+
+async def test_export_since_returns_records_from_that_time_on(store: LogStore) -> None:
+    records = await fill(store, 6)
+    since = [r async for r in store.export(since=records[3].at)]
+    assert [r["record_id"] for r in since] == [r.record_id for r in records[3:]]
+    assert {"seq", "hash", "consent_id", "categories"} <= set(since[0])
+
+
+async def test_stats_count_decisions_and_opt_ins_per_group(store: LogStore) -> None:
+    for i in range(4):
+        await store.record(make_record(i, f"v{i}", country="FR"))
+    await store.record(make_record(0, "v9", country="DE", regime_key="EU-DE"))
+    by_country = {r.group: r for r in await store.stats("country")}
+    assert by_country["FR"].decisions == 4 and by_country["FR"].granted["analytics"] == 2
+    assert by_country["FR"].rate("analytics") == 0.5
+    assert by_country["DE"].decisions == 1 and by_country["DE"].rate("ads") == 1.0
+    by_regime = {r.group for r in await store.stats("regime")}
+    assert by_regime == {"EU", "EU-DE"}
+    assert [r.group for r in await store.stats("day")] == ["2026-03-01"]
+
+
+async def test_counters_are_added_to_existing_rows(store: LogStore) -> None:
+    row1 = CounterRow("2026-03-01", "tag", "ga4", "FR", "EU", "blocked", 3)
+    await store.add_counters([row1, CounterRow("2026-03-01", "tag", "ga4", "FR", "EU", "fired", 1)])
+    await store.add_counters([CounterRow("2026-03-01", "tag", "ga4", "FR", "EU", "blocked", 2)])
+    counts = {(r.subject, r.outcome): r.count for r in await store.counters()}
+    assert counts == {("ga4", "blocked"): 5, ("ga4", "fired"): 1}
+
+
+# -- outages: spool and replay -------------------------------------------------------------------------------
+
+
+def _outage_error(store: LogStore) -> Exception:
+    """An exception the store's backend classifies as "database unreachable"."""
+    if isinstance(store, SQLiteStore):
+        return sqlite3.OperationalError("database is locked")
+    import psycopg
+
+    return psycopg.OperationalError("connection refused")
+
+
+async def test_records_during_an_outage_are_spooled_then_replayed_once_in_order(store: LogStore) -> None:
+    before = await fill(store, 2)
+    original = store.backend.transaction
+    down = True
+    failed = 0
+
+    def flaky(*, write: bool) -> Any:
+        nonlocal failed
+        if down:
+            failed += 1
+            raise _outage_error(store)
+        return original(write=write)
+
+    store.backend.transaction = flaky  # type: ignore[method-assign]
+    during = [make_record(100 + i, "visitor-c") for i in range(5)]
+    for r in during:
+        await store.record(r)  # returns: durable in the fsync'd spool
+    assert failed >= 1 and store.spooled == 5
+    spool_lines = store.spool.path.read_text().splitlines()
+    assert [json.loads(line)["record_id"] for line in spool_lines] == [r.record_id for r in during]
+    down = False
+    after = make_record(200, "visitor-c")
+    await store.record(after)
+    with anyio.fail_after(10):
+        while store.spooled:
+            await anyio.sleep(0.02)
+    ids = [r["record_id"] async for r in store.export()]
+    assert ids == [r.record_id for r in (*before, *during, after)]
+    assert (await store.verify()).ok
+
+
+async def test_replay_after_a_crash_mid_replay_writes_nothing_twice(
+    store: LogStore, store_factory: Any
+) -> None:
+    # A process died after committing part of its spool but before emptying it: its spool file is left
+    # behind, holding records that are already in the database and some that are not.
+    committed = await fill(store, 3)
+    pending = [make_record(50 + i, "visitor-d") for i in range(3)]
+    spool_dir = store.spool.directory
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    orphan = spool_dir / f"cookiegate-{store.spool.key}-999999-deadbeef.spool"
+    orphan.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in (*committed[1:], *pending)) + '{"torn')
+    restarted: LogStore = store_factory()
+    await restarted.open()
+    try:
+        ids = [r["record_id"] async for r in restarted.export()]
+        report = await restarted.verify()
+    finally:
+        await restarted.close()
+    assert ids == [r.record_id for r in (*committed, *pending)]
+    assert report.ok
+    assert not orphan.exists()
+
+
+async def test_a_live_processs_spool_is_not_adopted(store: LogStore, store_factory: Any) -> None:
+    original = store.backend.transaction
+
+    def down(*, write: bool) -> Any:
+        raise _outage_error(store)
+
+    store.backend.transaction = down  # type: ignore[method-assign]
+    await store.record(make_record(1))
+    other: LogStore = store_factory()
+    await other.open()
+    try:
+        assert other.spooled == 0
+        assert [r async for r in other.export()] == []
+    finally:
+        await other.close()
+    store.backend.transaction = original  # type: ignore[method-assign]
+
+
+def test_open_store_picks_the_store_from_the_url(tmp_path: Path) -> None:
+    assert isinstance(open_store(f"sqlite:///{tmp_path}/x.db"), SQLiteStore)
+    with pytest.raises(StoreError):
+        open_store("mysql://db/x")
+
+
+def test_a_store_can_be_used_from_one_event_loop_after_another(tmp_path: Path) -> None:
+    import asyncio
+
+    store = SQLiteStore(str(tmp_path / "log.db"), spool_dir=str(tmp_path / "spool"))
+
+    async def first() -> None:
+        await store.open()
+        await store.record(make_record(1))
+
+    async def second() -> list[str]:
+        await store.record(make_record(2))
+        ids = [r["record_id"] async for r in store.export()]
+        await store.close()
+        return ids
+
+    asyncio.run(first())
+    assert len(asyncio.run(second())) == 2
