@@ -81,6 +81,7 @@ class ResponseGate:
         "next_path",
         "decision",
         "refused_hosts",
+        "held",
     )
 
     def __init__(self, gateway: Gateway, visit: Visit, send: Send, scope: MutableMapping[str, Any]) -> None:
@@ -97,6 +98,7 @@ class ResponseGate:
         self.next_path = path + ("?" + qs.decode("latin-1") if qs else "")
         self.decision: Decision | None = None
         self.refused_hosts: tuple[bytes, ...] = ()
+        self.held: list[bytes] = []
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
@@ -277,6 +279,13 @@ class ResponseGate:
 
     async def _on_body(self, body: bytes, more: bool) -> None:
         out = self._rewrite(body, last=not more)
+        if self.visit.preview is not None and self.start is not None:
+            # Admin preview: hold the page so the start message can carry what fired (Cookiegate-Decision).
+            self.held.append(out)
+            if more:
+                return
+            out = b"".join(self.held)
+            self.start["headers"] = [*self.start["headers"], (b"cookiegate-decision", self._decision_header())]
         if self.start is not None:
             start, self.start = self.start, None
             if not more:
@@ -284,6 +293,18 @@ class ResponseGate:
             await self.send(start)
         if out or not more:
             await self.send({"type": "http.response.body", "body": out, "more_body": more})
+
+    def _decision_header(self) -> bytes:
+        """``vendor=fired|blocked`` for every tag the rewriter saw, then the allowed categories."""
+        seen: dict[str, str] = {}
+        for event in self.rewriter.events if self.rewriter is not None else ():
+            name = event.vendor_id or f"explicit:{event.category}"
+            # A vendor counts as fired only if none of its tags was blocked.
+            if seen.get(name) != "blocked":
+                seen[name] = "fired" if event.fired else "blocked"
+        parts = [f"{name}={state}" for name, state in sorted(seen.items())]
+        parts.append("allowed=" + "+".join(sorted(self._decide().allowed)))
+        return ", ".join(parts).encode("latin-1", "replace")
 
     async def _on_pathsend(self, path: str) -> None:
         # An HTML file sent by path: read it ourselves so it is rewritten like any other body.
