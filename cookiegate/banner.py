@@ -1,63 +1,142 @@
 """Server-side rendering of the banner, the settings control, placeholders and the gateway's pages.
 
 One jinja2 environment with autoescaping: every visitor-controlled value (path, query, language) is
-escaped, never markup.
+escaped, never markup. The banner's text depends only on (variant, language, GPC, re-consent), so it is
+rendered once per combination and cached; its hash is what the consent log records as "what was shown".
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 import jinja2
 from markupsafe import Markup
 
 from .catalog import Vendor
-from .categories import OPTIONAL_CATEGORIES
-from .decision import Decision
+from .categories import ADS, ANALYTICS, FUNCTIONAL, OPTIONAL_CATEGORIES
+from .decision import Decision, decide
+from .i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
+from .jurisdiction import Regime, RegimeKind
+from .location import Location
 from .resources import banner_assets_dir
 
 if TYPE_CHECKING:
     from .gateway import Visit
 
-DEFAULT_LANGUAGE: Final = "en"
+__all__ = [
+    "BannerRenderer",
+    "CONSENT_MODE_TYPES",
+    "DEFAULT_LANGUAGE",
+    "LANGUAGE_COOKIE",
+    "Translations",
+    "consent_mode_state",
+]
+
+ConsentMode = Literal["basic", "advanced"]
+
+#: The cookie that remembers a language picked in the switcher (a preference the visitor asked for).
+LANGUAGE_COOKIE: Final = "cookiegate_lang"
 
 _KIND_KEY: Final = {"opt-in": "opt_in", "opt-out": "opt_out", "australia": "australia", "notice": "notice"}
+#: Regimes where a choice is required before anything optional runs: the banner takes focus there.
+_CHOICE_REQUIRED: Final = frozenset({"opt-in", "australia"})
+
+#: Google Consent Mode v2: each consent type and the cookiegate category that grants it (``None``: always).
+CONSENT_MODE_TYPES: Final[Mapping[str, str | None]] = {
+    "ad_storage": ADS,
+    "ad_user_data": ADS,
+    "ad_personalization": ADS,
+    "analytics_storage": ANALYTICS,
+    "functionality_storage": FUNCTIONAL,
+    "personalization_storage": FUNCTIONAL,
+    # Security storage (fraud prevention, authentication) is strictly necessary.
+    "security_storage": None,
+}
+#: Vendor ids whose tags read Google Consent Mode.
+_GOOGLE_VENDORS: Final = frozenset({"google-tag-manager", "google-analytics", "google-ads"})
+
+
+def consent_mode_state(allowed: frozenset[str]) -> dict[str, str]:
+    """The seven Consent Mode v2 types, ``granted`` or ``denied``, for the allowed categories."""
+    return {
+        name: "granted" if category is None or category in allowed else "denied"
+        for name, category in CONSENT_MODE_TYPES.items()
+    }
 
 
 class Translations:
-    """Texts per language, with fallback to English: a missing key never shows raw."""
+    """Texts per language: the operator's override, else the bundled file, else English. Never a raw key."""
 
     def __init__(self, directory: Path, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self._texts: dict[str, dict[str, str]] = {}
         for file in sorted(directory.glob("*.json")):
             self._texts[file.stem] = json.loads(file.read_text("utf-8"))
-        for lang, texts in (overrides or {}).items():
-            self._texts.setdefault(lang, {}).update(texts)
         if DEFAULT_LANGUAGE not in self._texts:
             raise RuntimeError(f"banner translations: {DEFAULT_LANGUAGE}.json is missing in {directory}")
+        self.keys: frozenset[str] = frozenset(self._texts[DEFAULT_LANGUAGE])
+        for lang, texts in (overrides or {}).items():
+            unknown = set(texts) - self.keys
+            if unknown:
+                raise ValueError(f"banner_texts.{lang}.{sorted(unknown)[0]}: unknown text key")
+            # Empty overrides are ignored: a blank field in the operator's file must not blank the banner.
+            self._texts.setdefault(lang, {}).update({k: v for k, v in texts.items() if v.strip()})
 
     @property
     def languages(self) -> tuple[str, ...]:
-        """Languages with a translation file."""
-        return tuple(sorted(self._texts))
+        """Languages with texts (bundled or configured), English first."""
+        return (DEFAULT_LANGUAGE, *sorted(k for k in self._texts if k != DEFAULT_LANGUAGE))
 
     def get(self, lang: str, key: str) -> str:
         """The text for ``key`` in ``lang``, else in English, else a readable form of the key."""
         return self._texts.get(lang, {}).get(key) or self._texts[DEFAULT_LANGUAGE].get(key) or key.replace("_", " ")
 
 
-class BannerRenderer:
-    """Renders every piece of gateway markup. Asset URLs carry a content hash (immutable caching)."""
+def _header(visit: Visit, name: bytes) -> str | None:
+    for key, value in visit.scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
-    def __init__(self, *, prefix: str, vendors: Sequence[Vendor]) -> None:
+
+def _cookie(visit: Visit, name: str) -> str | None:
+    raw = _header(visit, b"cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value.strip()
+    return None
+
+
+class BannerRenderer:
+    """Renders every piece of gateway markup. Asset URLs carry a content hash (immutable caching).
+
+    ``texts`` are the operator's per-language overrides (``{"fr": {"accept_all": "…"}}``); ``consent_mode``
+    is ``"basic"`` (Google tags blocked until consent; the default) or ``"advanced"`` (they load denied).
+    """
+
+    def __init__(
+        self,
+        *,
+        prefix: str,
+        vendors: Sequence[Vendor],
+        texts: Mapping[str, Mapping[str, str]] | None = None,
+        consent_mode: ConsentMode = "basic",
+    ) -> None:
         self.prefix = prefix
+        self.consent_mode = consent_mode
         self.assets_dir = banner_assets_dir()
-        self.translations = Translations(self.assets_dir / "i18n")
+        self.translations = Translations(self.assets_dir / "i18n", texts)
+        self.languages: tuple[tuple[str, str], ...] = tuple(
+            (code, LANGUAGE_NAMES.get(code, code)) for code in self.translations.languages
+        )
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.assets_dir / "templates"),
             autoescape=True,
@@ -73,79 +152,129 @@ class BannerRenderer:
         self.css_url = prefix + "assets/" + next(k for k in self.assets if k.endswith(".css"))
         self.js_url = prefix + "assets/" + next(k for k in self.assets if k.endswith(".js"))
         self._vendors = tuple(vendors)
-        self._render_cached = lru_cache(maxsize=256)(self._render_banner)
+        #: Categories under which a Google tag may run (basic mode emits Consent Mode only when one is on).
+        self._google_categories = frozenset(v.category for v in self._vendors if v.id in _GOOGLE_VENDORS)
+        self._render_cached = lru_cache(maxsize=512)(self._render_banner)
 
-    def _t(self, lang: str) -> Any:
+    def _t(self, lang: str) -> Callable[[str], str]:
         return lambda key: self.translations.get(lang, key)
 
-    def language(self, visit: Visit) -> str:
-        """The language to speak to this visitor in."""
-        return DEFAULT_LANGUAGE
+    # -- per-visitor facts -------------------------------------------------------------------------
 
-    def head_html(self, visit: Visit, decision: Decision) -> str:
-        """What goes right after ``<head>``: the banner stylesheet."""
-        return f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
+    def language(self, visit: Visit) -> str:
+        """The language to speak to this visitor in: switcher choice, ``Accept-Language``, country, English."""
+        available = self.translations.languages
+        chosen = _cookie(visit, LANGUAGE_COOKIE)
+        if chosen in available:
+            return chosen
+        accept = _header(visit, b"accept-language")
+        if accept:
+            lang = negotiate(available, accept_language=accept)
+            if lang != DEFAULT_LANGUAGE or accept.lower().startswith("en"):
+                return lang
+        # Only now is the location needed (a geo lookup): most browsers send a usable Accept-Language.
+        return negotiate(available, accept_language=accept, location=visit.location)
+
+    def variant(self, visit: Visit) -> str:
+        """The banner variant: the regime kind, with ``+reconsent`` after a policy change."""
+        kind = visit.decision.regime.kind
+        return kind + "+reconsent" if visit.previous_revision is not None else kind
 
     def banner_proof(self, visit: Visit) -> tuple[str, str, str]:
         """``(variant, language, hash)`` of the banner this visitor was shown, for the consent record."""
         decision = visit.decision
         lang = self.language(visit)
-        return decision.regime.kind, lang, self.banner_hash(decision.regime.kind, lang, decision.gpc)
+        reconsent = visit.previous_revision is not None
+        variant = decision.regime.kind + ("+reconsent" if reconsent else "")
+        return variant, lang, self.banner_hash(decision.regime.kind, lang, decision.gpc, reconsent=reconsent)
 
-    def variant(self, decision: Decision) -> str:
-        """The banner variant for the decision's regime."""
-        return decision.regime.kind
+    # -- head: stylesheet and Google Consent Mode ---------------------------------------------------
 
-    def _render_banner(self, kind: str, lang: str, gpc: bool, next_path: str) -> tuple[str, str]:
+    def consent_mode_script(self, decision: Decision) -> str:
+        """The inline ``gtag('consent', 'default', …)`` for this decision, or ``""`` when no Google tag can run.
+
+        It is injected right after ``<head>``, so it precedes every Google tag on the page. After a choice,
+        the page is reloaded (or the banner script calls ``gtag('consent', 'update', …)`` when it stays),
+        so the next page's default already carries the choice.
+        """
+        if decision.is_bot:
+            return ""
+        if self.consent_mode == "basic" and not (self._google_categories & decision.allowed):
+            return ""  # basic mode: every Google tag is blocked for this visitor, nothing to configure
+        state = consent_mode_state(decision.allowed)
+        parts = [
+            "window.dataLayer=window.dataLayer||[];",
+            # A local gtag: the site's own snippet defines the global one the same way.
+            "(function(){dataLayer.push(arguments)})('consent','default',",
+            json.dumps(state, separators=(",", ":"), sort_keys=False),
+            ");",
+        ]
+        if state["ad_storage"] == "denied":
+            parts.append("(function(){dataLayer.push(arguments)})('set','ads_data_redaction',true);")
+        return "<script data-cookiegate-consent-mode>" + "".join(parts) + "</script>"
+
+    def head_html(self, visit: Visit, decision: Decision) -> str:
+        """What goes right after ``<head>``: Consent Mode defaults (before any Google tag), then the stylesheet."""
+        return self.consent_mode_script(decision) + f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
+
+    # -- the banner ---------------------------------------------------------------------------------
+
+    def _render_banner(self, kind: str, lang: str, gpc: bool, reconsent: bool, next_path: str) -> tuple[str, str]:
         template = self.env.get_template("banner.html")
+        # The default decision of a visitor without a choice depends only on the regime kind and GPC.
+        default = decide(location=Location.unknown(), regime=Regime(kind, cast(RegimeKind, kind)), choice=None, gpc=gpc)
+
+        def render(next_path: str, banner_hash: str) -> str:
+            return template.render(
+                t=self._t(lang),
+                prefix=self.prefix,
+                next_path=next_path,
+                banner_hash=banner_hash,
+                variant=kind,
+                kind_key=_KIND_KEY[kind],
+                lang=lang,
+                languages=self.languages,
+                switcher_id="banner",
+                gpc=gpc,
+                reconsent=reconsent,
+                required=kind in _CHOICE_REQUIRED or reconsent,
+                allowed=" ".join(sorted(default.allowed)),
+                close_action="reject_all" if kind == "opt-in" else "acknowledge",
+                categories=OPTIONAL_CATEGORIES,
+                checked={},
+            )
+
         # The hash covers the banner without the per-request path: it proves which text and options were shown.
-        probe = template.render(
-            t=self._t(lang),
-            prefix=self.prefix,
-            next_path="",
-            banner_hash="",
-            variant=kind,
-            kind_key=_KIND_KEY[kind],
-            lang=lang,
-            gpc=gpc,
-            categories=OPTIONAL_CATEGORIES,
-            checked={},
-        )
-        banner_hash = hashlib.sha256(probe.encode("utf-8")).hexdigest()
-        html = template.render(
-            t=self._t(lang),
-            prefix=self.prefix,
-            next_path=next_path,
-            banner_hash=banner_hash,
-            variant=kind,
-            kind_key=_KIND_KEY[kind],
-            lang=lang,
-            gpc=gpc,
-            categories=OPTIONAL_CATEGORIES,
-            checked={},
-        )
-        return html, banner_hash
+        banner_hash = hashlib.sha256(render("", "").encode("utf-8")).hexdigest()
+        return render(next_path, banner_hash), banner_hash
 
-    def banner(self, decision: Decision, *, next_path: str, lang: str = DEFAULT_LANGUAGE) -> tuple[str, str]:
+    def banner(
+        self, decision: Decision, *, next_path: str, lang: str = DEFAULT_LANGUAGE, reconsent: bool = False
+    ) -> tuple[str, str]:
         """The first-layer banner and the hash of what it shows."""
-        return self._render_cached(decision.regime.kind, lang, decision.gpc, next_path)
+        kind = decision.regime.kind if decision.regime.kind in _KIND_KEY else "opt-in"
+        return self._render_cached(kind, lang, decision.gpc, reconsent, next_path)
 
-    def banner_hash(self, kind: str, lang: str, gpc: bool) -> str:
+    def banner_hash(self, kind: str, lang: str, gpc: bool, *, reconsent: bool = False) -> str:
         """The hash of the banner text a visitor in ``kind`` saw (for the consent record)."""
         kind = kind if kind in _KIND_KEY else "opt-in"
-        return self._render_cached(kind, lang, gpc, "")[1]
+        return self._render_cached(kind, lang, gpc, reconsent, "")[1]
 
     def body_html(self, visit: Visit, decision: Decision, *, next_path: str) -> str:
         """What goes right after ``<body>``: the banner when a choice is needed, the settings control, the script."""
+        if decision.is_bot:
+            return ""  # crawlers get the page as people do, minus the gateway's own interface
         lang = self.language(visit)
         parts = []
         if decision.needs_banner:
-            parts.append(self.banner(decision, next_path=next_path, lang=lang)[0])
-        if not decision.is_bot:
-            parts.append(
-                self.env.get_template("control.html").render(t=self._t(lang), prefix=self.prefix, next_path=next_path)
+            reconsent = visit.previous_revision is not None
+            parts.append(self.banner(decision, next_path=next_path, lang=lang, reconsent=reconsent)[0])
+        parts.append(
+            self.env.get_template("control.html").render(
+                t=self._t(lang), prefix=self.prefix, next_path=next_path, lang=lang
             )
-            parts.append(f'<script src="{self.js_url}" defer data-cookiegate></script>')
+        )
+        parts.append(f'<script src="{self.js_url}" defer data-cookiegate></script>')
         return "".join(parts)
 
     def placeholder(self, visit: Visit, vendor: Vendor | None, category: str, *, next_path: str) -> str:
@@ -160,45 +289,61 @@ class BannerRenderer:
             next_path=next_path,
         )
 
-    def _page(self, title: str, content: str, lang: str) -> str:
+    # -- the gateway's own pages --------------------------------------------------------------------
+
+    def _page(self, title: str, content: str, lang: str, next_path: str, page_path: str) -> str:
         return self.env.get_template("page.html").render(
-            title=title, content=Markup(content), lang=lang, css_url=self.css_url
+            title=title,
+            content=Markup(content),
+            lang=lang,
+            css_url=self.css_url,
+            t=self._t(lang),
+            prefix=self.prefix,
+            languages=self.languages,
+            switcher_id="page",
+            # The switcher comes back to this page, which in turn remembers where the visitor came from.
+            next_path=page_path,
         )
+
+    def _choice_context(self, visit: Visit, lang: str, next_path: str, policy_revision: str) -> dict[str, object]:
+        decision = visit.decision
+        return {
+            "t": self._t(lang),
+            "prefix": self.prefix,
+            "next_path": next_path,
+            "categories": OPTIONAL_CATEGORIES,
+            "checked": {c: decision.allows(c) for c in OPTIONAL_CATEGORIES} if decision.choice else {},
+            "chosen": decision.choice is not None,
+            "consent_id": decision.consent_id,
+            "gpc": decision.gpc,
+            "policy_revision": policy_revision,
+        }
 
     def settings_page(self, visit: Visit, *, next_path: str, policy_revision: str) -> str:
         """The full settings page (works without JavaScript), with withdrawal once a choice exists."""
-        decision = visit.decision
         lang = self.language(visit)
-        t = self._t(lang)
-        checked = {c: decision.allows(c) for c in OPTIONAL_CATEGORIES} if decision.choice else {}
-        body = self.env.get_template("settings.html").render(
-            t=t,
-            prefix=self.prefix,
-            next_path=next_path,
-            categories=OPTIONAL_CATEGORIES,
-            checked=checked,
-            chosen=decision.choice is not None,
-            consent_id=decision.consent_id,
-            gpc=decision.gpc,
-            policy_revision=policy_revision,
-        )
-        return self._page(t("settings_title"), body, lang)
+        context = self._choice_context(visit, lang, next_path, policy_revision)
+        body = self.env.get_template("settings.html").render(**context)
+        page_path = f"{self.prefix}settings?next={_quote(next_path)}"
+        return self._page(self.translations.get(lang, "settings_title"), body, lang, next_path, page_path)
 
-    def statement_page(self, visit: Visit, *, policy_revision: str) -> str:
-        """The cookie statement, generated from the same registry the gateway blocks with."""
-        decision = visit.decision
+    def statement_page(self, visit: Visit, *, policy_revision: str, next_path: str = "/") -> str:
+        """The cookie statement, generated from the same registry the gateway blocks with.
+
+        It shows the visitor's current choice with the controls to change or withdraw it, their consent
+        id (with a link to download their own records) and the policy revision.
+        """
         lang = self.language(visit)
-        t = self._t(lang)
         by_cat: dict[str, list[Vendor]] = {}
         for vendor in self._vendors:
             by_cat.setdefault(vendor.category, []).append(vendor)
+        context = self._choice_context(visit, lang, next_path, policy_revision)
         body = self.env.get_template("statement.html").render(
-            t=t,
-            prefix=self.prefix,
-            categories=OPTIONAL_CATEGORIES,
-            vendors_by_category=by_cat,
-            allowed=decision.allowed,
-            consent_id=decision.consent_id,
-            policy_revision=policy_revision,
+            **context, vendors_by_category=by_cat, allowed=visit.decision.allowed
         )
-        return self._page(t("cookie_statement"), body, lang)
+        page_path = f"{self.prefix}cookies?next={_quote(next_path)}"
+        return self._page(self.translations.get(lang, "cookie_statement"), body, lang, next_path, page_path)
+
+
+def _quote(path: str) -> str:
+    return urllib.parse.quote(path, safe="/")

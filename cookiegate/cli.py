@@ -27,7 +27,104 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_parser(sub)
     check = sub.add_parser("check-config", help="load and validate the configuration, print it (secrets hidden)")
     _add_config(check)
+    _add_marketer_parsers(sub)
     return parser
+
+
+def _add_visitor(parser: argparse.ArgumentParser, *, none_flag: bool) -> None:
+    parser.add_argument("--country", metavar="CC", help="ISO country code of the visitor (FR, US, JP …)")
+    parser.add_argument("--state", metavar="SUB", help="first-level subdivision: US-CA, or CA with --country US")
+    group = parser.add_mutually_exclusive_group()
+    if not none_flag:
+        group.add_argument("--consent", metavar="CATS", help="categories granted, e.g. analytics,ads")
+    group.add_argument("--accept", action="store_true", help="the visitor accepted everything")
+    group.add_argument("--reject", action="store_true", help="the visitor refused everything")
+    if none_flag:
+        group.add_argument("--none", action="store_true", help="the visitor has not chosen yet (default)")
+    parser.add_argument("--gpc", action="store_true", help="the browser sends Global Privacy Control")
+
+
+def _add_marketer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tags = sub.add_parser(
+        "tags", help="which tags fire for a visitor, with the reason; without filters: the full matrix"
+    )
+    _add_config(tags)
+    _add_visitor(tags, none_flag=False)
+    lint = sub.add_parser("lint", help="check the configuration against the regulatory rules (exit 1 on a violation)")
+    _add_config(lint)
+    scan = sub.add_parser("scan", help="open URL in headless Chromium as a previewed visitor; exit 1 on a leak")
+    _add_config(scan)
+    scan.add_argument("url")
+    _add_visitor(scan, none_flag=True)
+    scan.add_argument("--token", help="admin token (default: $COOKIEGATE_ADMIN_TOKEN or the config's admin_token)")
+    scan.add_argument("--live", action="store_true", help="let third-party requests reach the network")
+
+
+def _consent_arg(args: argparse.Namespace) -> str:
+    if getattr(args, "accept", False):
+        return "accept"
+    if getattr(args, "reject", False):
+        return "reject"
+    return getattr(args, "consent", None) or "none"
+
+
+def _tags(args: argparse.Namespace) -> int:
+    from .catalog import TagRegistry
+    from .jurisdiction import Jurisdiction
+    from .tagsview import build_matrix, decision_for, format_matrix, format_tag_rows, location_for, parse_consent
+    from .tagsview import tag_rows as rows_for
+
+    config = load_config(args.config, demo=True)
+    registry = TagRegistry.builtin(config.tags)
+    jurisdiction = Jurisdiction(config.regimes)
+    filtered = args.country or args.state or args.consent or args.accept or args.reject or args.gpc
+    if not filtered:
+        print(format_matrix(build_matrix(registry, jurisdiction, policy_revision=config.policy_revision)))
+        return 0
+    location = location_for(args.country, args.state)
+    decision = decision_for(
+        jurisdiction, location, parse_consent(_consent_arg(args)), gpc=args.gpc, policy_revision=config.policy_revision
+    )
+    print(format_tag_rows(decision, rows_for(registry, decision)))
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from .config import resolve_config_path
+    from .lint import format_violations, lint_config, lint_file
+
+    path = resolve_config_path(args.config)
+    violations = lint_file(path) if path is not None else lint_config(load_config(None, demo=True))
+    print(format_violations(violations))
+    return 1 if violations else 0
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from .catalog import TagRegistry
+    from .scan import ScanError, format_report, scan
+
+    config = load_config(args.config, demo=True)
+    token = args.token or config.admin_token
+    if not token:
+        print("cookiegate scan: no admin token (--token, COOKIEGATE_ADMIN_TOKEN or admin_token)", file=sys.stderr)
+        return 2
+    try:
+        report = scan(
+            args.url,
+            token=token,
+            country=args.country,
+            state=args.state,
+            consent=_consent_arg(args),
+            gpc=args.gpc,
+            registry=TagRegistry.builtin(config.tags),
+            consent_cookie=config.cookie_name,
+            live=args.live,
+        )
+    except ScanError as exc:
+        print(f"cookiegate scan: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    return 1 if report.leaks else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -54,6 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .logcli import run_log
 
             return run_log(args, load_config(args.config))
+        if args.command in ("tags", "lint", "scan"):
+            from .tagsview import ConsentSpecError
+
+            try:
+                return {"tags": _tags, "lint": _lint, "scan": _scan}[args.command](args)
+            except ConsentSpecError as exc:
+                print(f"cookiegate {args.command}: {exc}", file=sys.stderr)
+                return 2
         if args.command == "check-config":
             config: Config = load_config(args.config)
             print(repr(config))

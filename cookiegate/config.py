@@ -5,6 +5,7 @@ Bad configuration stops start-up with a message naming the key; per request, not
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -18,7 +19,7 @@ from typing import Any, Final, Literal, cast
 from .catalog import Vendor
 from .categories import CATEGORIES, NECESSARY
 from .jurisdiction import validate_regime_table
-from .resources import bundled_demo_database
+from .resources import banner_assets_dir, bundled_demo_database
 from .visitor import TrustedProxies
 
 #: Secrets that ship in examples and docs; start-up refuses them outside demo mode.
@@ -26,6 +27,7 @@ DEFAULT_SECRETS: Final = frozenset({"", "change-me", "changeme", "secret", "cook
 MIN_SECRET_LENGTH: Final = 32
 CONFIG_ENV: Final = "COOKIEGATE_CONFIG"
 SECRETS_ENV: Final = "COOKIEGATE_SECRET_KEYS"
+ADMIN_TOKEN_ENV: Final = "COOKIEGATE_ADMIN_TOKEN"
 DEFAULT_CONFIG_FILE: Final = "cookiegate.toml"
 
 CspMode = Literal["report-only", "enforce", "off"]
@@ -80,17 +82,31 @@ class Config:
     allowed_origins: tuple[str, ...] = ()
     #: Largest consent request body accepted, in bytes.
     max_body_bytes: int = 8192
+    #: Banner copy overrides per language: ``{"fr": {"accept_all": "J'accepte"}}``. Missing keys fall back
+    #: to the bundled translation, then English; unknown keys stop start-up.
+    banner_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Google Consent Mode v2: ``basic`` (Google tags blocked until consent) or ``advanced`` (they load in
+    #: the denied state and send cookieless pings).
+    consent_mode: Literal["basic", "advanced"] = "basic"
     #: Demo mode: ephemeral secret, no Secure flag, the bundled demo geo database.
     demo_mode: bool = False
+    #: Admin token (or ``COOKIEGATE_ADMIN_TOKEN``): turns on the dashboard and previews. ``None``: both off (404).
+    admin_token: str | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
 
     def __repr__(self) -> str:
         # Secret values never appear in logs or reprs.
-        hidden = f"<{len(self.secret_keys)} secret keys>"
+        hidden = {
+            "secret_keys": f"<{len(self.secret_keys)} secret keys>",
+            "admin_token": "<hidden>",
+            # A PostgreSQL URL may carry a password.
+            "log_url": repr(redact_url(self.log_url)),
+        }
         shown = ", ".join(
-            f"{f.name}={hidden if f.name == 'secret_keys' else repr(getattr(self, f.name))}" for f in fields(self)
+            f"{f.name}={hidden[f.name] if f.name in hidden and getattr(self, f.name) else repr(getattr(self, f.name))}"
+            for f in fields(self)
         )
         return f"Config({shown})"
 
@@ -111,6 +127,11 @@ class Config:
         }
         base.update(overrides)
         return cls(**base)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (``postgresql://user:***@host/db``)."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def _validate(cfg: Config) -> None:
@@ -162,6 +183,11 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"allowed_origins: {origin!r} is not an origin like https://www.example.com")
     if not 256 <= cfg.max_body_bytes <= 1_048_576:
         raise ConfigError("max_body_bytes: expected 256..1048576")
+    _validate_banner_texts(cfg.banner_texts)
+    if cfg.consent_mode not in ("basic", "advanced"):
+        raise ConfigError("consent_mode: expected basic or advanced")
+    if cfg.admin_token is not None and (len(cfg.admin_token) < MIN_SECRET_LENGTH or cfg.admin_token in DEFAULT_SECRETS):
+        raise ConfigError(f"admin_token: use {MIN_SECRET_LENGTH}+ random characters (secrets.token_urlsafe(32))")
     try:
         validate_regime_table(cfg.regimes)
     except ValueError as exc:
@@ -171,6 +197,22 @@ def _validate(cfg: Config) -> None:
         if tag.id in seen:
             raise ConfigError(f"tags.{tag.id}: duplicate id")
         seen.add(tag.id)
+
+
+def _validate_banner_texts(texts: Mapping[str, Mapping[str, str]]) -> None:
+    known = frozenset(json.loads((banner_assets_dir() / "i18n" / "en.json").read_text("utf-8")))
+    if not isinstance(texts, Mapping):
+        raise ConfigError("banner_texts: expected a table of languages")
+    for lang, table in texts.items():
+        if not isinstance(lang, str) or not re.fullmatch(r"[a-z]{2,3}", lang):
+            raise ConfigError(f"banner_texts.{lang}: expected a lower-case language code such as fr")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"banner_texts.{lang}: expected a table of texts")
+        for key, value in table.items():
+            if key not in known:
+                raise ConfigError(f"banner_texts.{lang}.{key}: unknown text key (see banner_assets/i18n/en.json)")
+            if not isinstance(value, str):
+                raise ConfigError(f"banner_texts.{lang}.{key}: expected a string")
 
 
 _TAG_KEYS: Final = {
@@ -260,7 +302,10 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "csp_allow": (list,),
     "allowed_origins": (list,),
     "max_body_bytes": (int,),
+    "banner_texts": (dict,),
+    "consent_mode": (str,),
     "demo_mode": (bool,),
+    "admin_token": (str,),
 }
 
 
@@ -294,6 +339,9 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
     env_keys = os.environ.get(SECRETS_ENV)
     if env_keys:
         kwargs["secret_keys"] = tuple(k.strip() for k in env_keys.split(",") if k.strip())
+    env_admin = os.environ.get(ADMIN_TOKEN_ENV)
+    if env_admin:
+        kwargs["admin_token"] = env_admin
     if demo or kwargs.get("demo_mode"):
         defaults = Config.demo()
         kwargs.setdefault("secret_keys", defaults.secret_keys)

@@ -110,7 +110,7 @@ class ConsentCodec:
     malformed, oversized, or from another policy revision — decodes to ``None`` (no choice).
     """
 
-    __slots__ = ("_serializer", "max_age", "policy_revision", "rejections")
+    __slots__ = ("_serializer", "max_age", "policy_revision", "rejections", "stale_revisions")
 
     def __init__(self, secret_keys: Sequence[str], *, policy_revision: str, max_age: int) -> None:
         if not secret_keys:
@@ -121,6 +121,8 @@ class ConsentCodec:
         self.max_age = max_age
         #: Count of cookies refused since start (tampered, expired, …), for health and hardening reports.
         self.rejections = 0
+        #: Count of validly signed cookies from another policy revision (asked again; not an attack).
+        self.stale_revisions = 0
 
     def __repr__(self) -> str:  # never show key material
         return f"ConsentCodec(policy_revision={self.policy_revision!r}, max_age={self.max_age})"
@@ -131,8 +133,11 @@ class ConsentCodec:
 
     def decode(self, value: str | None) -> Choice | None:
         """The stored choice, or ``None`` when the cookie is absent or not to be trusted."""
-        if not value:
+        if value is None:
             return None
+        if not value:
+            # An empty value, or conflicting duplicates (read_cookie gives ""): nothing we wrote.
+            return self._reject("empty or duplicated consent cookie")
         if len(value) > MAX_COOKIE_BYTES:
             return self._reject("oversized consent cookie")
         try:
@@ -146,6 +151,7 @@ class ConsentCodec:
             return self._reject("malformed consent cookie")
         if choice.policy_revision != self.policy_revision:
             # A new policy revision asks everyone again: an older choice counts as none.
+            self.stale_revisions += 1
             return None
         if time.time() - choice.issued_at > self.max_age + 60:
             return self._reject("expired consent cookie")

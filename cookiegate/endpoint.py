@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import anyio
+
 from .categories import NECESSARY, OPTIONAL_CATEGORIES
 from .consent import ACTIONS, Choice, build_set_cookie, cookie_names, new_consent_id
 from .decision import decide
@@ -88,7 +90,9 @@ def safe_next(value: str | None) -> str:
     parts = urllib.parse.urlsplit(value)
     if parts.scheme or parts.netloc:
         return "/"
-    return value
+    # The value ends up in a Location header and in markup: percent-encode anything outside printable
+    # ASCII so the header is plain ASCII (no latin-1 guessing, no stray bytes a proxy might mangle).
+    return urllib.parse.quote(value, safe="".join(chr(c) for c in range(0x21, 0x7F)))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -96,6 +100,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def _query_next(scope: Scope) -> str:
+    """The safe ``next`` path of the query string, ``/`` when absent or unsafe."""
+    query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return safe_next((query.get("next") or ["/"])[0])
 
 
 def _origin_of(url: str) -> str | None:
@@ -142,6 +152,13 @@ def check_same_site(scope: Scope, gateway: Gateway) -> None:
     raise BadRequest(403, "cross-site request refused")
 
 
+def refuse_declared_oversize(scope: Scope, limit: int) -> None:
+    """413 before reading anything when ``Content-Length`` already says the body is over ``limit``."""
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared.strip()[:20]) > limit:
+        raise BadRequest(413, f"request body larger than {limit} bytes")
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
     """The request body, refusing (413) more than ``limit`` bytes without reading them all."""
     chunks: list[bytes] = []
@@ -165,7 +182,9 @@ def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, b
     if media == "application/json":
         try:
             data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
+            # ValueError covers bad UTF-8, bad JSON and over-long integers (int max_str_digits);
+            # RecursionError a few thousand nested brackets, which fit well inside the body limit.
             raise BadRequest(400, "malformed JSON") from None
         if not isinstance(data, dict):
             raise BadRequest(400, "expected a JSON object")
@@ -249,6 +268,27 @@ class Endpoint:
         self.prefix = gateway.prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracked_send(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self._dispatch(scope, receive, tracked_send)
+        except Exception:
+            # A bug or a broken template/asset in the gateway's own routes: fail closed (no Set-Cookie, no
+            # grant), log once with the route as context, answer 503 rather than a bare 500 traceback page.
+            route = scope["path"][len(self.prefix) :].split("/", 1)[0][:32] or "-"
+            self.gateway.errors.error(
+                f"endpoint:{route}", "cookiegate: the %s route failed; answered 503", route
+            )
+            if started:
+                raise
+            await respond_error(send, BadRequest(503, "temporarily unavailable, please try again"))
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         sub = scope["path"][len(self.prefix) :]
         method = scope.get("method", "GET")
         try:
@@ -264,13 +304,15 @@ class Endpoint:
                 await self.settings(scope, send, head=method == "HEAD")
             elif sub == "cookies" and method in ("GET", "HEAD"):
                 visit = Visit(self.gateway, scope)
-                html = self.gateway.renderer.statement_page(visit, policy_revision=self.gateway.config.policy_revision)
+                html = self.gateway.renderer.statement_page(
+                    visit, policy_revision=self.gateway.config.policy_revision, next_path=_query_next(scope)
+                )
                 await respond(
                     send,
                     200,
                     html.encode(),
                     b"text/html; charset=utf-8",
-                    [(b"cache-control", b"private, no-cache"), (b"vary", b"Cookie")],
+                    [(b"cache-control", b"private, no-cache"), (b"vary", b"Cookie, Accept-Language")],
                     head=method == "HEAD",
                 )
             elif sub.startswith("assets/") and method in ("GET", "HEAD"):
@@ -289,8 +331,14 @@ class Endpoint:
                 await self.csp_report(scope, receive, send)
             elif sub == "my-records" and method in ("GET", "HEAD"):
                 await self.my_records(scope, send)
+            elif sub == "language" and method in ("GET", "HEAD"):
+                await self.language(scope, send)
             elif sub == "health" and method in ("GET", "HEAD"):
                 await self.health(send)
+            elif sub == "admin" or sub.startswith("admin/"):
+                from .admin import admin_for  # the dashboard: 404 unless an admin token is configured
+
+                await admin_for(self.gateway)(scope, receive, send, sub[len("admin") :])
             else:
                 raise BadRequest(404, "not found")
         except BadRequest as exc:
@@ -308,13 +356,39 @@ class Endpoint:
             200,
             html.encode(),
             b"text/html; charset=utf-8",
-            [(b"cache-control", b"private, no-store"), (b"vary", b"Cookie, Sec-GPC")],
+            [(b"cache-control", b"private, no-store"), (b"vary", b"Cookie, Sec-GPC, Accept-Language")],
             head=head,
+        )
+
+    async def language(self, scope: Scope, send: Send) -> None:
+        """The banner's language switcher (a plain GET form): remember the language, go back to the page."""
+        from .banner import LANGUAGE_COOKIE
+
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        lang = (query.get("lang") or [""])[0]
+        if lang not in self.gateway.renderer.translations.languages:
+            raise BadRequest(400, "unknown language")
+        # A preference the visitor just asked for: strictly necessary, no consent needed; a year, like the choice.
+        cfg = self.gateway.config
+        cookie = build_set_cookie(
+            LANGUAGE_COOKIE, lang, max_age=365 * 86400, domain=cfg.cookie_domain, secure=cfg.cookie_secure
+        )
+        await respond(
+            send,
+            303,
+            b"",
+            b"text/plain; charset=utf-8",
+            [
+                (b"location", _query_next(scope).encode("latin-1", "replace")),
+                (b"cache-control", b"no-store"),
+                (b"set-cookie", cookie.encode("latin-1")),
+            ],
         )
 
     async def post_consent(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
         check_same_site(scope, gateway)
+        refuse_declared_oversize(scope, gateway.config.max_body_bytes)
         body = await read_body(receive, gateway.config.max_body_bytes)
         action, given, raw_next, is_json = parse_consent_body(_header(scope, b"content-type") or "", body)
         if action not in ACTIONS or action == "gpc":
@@ -436,7 +510,7 @@ class Endpoint:
         body = await read_body(receive, 16384)
         try:
             data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
             raise BadRequest(400, "malformed report") from None
         reports = data if isinstance(data, list) else [data]
         for item in reports[:20]:
@@ -477,12 +551,27 @@ class Endpoint:
         gw = self.gateway
         await gw.startup()
         spooled = int(getattr(gw.store, "spooled", 0) or 0)
+        store_ok = gw.store_ready and spooled == 0
+        if store_ok:
+            # A store can open while its database is unreachable (it spools until it is back): ask the
+            # database itself with a cheap indexed read, bounded so a hung database cannot hang health.
+            try:
+                with anyio.fail_after(2.0):
+                    await gw.store.records_for("cookiegate-health-probe")
+            except Exception:
+                store_ok = False
         checks = {
             "geo": "ok" if gw.geo.healthy else "degraded",
             # Records waiting in the local spool mean the database is (or was just) unreachable.
-            "store": "ok" if gw.store_ready and spooled == 0 else "degraded",
+            "store": "ok" if store_ok else "degraded",
         }
         status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
-        await respond_json(
-            send, 200 if status == "ok" else 503, {"status": status, "checks": checks, "errors": dict(gw.errors.counts)}
-        )
+        body = {
+            "status": status,
+            "checks": checks,
+            "errors": dict(gw.errors.counts),
+            "spooled_records": spooled,
+            # Bad consent cookies seen (tampered, expired, oversized …): a rising count is worth a look.
+            "rejected_cookies": gw.codec.rejections,
+        }
+        await respond_json(send, 200 if status == "ok" else 503, body)

@@ -71,7 +71,12 @@ class Gateway:
         self.geo = GeoResolver(config.geoip_database)
         self.jurisdiction = Jurisdiction(config.regimes)
         self.registry = TagRegistry.builtin(config.tags)
-        self.renderer = BannerRenderer(prefix=config.prefix, vendors=self.registry.vendors)
+        self.renderer = BannerRenderer(
+            prefix=config.prefix,
+            vendors=self.registry.vendors,
+            texts=config.banner_texts,
+            consent_mode=config.consent_mode,
+        )
         self.csp = CspBuilder(
             allow=config.csp_allow,
             report_uri=config.prefix + "csp-report",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from .admin import admin_for
 from .config import Config
 from .endpoint import GPC_JSON, Endpoint, respond
 from .gateway import Gateway, Visit
@@ -30,6 +31,7 @@ class CookieGateMiddleware:
         self.app = app
         self.gateway = Gateway(config)
         self.endpoint = Endpoint(self.gateway)
+        self.admin = admin_for(self.gateway)
         self._prefix = config.prefix
         self._prefix_bare = config.prefix.rstrip("/")
 
@@ -51,6 +53,8 @@ class CookieGateMiddleware:
                 )
                 return
             visit = Visit(self.gateway, scope)
+            # Only an authenticated admin's request is previewed; anyone else's header is ignored (counted).
+            visit.preview = self.admin.preview_for(scope)
             scope["cookiegate"] = visit
             await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
         elif kind == "lifespan":

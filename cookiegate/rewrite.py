@@ -27,13 +27,17 @@ Limits (documented choices):
 * A start tag is held until its ``>``; a tag that never closes (an unbalanced quote) holds the rest of
   the document, as it does in the browser.
 * A safety-net tag is parsed over at most :data:`_CANDIDATE_LIMIT` bytes.
-* CSS inside ``<style>`` elements (``@import``, ``url()``) is not rewritten; the CSP covers it.
+* CSS inside ``<style>`` elements: every ``url()`` and quoted string (``@import "..."``) that reaches a
+  refused vendor becomes ``data:,``; CSS that still reaches one once its escapes are resolved is dropped
+  whole. A ``<style>`` longer than :data:`_REGION_CAP` is streamed unrewritten past the cap (the CSP
+  covers it).
 """
 
 from __future__ import annotations
 
 import html
 import re
+import weakref
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -49,6 +53,28 @@ _REGION_CAP = 4 * 1024 * 1024
 _CANDIDATE_LIMIT = 64 * 1024
 #: Nested ``<iframe srcdoc>`` documents are classified this deep.
 _MAX_SRCDOC_DEPTH = 4
+#: Attribute values up to this length have their classification remembered per classifier ...
+_MEMO_VALUE_MAX = 512
+#: ... in a table of at most this many entries (cleared when full).
+_MEMO_SIZE = 8192
+
+_Memo = dict[tuple[bytes, bytes], tuple[Vendor, ...]]
+_TagMemo = dict[bytes, bytes]  # the bytes of a start tag that needs nothing -> its lowercased name
+# Per classifier: (attribute, raw value) -> vendors its URLs reach. A site serves the same asset URLs on
+# every page view, and URL classification (entity decoding, URL normalization, host-suffix walk) is most
+# of the cost of a page; the classifier is read-only, so its answer for a value never changes.
+# Likewise whole start tags (no "<" inside) that needed nothing: the same bytes skip parsing too.
+_MEMOS: weakref.WeakKeyDictionary[object, tuple[_Memo, _TagMemo]] = weakref.WeakKeyDictionary()
+
+
+def _memos_for(classifier: object) -> tuple[_Memo, _TagMemo] | None:
+    try:
+        memos = _MEMOS.get(classifier)
+        if memos is None:
+            memos = _MEMOS[classifier] = ({}, {})
+        return memos
+    except TypeError:  # not weakly referenceable (or unhashable): classify every time
+        return None
 
 
 class TagClassifier(Protocol):
@@ -97,6 +123,12 @@ _ATTR = re.compile(
     rb"(?:([\t\n\f\r ]*=[\t\n\f\r ]*)(?:\"([^\"]*)(\"?)|'([^']*)('?)|([^\t\n\f\r >]*)))?)"
 )
 _CANDIDATE = re.compile(rb"<[A-Za-z]")
+# A whole start tag without "<" anywhere in it (so the safety net has nothing to look at).
+_WHOLE_TAG = re.compile(
+    rb"<[A-Za-z][^\t\n\f\r /><]*+(?:[\t\n\f\r /]*+[^\t\n\f\r /><][^\t\n\f\r /=><]*+"
+    rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+))?)*+"""
+    rb"[\t\n\f\r /]*+>"
+)
 _SCRIPT_END_ANY = re.compile(rb"</script[\t\n\f\r />]", re.I)
 _COMMENT_END = re.compile(rb"--!?>")
 # Script data states: data, escaped (after "<!--"), double escaped (after "<!--<script>").
@@ -109,7 +141,21 @@ _SCRIPT_RES = (
 _RAW_END_RES = {name: re.compile(rb"</" + name + rb"[\t\n\f\r />]", re.I) for name in _RAWTEXT_NAMES}
 
 
-def _boring_attr(excluded: bytes) -> bytes:
+def _not_ending_in(names: Collection[bytes]) -> bytes:
+    """Negative lookbehinds: the bytes just matched do not end with any of ``names`` (one per length).
+
+    Checking the *end* of an attribute or tag name this way costs one comparison per length instead of
+    an alternation tried at its start; a name that merely ends like an interesting one (``data-src``) is
+    only sent to the slow path, which decides it exactly.
+    """
+    by_length: dict[int, list[bytes]] = {}
+    for name in names:
+        by_length.setdefault(len(name), []).append(re.escape(name))
+    return b"".join(rb"(?<!" + b"|".join(sorted(group)) + rb")" for _, group in sorted(by_length.items()))
+
+
+def _boring_attr(interesting: Collection[bytes]) -> bytes:
+    """One attribute that cannot make the browser fetch anything (no ``<`` in it, for the safety net)."""
     value = rb"""(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+(?=[\t\n\f\r >])|(?=>))"""
     # a style value without "(", "&" or "\\" cannot hold a url(), even encoded
     safe_style = (rb"""(?:"[^"<(&\\]*+"|'[^'<(&\\]*+'"""
@@ -117,27 +163,30 @@ def _boring_attr(excluded: bytes) -> bytes:
     no_eq = rb"(?![\t\n\f\r ]*+=)"
     eq = rb"[\t\n\f\r ]*+=[\t\n\f\r ]*+"
     return (
-        rb"[\t\n\f\r /]*+(?:style(?=[\t\n\f\r /=>])(?:" + eq + safe_style + rb"|" + no_eq + rb")"
-        rb"|(?!(?:" + excluded + rb")(?=[\t\n\f\r /=>]))[^\t\n\f\r /><][^\t\n\f\r /=><]*+(?:"
-        + eq + value + rb"|" + no_eq + rb"))"
+        rb"[\t\n\f\r /]*+[^\t\n\f\r /><][^\t\n\f\r /=><]*+(?:"
+        + _not_ending_in(set(interesting) | {b"style"}) + rb"(?:" + eq + value + rb"|" + no_eq + rb")"
+        rb"|(?<=style)(?:" + eq + safe_style + rb"|" + no_eq + rb"))"
     )
 
 
-def _alternation(names: Collection[bytes]) -> bytes:
-    return b"|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+def _plain_attr() -> bytes:
+    """One attribute of an end tag (ignored by the browser): only ``<`` matters, for the safety net."""
+    return (rb"[\t\n\f\r /]*+[^\t\n\f\r /><][^\t\n\f\r /=><]*+"
+            rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+))?""")
 
 
 _SPECIAL_NAMES = _RAWTEXT_NAMES | {b"script", b"plaintext", b"html", b"head", b"body", b"meta", b"a", b"area"}
-_ALL_INTERESTING = _alternation(_INTERESTING_ATTRS)
-_A_INTERESTING = _alternation(_INTERESTING_ATTRS - {b"href", b"xlink:href"})
-# Text, a lone "<", and complete tags that cannot matter; stops at the first construct that may.
+_A_INTERESTING = _INTERESTING_ATTRS - {b"href", b"xlink:href"}
+# Text, a lone "<", and complete tags that cannot matter; stops at the first construct that may. Ordered
+# by frequency; the branches exclude each other by their first bytes or by the tag name.
 _SKIP = re.compile(
-    rb"(?:[^<]++|<(?=[^A-Za-z!/?])"
-    rb"|<!--(?!-?>)(?:[^<-]++|-(?!-!?>))*+--!?>"  # a comment with nothing tag-shaped inside
+    rb"(?:[^<]++"
+    rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + _plain_attr() + rb")*+[\t\n\f\r /]*+>"
+    rb"|<[A-Za-z][^\t\n\f\r /><]*+" + _not_ending_in({b"<" + n for n in _SPECIAL_NAMES})
+    + rb"(?:" + _boring_attr(_INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+>"
     rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + _boring_attr(_A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
-    rb"|<(?!(?:" + _alternation(_SPECIAL_NAMES) + rb")[\t\n\f\r />])[A-Za-z][^\t\n\f\r /><]*+(?:"
-    + _boring_attr(_ALL_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
-    rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + _boring_attr(rb"(?!)") + rb")*+[\t\n\f\r /]*+>"
+    rb"|<(?=[^A-Za-z!/?])"
+    rb"|<!--(?!-?>)(?:[^<-]++|-(?!-!?>))*+--!?>"  # a comment with nothing tag-shaped inside
     rb")*+",
     re.I,
 )
@@ -205,6 +254,7 @@ _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
 _CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})[ \t\n\r\f]?|\\(.)", re.S)
 _CSS_URL = re.compile(r"url\(\s*(?:\"([^\"]*)\"|'([^']*)'|([^)\s]*))|\"([^\"]*)\"|'([^']*)'", re.I)
+_CSS_URL_BYTES = re.compile(_CSS_URL.pattern.encode("ascii"), re.I)
 _REFRESH_URL = re.compile(r"[;,]\s*(?:url\s*=\s*)?(.*)", re.I | re.S)
 _LIST_SPLIT = re.compile(r"[\s,]+")
 
@@ -330,6 +380,9 @@ class HtmlRewriter:
         placeholder: Callable[[Vendor | None, str], bytes] | None = None,
     ) -> None:
         self._classifier = classifier
+        memos = _memos_for(classifier)
+        self._memo: _Memo | None = memos[0] if memos is not None else None
+        self._tag_memo: _TagMemo | None = memos[1] if memos is not None else None
         self._allowed = frozenset(allowed) | {"necessary"}
         self._head_inject = head_inject
         self._body_inject = body_inject
@@ -474,6 +527,17 @@ class HtmlRewriter:
         return end
 
     def _start_tag(self, pos: int, final: bool, out: list[bytes]) -> int:
+        memo = self._tag_memo
+        whole = _WHOLE_TAG.match(self._buf, pos) if memo is not None else None
+        if whole is not None:
+            # A complete start tag with no "<" inside: if these exact bytes were seen before and needed
+            # nothing, they need nothing now (same classifier; the verdict does not depend on "allowed").
+            end = whole.end()
+            data = self._buf[pos:end]
+            name = memo.get(data) if memo is not None else None
+            if name is not None:
+                out.append(data)
+                return self._after_start_tag(name, end, out)
         tag = self._parse_with_net(pos, final)
         if tag is None:
             return self._wait(pos)
@@ -483,9 +547,18 @@ class HtmlRewriter:
             self._region = _Region(_SCRIPT, end - pos)
             return pos
         data = self._buf[pos:end]
+        verdict: _Verdict | None = None
         if any(a[0] in _INTERESTING_ATTRS for a in tag.attrs):
-            data = self._rewrite_tag(tag, data, None, out)
+            data, verdict = self._rewrite_tag(tag, data, None, out)
+        if verdict is None and whole is not None and memo is not None and whole.end() == end:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            if len(data) <= _MEMO_VALUE_MAX:
+                memo[data] = name
         out.append(data)
+        return self._after_start_tag(name, end, out)
+
+    def _after_start_tag(self, name: bytes, end: int, out: list[bytes]) -> int:
         if name == b"head" or name == b"body" or name == b"html":
             self._inject(name, out)
         if name in _RAWTEXT_NAMES:
@@ -506,12 +579,14 @@ class HtmlRewriter:
             out.append(self._body_inject)
             self._body_done = True
 
-    def _rewrite_tag(self, tag: _Tag, data: bytes, inline: bytes | None, out: list[bytes]) -> bytes:
+    def _rewrite_tag(
+        self, tag: _Tag, data: bytes, inline: bytes | None, out: list[bytes]
+    ) -> tuple[bytes, _Verdict | None]:
         """Classify a real start tag; return its bytes, neutralized or activated as the verdict says."""
         first = tag.first_values()
         verdict = self._classify(tag.name, first, inline)
         if verdict is None:
-            return data
+            return data, None
         vendor, category = verdict.vendor, verdict.category
         fired = category in self._allowed
         self.events.append(TagEvent(vendor.id if vendor else None, category, fired))
@@ -522,7 +597,7 @@ class HtmlRewriter:
             edits = self._neutralize_edits(tag, first, verdict, insert=True, tidy=True)
             if self._placeholder is not None and tag.name in _PLACEHOLDER_NAMES:
                 out.append(self._placeholder(vendor, category))
-        return _apply(data, edits, tag.start) if edits else data
+        return (_apply(data, edits, tag.start) if edits else data), verdict
 
     def _classify(
         self, name: bytes, first: dict[bytes, bytes | None], inline: bytes | None
@@ -559,14 +634,20 @@ class HtmlRewriter:
     def _is_plain(first: dict[bytes, bytes | None]) -> bool:
         return _decode(first.get(b"type") or b"").strip().lower() == "text/plain"
 
-    def _vendors(self, name: bytes, attr: bytes, value: bytes) -> Iterator[Vendor]:
+    def _vendors(self, name: bytes, attr: bytes, value: bytes) -> tuple[Vendor, ...]:
         if attr == b"srcdoc":
-            yield from self._srcdoc_vendors(value)
-            return
-        for url in _urls(name, attr, value):
-            found = self._classifier.vendor_for_url(url)
-            if found is not None:
-                yield found
+            return tuple(self._srcdoc_vendors(value))
+        memo = self._memo
+        key = (attr, value)
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            vendor_for_url = self._classifier.vendor_for_url
+            found = tuple(v for v in map(vendor_for_url, _urls(name, attr, value)) if v is not None)
+            if memo is not None and len(value) <= _MEMO_VALUE_MAX:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()  # crude but O(1) amortized; a flood of unique URLs only costs misses
+                memo[key] = found
+        return found
 
     def _srcdoc_vendors(self, value: bytes) -> Iterator[Vendor]:
         """An ``<iframe srcdoc>`` is a document: it counts as its first refused tag."""
@@ -574,6 +655,7 @@ class HtmlRewriter:
             return
         inner = HtmlRewriter(classifier=self._classifier, allowed=self._allowed)
         inner._depth = self._depth + 1
+        inner._tag_memo = None  # a tag's verdict can depend on depth (srcdoc nesting): not for the shared memo
         inner.feed(_decode(value).encode("utf-8", "replace"))
         inner.finish()
         for vendor, _category in inner._blocked:
@@ -690,10 +772,51 @@ class HtmlRewriter:
         if region.tag_pending:
             out.append(self._script_tag(base, content, buf[content:content_end], out))
             out.append(buf[content:close_end])
+        elif region.kind == _RAW and region.name == b"style":
+            out.append(buf[base:content])
+            out.append(self._rewrite_css(buf[content:content_end]))
+            out.append(buf[content_end:close_end])
         else:
             out.append(buf[base:close_end])
         self._region = None
         return close_end
+
+    def _rewrite_css(self, css: bytes) -> bytes:
+        """Point every ``url()``/``@import`` of a refused vendor in a ``<style>`` element at ``data:,``.
+
+        Positions come from the raw text, so everything else stays byte-identical. CSS escapes can spell
+        a URL (``url(https://www\\2e facebook.com/tr)``) or even the ``url`` keyword itself; when the
+        unescaped text still reaches a refused vendor after the raw-text pass, the whole element's CSS is
+        dropped (fail-safe: the page loses a style, the visitor is not tracked).
+        """
+        if b"(" not in css and b'"' not in css and b"'" not in css:
+            return css
+        edits: list[_Edit] = []
+        for m in _CSS_URL_BYTES.finditer(css):
+            group = next(g for g in range(1, 6) if m.group(g) is not None)
+            verdict = self._css_verdict(_css_unescape(m.group(group).decode("utf-8", "replace")))
+            if verdict is not None:
+                edits.append((m.start(group), m.end(group), b"data:,"))
+        rewritten = _apply(css, edits, 0) if edits else css
+        if b"\\" in rewritten:
+            unescaped = _css_unescape(rewritten.decode("utf-8", "replace"))
+            for m in _CSS_URL.finditer(unescaped):
+                if self._css_verdict(next(g for g in m.groups() if g is not None)) is not None:
+                    return b"/* cookiegate: blocked */"
+        return rewritten
+
+    def _css_verdict(self, url: str) -> Vendor | None:
+        """The refused vendor ``url`` (from CSS) reaches, recording the tag event; None when it may load."""
+        url = _normalize_url(url)
+        vendor = self._classifier.vendor_for_url(url) if url else None
+        if vendor is None:
+            return None
+        fired = vendor.category in self._allowed
+        self.events.append(TagEvent(vendor.id, vendor.category, fired))
+        if fired:
+            return None
+        self._blocked.append((vendor, vendor.category))
+        return vendor
 
     def _split_region(self, region: _Region, base: int, content: int, final: bool, out: list[bytes]) -> int:
         """A region past the cap: decide it on its first ``_REGION_CAP`` bytes and stream on."""
@@ -720,7 +843,7 @@ class HtmlRewriter:
 
     def _script_tag(self, base: int, content: int, text: bytes, out: list[bytes]) -> bytes:
         tag = _parse_tag(self._buf, base, content)
-        return self._rewrite_tag(tag, self._buf[base:content], text, out)
+        return self._rewrite_tag(tag, self._buf[base:content], text, out)[0]
 
     def _find_close(self, region: _Region, base: int, final: bool) -> tuple[int, int] | None:
         """(end of hidden text, end of the region) or None when the end is not in the buffer yet."""

@@ -134,6 +134,7 @@ HOSTILE_VARIANTS: Final[tuple[tuple[str, str], ...]] = (
     ("style-block", '<style>.cgv-style{width:2px;height:2px;'
                     'background:url("https://www.facebook.com/tr?id=1&cgv=style-block")}</style>'
                     '<div class="cgv-style"></div>'),
+    ("style-import", '<style>@import url("https://www.clarity.ms/i.css?cgv=style-import");</style>'),
     ("table-background", '<table background="https://www.facebook.com/tr?id=1&amp;cgv=table-background">'
                          '<tr><td>t</td></tr></table>'),
     ("minified-loader", '<script>!function(d){var s=d.createElement("script");s.async=!0;'
@@ -160,9 +161,6 @@ HOSTILE_SCRIPT_VARIANTS: Final = frozenset(
 #: Where :func:`hostile_app_factory` serves the page WITHOUT the gateway: the control that proves
 #: Chromium really fetches every variant, so their absence behind the gateway means something.
 UNGATED_HOSTILE_PATH: Final = "/ungated/hostile"
-#: Variants the rewriter leaves to the CSP by design (cookiegate/rewrite.py: "CSS inside <style> elements
-#: (@import, url()) is not rewritten; the CSP covers it").
-HOSTILE_CSP_ONLY_VARIANTS: Final = frozenset({"style-block"})
 
 HOSTILE_PAGE: Final = (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Hostile tags · é ü 漢字</title>\n'

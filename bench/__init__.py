@@ -1,0 +1,1 @@
+"""cookiegate benchmarks: ``python -m bench`` (goals of issue 6) and ``bench/bench_consent_log.py``."""

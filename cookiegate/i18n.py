@@ -1,0 +1,122 @@
+"""Which language to speak to a visitor in: explicit choice, then ``Accept-Language``, then the country's language.
+
+Plain Python, no ASGI: header values and a :class:`Location` go in, a language code comes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from functools import lru_cache
+from typing import Final
+
+from .location import Location
+
+#: The language spoken when nothing else matches.
+DEFAULT_LANGUAGE: Final = "en"
+
+#: Autonyms for the language switcher (a visitor looks for their language in their language).
+LANGUAGE_NAMES: Final[Mapping[str, str]] = {
+    "en": "English",
+    "fr": "Français",
+    "de": "Deutsch",
+    "es": "Español",
+    "it": "Italiano",
+    "nl": "Nederlands",
+    "pt": "Português",
+    "pl": "Polski",
+}
+
+#: The main language of a country or subdivision, for visitors whose browser asks for nothing we have.
+#: Subdivisions win over countries (Quebec speaks French, the rest of Canada English).
+PLACE_LANGUAGE: Final[Mapping[str, str]] = {
+    "CA-QC": "fr",
+    **dict.fromkeys("FR MC LU SN CI CM MG ML NE BF CD CG GA HT".split(), "fr"),
+    **dict.fromkeys(("DE", "AT", "CH", "LI"), "de"),
+    **dict.fromkeys("ES MX AR CO CL PE VE EC GT CU BO DO HN PY SV NI CR PA UY GQ".split(), "es"),
+    **dict.fromkeys(("IT", "SM", "VA"), "it"),
+    # Belgium: more Dutch than French speakers; Accept-Language usually settles it first anyway.
+    **dict.fromkeys(("NL", "BE", "SR"), "nl"),
+    **dict.fromkeys(("PT", "BR", "AO", "MZ", "CV", "GW", "ST", "TL"), "pt"),
+    "PL": "pl",
+}
+
+#: Accept-Language headers longer than this are cut: a hostile header cannot make negotiation slow.
+_MAX_HEADER: Final = 512
+_MAX_ITEMS: Final = 24
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """The primary language subtags of ``Accept-Language`` in preference order (q-values, then position).
+
+    ``"de-CH,fr;q=0.8,*;q=0.1"`` → ``["de", "fr"]``. Malformed items and ``q=0`` are skipped; never raises.
+    """
+    if not header:
+        return []
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(header[:_MAX_HEADER].split(",")[:_MAX_ITEMS]):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().split("-", 1)[0].lower()
+        if not primary.isascii() or not primary.isalpha() or not 1 <= len(primary) <= 8:
+            continue  # "*" and garbage carry no language
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if not 0.0 < q <= 1.0:
+            continue
+        ranked.append((-q, position, primary))
+    ranked.sort()
+    seen: dict[str, None] = {}
+    for _, _, primary in ranked:
+        seen.setdefault(primary, None)
+    return list(seen)
+
+
+@lru_cache(maxsize=1024)
+def _from_header(header: str, available: frozenset[str]) -> str | None:
+    for lang in parse_accept_language(header):
+        if lang in available:
+            return lang
+    return None
+
+
+def place_language(location: Location) -> str | None:
+    """The main language of the visitor's subdivision or country, if we know one."""
+    if location.subdivision and location.subdivision in PLACE_LANGUAGE:
+        return PLACE_LANGUAGE[location.subdivision]
+    if location.country:
+        return PLACE_LANGUAGE.get(location.country)
+    return None
+
+
+def negotiate(
+    available: Collection[str],
+    *,
+    chosen: str | None = None,
+    accept_language: str | None = None,
+    location: Location | None = None,
+) -> str:
+    """The visitor's language among ``available``.
+
+    Order: the language they picked in the switcher (``chosen``), the first ``Accept-Language`` entry
+    we have, the language of their country, English. Every input is untrusted and may be anything.
+    """
+    pool = frozenset(available)
+    if chosen and chosen in pool:
+        return chosen
+    if accept_language:
+        found = _from_header(accept_language, pool)
+        if found is not None:
+            return found
+    if location is not None:
+        lang = place_language(location)
+        if lang is not None and lang in pool:
+            return lang
+    return DEFAULT_LANGUAGE
+
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGE_NAMES", "PLACE_LANGUAGE", "negotiate", "parse_accept_language"]

@@ -1,0 +1,1 @@
+"""Load test for cookiegate: ``python -m loadtest.run`` (``--quick`` for the CI smoke run)."""

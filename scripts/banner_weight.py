@@ -1,0 +1,53 @@
+"""Print the gzipped weight of the banner's JS and CSS beside vanilla-cookieconsent's.
+
+Usage: ``python scripts/banner_weight.py``. The comparison figures are vanilla-cookieconsent 3.x as
+published (bundlephobia / its README): about 10 kB of JS and 5 kB of CSS, gzipped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "banner_assets"
+#: The budget the issue sets for banner JS + CSS together, gzipped.
+BUDGET_BYTES = 5 * 1024
+#: vanilla-cookieconsent 3.x, gzipped (approximate, as published).
+REFERENCE = {"cookieconsent.umd.js": 10_000, "cookieconsent.css": 5_000}
+
+
+def gzipped_size(data: bytes) -> int:
+    """Size of ``data`` gzipped at the level web servers commonly use (9, no name/mtime in the header)."""
+    return len(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def measure() -> dict[str, tuple[int, int]]:
+    """``{file: (raw bytes, gzipped bytes)}`` for the banner's JS and CSS."""
+    out = {}
+    for name in ("banner.js", "banner.css"):
+        data = (ASSETS / name).read_bytes()
+        out[name] = (len(data), gzipped_size(data))
+    return out
+
+
+def main() -> int:
+    """Print the table; exit 1 when the banner is over budget."""
+    sizes = measure()
+    total = sum(gz for _, gz in sizes.values())
+    ref_total = sum(REFERENCE.values())
+    print(f"{'asset':<28}{'raw':>9}{'gzipped':>10}")
+    for name, (raw, gz) in sizes.items():
+        print(f"{'cookiegate ' + name:<28}{raw:>9}{gz:>10}")
+    print(f"{'cookiegate total':<28}{'':>9}{total:>10}")
+    for name, gz in REFERENCE.items():
+        print(f"{'vanilla-cookieconsent ' + name.split('.')[-1]:<28}{'':>9}{'~' + str(gz):>10}")
+    print(f"{'vanilla-cookieconsent total':<28}{'':>9}{'~' + str(ref_total):>10}")
+    verdict = "within" if total <= BUDGET_BYTES else "OVER"
+    print(f"budget {BUDGET_BYTES} bytes gzipped: {verdict} ({total / ref_total:.0%} of vanilla-cookieconsent)")
+    return 0 if total <= BUDGET_BYTES else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

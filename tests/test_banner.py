@@ -1,0 +1,338 @@
+"""The visitor's banner: variants per regime, languages, operator copy, re-consent, Consent Mode, pages."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from cookiegate import CookieGateMiddleware
+from cookiegate.banner import CONSENT_MODE_TYPES, BannerRenderer, consent_mode_state
+from cookiegate.categories import OPTIONAL_CATEGORIES
+from cookiegate.config import ConfigError
+from cookiegate.consent import Choice, ConsentCodec
+from cookiegate.decision import Decision, decide
+from cookiegate.jurisdiction import REGIME_KINDS, Regime
+from cookiegate.location import Location
+from cookiegate.resources import banner_assets_dir
+
+from .helpers import IP, KEY, ORIGIN, PAGE, client, make_config
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "pl")
+TEXTS = {lang: json.loads((banner_assets_dir() / "i18n" / f"{lang}.json").read_text("utf-8")) for lang in LANGUAGES}
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+class Controls(HTMLParser):
+    """Collects the banner's controls: tag, attributes, and whether a checkbox is ticked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buttons: list[dict[str, str | None]] = []
+        self.checkboxes: list[dict[str, str | None]] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "button":
+            self.buttons.append(a)
+        elif tag == "input" and a.get("type") == "checkbox":
+            self.checkboxes.append(a)
+        elif tag == "a" and a.get("href"):
+            self.links.append(str(a["href"]))
+
+
+def controls(html: str) -> Controls:
+    parser = Controls()
+    parser.feed(html)
+    return parser
+
+
+def site() -> Starlette:
+    async def home(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    return Starlette(routes=[Route("/", home), Route("/pricing", home)])
+
+
+def gated(tmp_path: Path, **overrides: object) -> CookieGateMiddleware:
+    return CookieGateMiddleware(site(), config=make_config(tmp_path, **overrides))
+
+
+def banner_of(html: str) -> str:
+    start = html.find('<div id="cookiegate-banner"')
+    return "" if start < 0 else html[start : html.index("</form>\n</div>", start)]
+
+
+def renderer(**kwargs: Any) -> BannerRenderer:
+    return BannerRenderer(prefix="/cookiegate/", vendors=(), **kwargs)
+
+
+def no_choice(kind: str, gpc: bool = False) -> Decision:
+    return decide(location=Location.unknown(), regime=Regime("t", kind), choice=None, gpc=gpc)  # type: ignore[arg-type]
+
+
+# -- every variant × language ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("kind", REGIME_KINDS)
+@pytest.mark.parametrize("reconsent", [False, True], ids=["first", "reconsent"])
+def test_every_variant_renders_in_every_language_with_equal_buttons_and_nothing_ticked(
+    kind: str, lang: str, reconsent: bool
+) -> None:
+    html, banner_hash = renderer().banner(no_choice(kind, gpc=True), next_path="/p", lang=lang, reconsent=reconsent)
+    t = TEXTS[lang]
+    assert f'lang="{lang}"' in html and f'data-variant="{kind}"' in html
+    key = {"opt-in": "opt_in", "opt-out": "opt_out"}.get(kind, kind)
+    title = t["title_reconsent"] if reconsent else t[f"title_{key}"]
+    assert f'<h2 id="cookiegate-title" class="cg-title">{title}</h2>' in html.replace("&#39;", "'")
+    # No raw key anywhere: every text came from a translation.
+    assert not re.search(r">\s*(title|body|category|col)_[a-z_]+\s*<", html)
+    found = controls(html)
+    choices = [b for b in found.buttons if b.get("class") == "cg-btn"]
+    # Every choice of the first layer is the same element with the same class (same size, colour, contrast).
+    assert len(choices) >= 3 and all(b.get("type") == "submit" for b in choices)
+    assert not [c for c in found.checkboxes if "checked" in c and "disabled" not in c], "a pre-ticked category"
+    values = {b.get("value") for b in choices}
+    if kind in ("opt-in", "australia"):
+        assert {"accept_all", "reject_all", "save"} <= values
+    elif kind == "opt-out":
+        assert {"opt_out", "acknowledge"} <= values
+        assert t["do_not_sell"] in html
+        assert 'id="cookiegate-gpc-honoured"' in html
+    else:
+        assert "acknowledge" in values
+    assert any(b.get("formaction") == "/cookiegate/settings" for b in choices), "no Customize/Manage button"
+    close = [b for b in found.buttons if b.get("class") == "cg-close"]
+    assert len(close) == 1 and close[0]["value"] == ("reject_all" if kind == "opt-in" else "acknowledge")
+    assert "/cookiegate/cookies" in found.links
+    assert len(banner_hash) == 64
+
+
+def test_the_hash_covers_text_and_options_but_not_the_page() -> None:
+    r = renderer()
+    fr = r.banner(no_choice("opt-in"), next_path="/a", lang="fr")
+    assert fr[1] == r.banner(no_choice("opt-in"), next_path="/b", lang="fr")[1]
+    assert fr[1] != r.banner(no_choice("opt-in"), next_path="/a", lang="de")[1]
+    assert fr[1] != r.banner(no_choice("opt-in"), next_path="/a", lang="fr", reconsent=True)[1]
+    assert (
+        r.banner(no_choice("opt-out"), next_path="/", lang="en")[1]
+        != r.banner(no_choice("opt-out", gpc=True), next_path="/", lang="en")[1]
+    )
+
+
+# -- operator copy -----------------------------------------------------------------------------------
+
+
+def test_operator_override_applies_to_its_language_only_and_missing_keys_fall_back() -> None:
+    r = renderer(texts={"fr": {"accept_all": "J'accepte tout"}, "sv": {"accept_all": "Godkänn alla"}})
+    fr, _ = r.banner(no_choice("opt-in"), next_path="/", lang="fr")
+    de, _ = r.banner(no_choice("opt-in"), next_path="/", lang="de")
+    sv, _ = r.banner(no_choice("opt-in"), next_path="/", lang="sv")
+    assert "J&#39;accepte tout" in fr and TEXTS["fr"]["reject_all"] in fr
+    assert TEXTS["de"]["accept_all"] in de
+    # A language only the operator defines: their text, English for every other key, never a raw key.
+    assert "Godkänn alla" in sv and TEXTS["en"]["reject_all"] in sv
+    assert "sv" in r.translations.languages
+
+
+def test_config_refuses_an_unknown_text_key_or_consent_mode(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"banner_texts\.fr\.accept_al"):
+        make_config(tmp_path, banner_texts={"fr": {"accept_al": "x"}})
+    with pytest.raises(ConfigError, match="banner_texts.FR"):
+        make_config(tmp_path, banner_texts={"FR": {"accept_all": "x"}})
+    with pytest.raises(ConfigError, match="consent_mode"):
+        make_config(tmp_path, consent_mode="full")
+
+
+# -- through the gateway -----------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("place", "accept", "lang", "variant"),
+    [
+        ("FR", None, "fr", "opt-in"),
+        ("FR", "pl,en;q=0.5", "pl", "opt-in"),
+        ("DE", "ja", "de", "opt-in"),
+        ("US-CA", None, "en", "opt-out"),
+        ("BR", None, "pt", "opt-in"),
+        ("CA-QC", None, "fr", "opt-in"),
+        ("AU", "it", "it", "australia"),
+        ("JP", None, "en", "notice"),
+    ],
+)
+async def test_the_page_gets_the_regime_variant_in_the_negotiated_language(
+    tmp_path: Path, place: str, accept: str | None, lang: str, variant: str
+) -> None:
+    async with client(gated(tmp_path), IP[place]) as c:
+        r = await c.get("/", headers={"accept-language": accept} if accept else {})
+    banner = banner_of(r.text)
+    assert f'data-variant="{variant}"' in banner and f'lang="{lang}"' in banner
+    assert 'id="cookiegate-settings"' in r.text
+
+
+@pytest.mark.anyio
+async def test_switcher_remembers_the_language_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    async with client(gated(tmp_path), IP["FR"]) as c:
+        r = await c.get("/cookiegate/language", params={"lang": "nl", "next": "/pricing"})
+        assert r.status_code == 303 and r.headers["location"] == "/pricing"
+        page = await c.get("/pricing", headers={"accept-language": "de"})
+        assert 'lang="nl"' in banner_of(page.text) and TEXTS["nl"]["reject_all"] in page.text
+        assert (await c.get("/cookiegate/language", params={"lang": "xx"})).status_code == 400
+        assert (await c.get("/cookiegate/language", params={"lang": "fr", "next": "//evil.example"})).headers[
+            "location"
+        ] == "/"
+
+
+@pytest.mark.anyio
+async def test_bots_get_no_banner_no_control_no_script(tmp_path: Path) -> None:
+    async with client(gated(tmp_path), IP["FR"]) as c:
+        r = await c.get("/", headers={"user-agent": GOOGLEBOT})
+    assert "cookiegate-banner" not in r.text and "cookiegate-settings" not in r.text
+    assert "data-cookiegate-consent-mode" not in r.text
+    assert "<h1>Kactuce CRM+ — café</h1>" in r.text
+
+
+@pytest.mark.anyio
+async def test_a_consent_of_an_older_policy_revision_gets_the_reconsent_banner_and_is_logged_as_such(
+    tmp_path: Path,
+) -> None:
+    old = ConsentCodec((KEY,), policy_revision="2025-01", max_age=86400)
+    choice = Choice(
+        consent_id="old-id-0000000000000",
+        categories=dict.fromkeys(OPTIONAL_CATEGORIES, True),
+        policy_revision="2025-01",
+        regime_key="FR",
+        regime_kind="opt-in",
+        action="accept_all",
+        issued_at=int(time.time()),
+    )
+    app = gated(tmp_path, policy_revision="2026-11")
+    async with client(app, IP["FR"], cookies={"cookiegate_consent": old.encode(choice)}) as c:
+        r = await c.get("/", headers={"accept-language": "es"})
+        banner = banner_of(r.text)
+        assert 'data-reconsent="1"' in banner and TEXTS["es"]["title_reconsent"] in banner
+        posted = await c.post(
+            "/cookiegate/consent",
+            data={"action": "reject_all", "next": "/"},
+            headers={**ORIGIN, "accept-language": "es"},
+            follow_redirects=False,
+        )
+        assert posted.status_code == 303
+        consent_id = (await c.get("/cookiegate/consent")).json()["consent_id"]
+    gateway = app.gateway
+    records = await gateway.store.records_for(consent_id)
+    assert records and records[-1]["banner_variant"] == "opt-in+reconsent" and records[-1]["language"] == "es"
+    await gateway.shutdown()
+
+
+# -- Google Consent Mode v2 --------------------------------------------------------------------------
+
+
+def consent_default(html: str) -> dict[str, str] | None:
+    head = html[: html.index("</head>")]
+    found = re.search(r"\('consent','default',(\{[^}]*\})\)", head)
+    return json.loads(found.group(1)) if found else None
+
+
+def test_consent_mode_state_covers_all_seven_types() -> None:
+    assert len(CONSENT_MODE_TYPES) == 7
+    assert consent_mode_state(frozenset({"necessary", "analytics"})) == {
+        "ad_storage": "denied",
+        "ad_user_data": "denied",
+        "ad_personalization": "denied",
+        "analytics_storage": "granted",
+        "functionality_storage": "denied",
+        "personalization_storage": "denied",
+        "security_storage": "granted",
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("mode", "place", "headers", "expected"),
+    [
+        ("basic", "FR", {}, None),  # nothing Google may load: no Consent Mode at all
+        ("advanced", "FR", {}, {"ad_storage": "denied", "analytics_storage": "denied"}),
+        ("basic", "US-CA", {}, {"ad_storage": "granted", "analytics_storage": "granted"}),
+        ("basic", "US-CA", {"sec-gpc": "1"}, {"ad_storage": "denied", "analytics_storage": "granted"}),
+        ("basic", "AU", {}, {"ad_storage": "denied", "analytics_storage": "granted"}),
+    ],
+)
+async def test_consent_mode_default_is_derived_from_regime_and_signals_and_precedes_every_google_tag(
+    tmp_path: Path, mode: str, place: str, headers: dict[str, str], expected: dict[str, str] | None
+) -> None:
+    async with client(gated(tmp_path, consent_mode=mode), IP[place]) as c:
+        r = await c.get("/", headers=headers)
+    state = consent_default(r.text)
+    if expected is None:
+        assert state is None
+        return
+    assert state is not None and set(state) == set(CONSENT_MODE_TYPES)
+    assert expected.items() <= state.items()
+    assert state["security_storage"] == "granted"
+    assert r.text.index("data-cookiegate-consent-mode") < r.text.index("googletagmanager.com")
+
+
+@pytest.mark.anyio
+async def test_consent_mode_default_after_a_choice_reflects_the_choice(tmp_path: Path) -> None:
+    async with client(gated(tmp_path), IP["FR"]) as c:
+        await c.post(
+            "/cookiegate/consent", data={"action": "save", "category": "analytics", "next": "/"}, headers=ORIGIN
+        )
+        state = consent_default((await c.get("/")).text)
+    assert state is not None
+    assert state["analytics_storage"] == "granted" and state["ad_storage"] == "denied"
+
+
+# -- the gateway's own pages -------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_cookie_statement_in_every_language_shows_choice_id_revision_and_controls(
+    tmp_path: Path, lang: str
+) -> None:
+    app = gated(tmp_path, policy_revision="r7")
+    async with client(app, IP["FR"]) as c:
+        before = await c.get("/cookiegate/cookies", headers={"accept-language": lang})
+        assert (
+            f'<html lang="{lang}">' in before.text and TEXTS[lang]["no_choice_yet"].replace("'", "&#39;") in before.text
+        )
+        await c.post("/cookiegate/consent", data={"action": "accept_all", "next": "/"}, headers=ORIGIN)
+        r = await c.get("/cookiegate/cookies", headers={"accept-language": lang})
+    text = r.text
+    assert TEXTS[lang]["cookie_statement"].replace("'", "&#39;") in text
+    consent_id = re.search(r'id="cookiegate-consent-id">([^<]+)<', text)
+    assert consent_id and consent_id.group(1) != "—"
+    assert "<dd>r7</dd>" in text
+    assert 'href="/cookiegate/my-records"' in text
+    found = controls(text)
+    assert {"withdraw", "reject_all", "save"} <= {b.get("value") for b in found.buttons}
+    # The statement lists what the gateway blocks: the registry's vendors, hosts and cookies.
+    assert "Google Analytics 4" in text and "google-analytics.com" in text and "_ga" in text
+    await app.gateway.shutdown()
+
+
+def test_banner_weight_script_prints_both_columns_and_stays_within_budget() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "banner_weight.py")], capture_output=True, text=True, timeout=60
+    )
+    assert "cookiegate total" in result.stdout and "vanilla-cookieconsent total" in result.stdout
+    total = int(re.search(r"cookiegate total\s+(\d+)", result.stdout).group(1))  # type: ignore[union-attr]
+    assert 0 < total <= 5 * 1024, result.stdout
+    assert result.returncode == 0

@@ -1,0 +1,82 @@
+"""Language negotiation: switcher choice, then Accept-Language, then the country's language, then English."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cookiegate.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate, parse_accept_language, place_language
+from cookiegate.location import Location
+from cookiegate.resources import banner_assets_dir
+
+AVAILABLE = ("en", "fr", "de", "es", "it", "nl", "pt", "pl")
+I18N = banner_assets_dir() / "i18n"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("de-CH,fr;q=0.8,*;q=0.1", ["de", "fr"]),
+        ("fr;q=0.5, pl", ["pl", "fr"]),
+        ("en-GB, en-US;q=0.9, en;q=0.8", ["en"]),
+        ("it;q=0, es", ["es"]),
+        ("*", []),
+        ("", []),
+        ("xx-;q=abc, ;;;, pt-BR", ["pt"]),
+        ("nl;q=2", []),
+        ("de ; q = 0.7 , fr", ["fr", "de"]),
+    ],
+)
+def test_accept_language_is_ranked_by_quality_then_position(header: str, expected: list[str]) -> None:
+    assert parse_accept_language(header) == expected
+
+
+def test_huge_accept_language_header_is_cut_and_never_raises() -> None:
+    header = ",".join(["zz;q=0.1"] * 5000) + ",fr"
+    assert "fr" not in parse_accept_language(header)
+    assert len(parse_accept_language(header)) <= 24
+
+
+@pytest.mark.parametrize(
+    ("chosen", "accept", "location", "expected"),
+    [
+        ("pl", "de", Location(country="FR"), "pl"),  # the switcher wins over everything
+        ("xx", "de", Location(country="FR"), "de"),  # an unknown choice is ignored
+        (None, "ja, es;q=0.5", Location(country="FR"), "es"),  # first header language we have
+        (None, "ja", Location(country="FR"), "fr"),  # nothing usable in the header: the country's language
+        (None, None, Location(country="BR"), "pt"),
+        (None, None, Location(country="CA", subdivision="CA-QC"), "fr"),  # the subdivision's language
+        (None, None, Location(country="CA", subdivision="CA-ON"), "en"),
+        (None, None, Location(country="JP"), "en"),  # no translation for the country: English
+        (None, None, Location.unknown(), "en"),
+        (None, "en-US", Location(country="DE"), "en"),  # a browser asking for English gets English
+    ],
+)
+def test_negotiation_order(chosen: str | None, accept: str | None, location: Location, expected: str) -> None:
+    assert negotiate(AVAILABLE, chosen=chosen, accept_language=accept, location=location) == expected
+
+
+def test_every_bundled_language_has_a_switcher_name_and_a_country() -> None:
+    bundled = {f.stem for f in I18N.glob("*.json")}
+    assert bundled >= set(AVAILABLE)
+    assert bundled <= set(LANGUAGE_NAMES)
+    assert {place_language(Location(country=c)) for c in ("FR", "DE", "ES", "IT", "NL", "PT", "PL")} == set(
+        AVAILABLE
+    ) - {DEFAULT_LANGUAGE}
+
+
+def test_every_translation_file_has_every_key_and_no_stray_or_empty_one() -> None:
+    reference = json.loads((I18N / "en.json").read_text("utf-8"))
+    for file in sorted(I18N.glob("*.json")):
+        texts = json.loads(file.read_text("utf-8"))
+        assert set(texts) == set(reference), (
+            f"{file.name}: missing {set(reference) - set(texts)}, extra {set(texts) - set(reference)}"
+        )
+        empty = [k for k, v in texts.items() if not isinstance(v, str) or not v.strip()]
+        assert not empty, f"{file.name}: empty texts {empty}"
+        # Placeholders the templates fill in must survive translation.
+        for key, value in reference.items():
+            for token in ("{vendor}", "{purpose}", "{category}"):
+                if token in value:
+                    assert token in texts[key], f"{file.name}: {key} lost {token}"
