@@ -48,7 +48,11 @@ def lolhtml_rewrite(page: bytes, registry: TagRegistry, allowed: Collection[str]
     import lolhtml
 
     out: list[bytes] = []
-    rewriter = lolhtml.HTMLRewriter(out.append)
+
+    def sink(chunk: Any) -> None:
+        out.append(bytes(chunk))
+
+    rewriter = lolhtml.HTMLRewriter(sink)
     rewriter.on("script[src], img[src], iframe[src], link[href]", _Handler(registry, allowed))
     if chunk:
         for i in range(0, len(page), chunk):

@@ -10,6 +10,7 @@ Clarity), a first-party stylesheet and scripts, then an article with many first-
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
@@ -23,6 +24,7 @@ def _snippet(name: str) -> str:
     return (_TEMPLATES / name).read_text("utf-8")
 
 
+@lru_cache(maxsize=1)
 def head() -> bytes:
     """Doctype, ``<head>`` with first-party assets and the vendors' head snippets, and ``<body>``."""
     parts = [
@@ -72,20 +74,21 @@ def section(i: int) -> bytes:
         "</a>. Prices start at &euro;12 per seat and month, billed yearly; cancel any time.</p>\n"
         "<blockquote><p>&ldquo;We replaced three tools with one calm place.&rdquo;</p><cite>Head of Sales, "
         "a 40-person team in Lyon</cite></blockquote>\n</section>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
+@lru_cache(maxsize=1)
 def foot() -> bytes:
     """A YouTube embed, the footer, a first-party inline script, ``</body></html>``."""
     return (
-        "<div class=\"video\"><iframe width=\"560\" height=\"315\" src=\"https://www.youtube.com/embed/"
-        "dQw4w9WgXcQ\" title=\"Kactuce in 2 minutes\" allowfullscreen></iframe></div>\n"
-        "</main>\n<footer><p>&copy; Kactuce SAS &middot; <a href=\"/privacy\">Privacy</a> &middot; "
-        "<a href=\"/cookiegate/settings\">Cookie settings</a></p></footer>\n"
-        "<script>document.documentElement.classList.add('js');"
-        "for(const a of document.querySelectorAll('a[href^=\"#\"]')){a.addEventListener('click',()=>0)}"
-        "</script>\n</body>\n</html>\n"
-    ).encode("utf-8")
+        b"<div class=\"video\"><iframe width=\"560\" height=\"315\" src=\"https://www.youtube.com/embed/"
+        b"dQw4w9WgXcQ\" title=\"Kactuce in 2 minutes\" allowfullscreen></iframe></div>\n"
+        b"</main>\n<footer><p>&copy; Kactuce SAS &middot; <a href=\"/privacy\">Privacy</a> &middot; "
+        b"<a href=\"/cookiegate/settings\">Cookie settings</a></p></footer>\n"
+        b"<script>document.documentElement.classList.add('js');"
+        b"for(const a of document.querySelectorAll('a[href^=\"#\"]')){a.addEventListener('click',()=>0)}"
+        b"</script>\n</body>\n</html>\n"
+    )
 
 
 def static_page(size: int = 100 * 1024) -> bytes:

@@ -26,7 +26,15 @@ from .geo import GeoResolver
 from .jurisdiction import STRICTEST, Jurisdiction, Regime
 from .location import Location
 from .store import DecisionStore, open_store
-from .visitor import TrustedProxies, UserAgentInfo, client_ip, dnt_signal, gpc_signal, user_agent_info
+from .visitor import (
+    TrustedProxies,
+    UserAgentInfo,
+    client_ip,
+    dnt_signal,
+    gpc_signal,
+    is_bot_user_agent,
+    user_agent_info,
+)
 
 logger = logging.getLogger("cookiegate")
 
@@ -229,7 +237,7 @@ class Visit:
                     regime=self.regime,
                     choice=self.choice,
                     gpc=self.gpc,
-                    is_bot=self.user_agent.is_bot,
+                    is_bot=is_bot_user_agent(_header(self.scope, b"user-agent")),
                 )
             except Exception:
                 self.gateway.errors.error("decision", "cookiegate: decision failed; strictest treatment applies")

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import anyio
 
+from .categories import CATEGORIES
 from .decision import Decision, strictest
 from .gateway import Gateway, Visit
 from .rewrite import HtmlRewriter
@@ -78,7 +79,7 @@ class ResponseGate:
         "rewriter",
         "failed",
         "is_head",
-        "next_path",
+        "scope",
         "decision",
         "refused_hosts",
         "held",
@@ -93,9 +94,7 @@ class ResponseGate:
         self.rewriter: HtmlRewriter | None = None
         self.failed = False
         self.is_head = scope.get("method") == "HEAD"
-        qs = scope.get("query_string", b"")
-        path = scope.get("path", "/") or "/"
-        self.next_path = path + ("?" + qs.decode("latin-1") if qs else "")
+        self.scope = scope  # the rest is worked out only for responses that need it (most need nothing)
         self.decision: Decision | None = None
         self.refused_hosts: tuple[bytes, ...] = ()
         self.held: list[bytes] = []
@@ -174,7 +173,8 @@ class ResponseGate:
             self.rewriter = self._make_rewriter(decision)
         except Exception:
             self.gateway.errors.error("rewriter-init", "cookiegate: could not build the rewriter; fail-safe scrub")
-            self._fail_safe()
+            # No banner or notice can reach this visitor, so nothing optional may fire, whatever the regime.
+            self._fail_safe(strictest())
 
     def _filter_cookies(self, headers: list[tuple[bytes, bytes]], decision: Decision) -> list[tuple[bytes, bytes]]:
         registry = self.gateway.registry
@@ -187,7 +187,12 @@ class ResponseGate:
                     try:
                         category = registry.category_for_cookie(name)
                     except Exception:
-                        category = None
+                        self.gateway.errors.error("cookie-classifier", "cookiegate: cookie classification failed")
+                        # Unknown because the classifier failed (not because no vendor claims it): drop
+                        # it unless the visitor allows every category.
+                        if all(decision.allows(c) for c in CATEGORIES):
+                            kept.append((key, value))
+                        continue
                     if category is not None and not decision.allows(category):
                         continue
             kept.append((key, value))
@@ -208,6 +213,13 @@ class ResponseGate:
             self.gateway.errors.error("csp", "cookiegate: CSP could not be built")
             return None
 
+    @property
+    def next_path(self) -> str:
+        """Where the banner's forms send the visitor back to: this request's path and query."""
+        qs = self.scope.get("query_string", b"")
+        path = self.scope.get("path", "/") or "/"
+        return str(path) + ("?" + qs.decode("latin-1") if qs else "")
+
     def _make_rewriter(self, decision: Decision) -> HtmlRewriter:
         renderer = self.gateway.renderer
         next_path = self.next_path
@@ -225,10 +237,10 @@ class ResponseGate:
             placeholder=placeholder,
         )
 
-    def _fail_safe(self) -> None:
+    def _fail_safe(self, decision: Decision | None = None) -> None:
         self.failed = True
         self.rewriter = None
-        decision = self._decide()
+        decision = decision or self._decide()
         registry = self.gateway.registry
         hosts: set[bytes] = set()
         for vendor in registry.vendors:
@@ -264,7 +276,8 @@ class ResponseGate:
         counters = self.gateway.counters
         country, regime = decision.location.country, decision.regime.key
         for event in self.rewriter.events:
-            counters.tag(event.vendor_id or "-", country=country, regime=regime, fired=event.fired)
+            if self.visit.preview is None:  # admin previews and scans must not skew the marketers' counts
+                counters.tag(event.vendor_id or "-", country=country, regime=regime, fired=event.fired)
         if not decision_log.isEnabledFor(logging.DEBUG):
             return
         for event in self.rewriter.events:
@@ -278,6 +291,11 @@ class ResponseGate:
             )
 
     async def _on_body(self, body: bytes, more: bool) -> None:
+        if more and self.start is not None and self.visit.preview is None:
+            # A streamed body: its length is unknown anyway, so the headers leave now, before the first
+            # chunk is rewritten; time to first byte stays the app's own.
+            start, self.start = self.start, None
+            await self.send(start)
         out = self._rewrite(body, last=not more)
         if self.visit.preview is not None and self.start is not None:
             # Admin preview: hold the page so the start message can carry what fired (Cookiegate-Decision).

@@ -7,7 +7,12 @@ category, so the browser never fetches them. Every other byte is passed through 
 
 How it stays fast: one compiled regular expression (``_SKIP``) consumes text and "boring" tags (no
 fetchable attribute, no special element) in C; Python only runs at tags that matter, at comments and at
-raw-text elements.
+raw-text elements. Interesting attribute and tag names are recognised by negative lookbehinds at the end
+of each name (one class test for most names) rather than an alternation tried at its start. What the
+classifier said about an attribute value, a whole start tag or an inline script is remembered per
+classifier in bounded tables (:class:`_Memos`), since a site sends the same markup on every page view.
+When every category is allowed, the rest of the body passes through untouched once the ``<body>``
+injection is out (see :class:`HtmlRewriter`).
 
 How it stays safe when it disagrees with a browser (foreign content, ``<select>``, scripting disabled,
 hostile markup): the rewriter hides *at least* what a browser hides (raw-text elements are raw even inside
@@ -40,10 +45,11 @@ import re
 import weakref
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from .catalog import Vendor
+from .categories import CATEGORIES
 
 __all__ = ["HtmlRewriter", "TagClassifier", "TagEvent"]
 
@@ -53,28 +59,48 @@ _REGION_CAP = 4 * 1024 * 1024
 _CANDIDATE_LIMIT = 64 * 1024
 #: Nested ``<iframe srcdoc>`` documents are classified this deep.
 _MAX_SRCDOC_DEPTH = 4
-#: Attribute values up to this length have their classification remembered per classifier ...
+#: Attribute values and start tags up to this length have their classification remembered ...
 _MEMO_VALUE_MAX = 512
-#: ... in a table of at most this many entries (cleared when full).
-_MEMO_SIZE = 8192
+#: ... in tables of at most this many entries each (cleared when full): 2 MB each at worst ...
+_MEMO_SIZE = 4096
+#: ... and inline scripts up to this length, at most this many (4 MB at worst).
+_MEMO_INLINE_MAX = 8 * 1024
+_MEMO_INLINE_SIZE = 512
 
-_Memo = dict[tuple[bytes, bytes], tuple[Vendor, ...]]
-_TagMemo = dict[bytes, bytes]  # the bytes of a start tag that needs nothing -> its lowercased name
-# Per classifier: (attribute, raw value) -> vendors its URLs reach. A site serves the same asset URLs on
-# every page view, and URL classification (entity decoding, URL normalization, host-suffix walk) is most
-# of the cost of a page; the classifier is read-only, so its answer for a value never changes.
-# Likewise whole start tags (no "<" inside) that needed nothing: the same bytes skip parsing too.
-_MEMOS: weakref.WeakKeyDictionary[object, tuple[_Memo, _TagMemo]] = weakref.WeakKeyDictionary()
+class _Memos:
+    """What a classifier said about bytes it has seen, kept per classifier (it is read-only, so an answer
+    never changes). A site serves the same asset URLs, tags and inline snippets on every page view, and
+    classifying them (entity decoding, URL normalization, host-suffix walks, inline signatures) is most of
+    the cost of a page. Each table is cleared when full: a flood of unique markup only costs misses."""
+
+    __slots__ = ("urls", "tags", "inline")
+
+    def __init__(self) -> None:
+        #: (attribute, raw value) -> the vendors its URLs reach.
+        self.urls: dict[tuple[bytes, bytes], tuple[Vendor, ...]] = {}
+        #: the bytes of a whole start tag (no "<" inside) that needed nothing -> its lowercased name.
+        self.tags: dict[bytes, bytes] = {}
+        #: inline script text -> the vendor it belongs to (or None).
+        self.inline: dict[bytes, Vendor | None] = {}
 
 
-def _memos_for(classifier: object) -> tuple[_Memo, _TagMemo] | None:
+_MEMOS: weakref.WeakKeyDictionary[object, _Memos] = weakref.WeakKeyDictionary()
+
+
+def _memos_for(classifier: object) -> _Memos | None:
     try:
         memos = _MEMOS.get(classifier)
         if memos is None:
-            memos = _MEMOS[classifier] = ({}, {})
+            memos = _MEMOS[classifier] = _Memos()
         return memos
     except TypeError:  # not weakly referenceable (or unhashable): classify every time
         return None
+
+
+def _remember(table: dict[Any, Any], key: Any, value: Any, size: int = _MEMO_SIZE) -> None:
+    if len(table) >= size:
+        table.clear()
+    table[key] = value
 
 
 class TagClassifier(Protocol):
@@ -151,7 +177,10 @@ def _not_ending_in(names: Collection[bytes]) -> bytes:
     by_length: dict[int, list[bytes]] = {}
     for name in names:
         by_length.setdefault(len(name), []).append(re.escape(name))
-    return b"".join(rb"(?<!" + b"|".join(sorted(group)) + rb")" for _, group in sorted(by_length.items()))
+    checks = b"".join(rb"(?<!" + b"|".join(sorted(group)) + rb")" for _, group in sorted(by_length.items()))
+    # Most names end in a letter no interesting name ends in: one class test settles them.
+    last = sorted({n[-1:].lower() for n in names} | {n[-1:].upper() for n in names})
+    return rb"(?:(?<![" + re.escape(b"".join(last)) + rb"])|" + checks + rb")"
 
 
 def _boring_attr(interesting: Collection[bytes]) -> bytes:
@@ -368,6 +397,12 @@ class HtmlRewriter:
     ``feed`` returns the bytes that are ready (maybe ``b""``) and holds back only an incomplete tag or
     an undecided region (inline script, comment, raw text); ``finish`` flushes the rest. The output for
     any chunking of the input is identical to the output for the whole document at once.
+
+    Fast path: when every category is allowed, nothing can be neutralized; once the ``<body>`` injection
+    is out and the bytes received so far hold no explicit markup (``data-cookiegate``,
+    ``data-category``), the rest of the body passes through untouched. Tags after that point are then
+    not recorded in :attr:`events`, and explicit markup that first appears in a *later* chunk of a
+    streamed body stays inert (the safe side). Whole-body responses are decided exactly.
     """
 
     def __init__(
@@ -381,8 +416,8 @@ class HtmlRewriter:
     ) -> None:
         self._classifier = classifier
         memos = _memos_for(classifier)
-        self._memo: _Memo | None = memos[0] if memos is not None else None
-        self._tag_memo: _TagMemo | None = memos[1] if memos is not None else None
+        self._memos = memos
+        self._tag_memo = memos.tags if memos is not None else None
         self._allowed = frozenset(allowed) | {"necessary"}
         self._head_inject = head_inject
         self._body_inject = body_inject
@@ -399,6 +434,9 @@ class HtmlRewriter:
         self._depth = 0
         self._keep_from = 0
         self._edits: list[_Edit] = []
+        #: All-allowed fast path: once the body injection is out, pass the rest through untouched.
+        self._fast = self._allowed.issuperset(CATEGORIES)
+        self._passthrough = False
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -406,6 +444,8 @@ class HtmlRewriter:
         """Add the next chunk of the body; returns the rewritten bytes that are ready."""
         if self._finished:
             raise RuntimeError("feed() after finish()")
+        if self._passthrough:
+            return bytes(data)
         self._buf = self._buf + data if self._buf else bytes(data)
         return self._run(final=False)
 
@@ -446,6 +486,17 @@ class HtmlRewriter:
             pos = self._markup(pos, final, out)
             if pos < 0:
                 break
+            if self._fast and self._body_done and self._region is None:
+                # Every category is allowed and the banner is in: nothing after this point can change
+                # unless explicit markup wants activating. Without any, the rest goes out as it came.
+                rest = self._buf[pos:]
+                lowered = rest.lower()
+                self._fast = False
+                if b"data-cookiegate" not in lowered and b"data-category" not in lowered:
+                    out.append(rest)
+                    pos = len(self._buf)
+                    self._passthrough = True
+                    break
         if pos < 0:
             pos = self._keep_from
         self._buf = self._buf[pos:]
@@ -551,10 +602,8 @@ class HtmlRewriter:
         if any(a[0] in _INTERESTING_ATTRS for a in tag.attrs):
             data, verdict = self._rewrite_tag(tag, data, None, out)
         if verdict is None and whole is not None and memo is not None and whole.end() == end:
-            if len(memo) >= _MEMO_SIZE:
-                memo.clear()
             if len(data) <= _MEMO_VALUE_MAX:
-                memo[data] = name
+                _remember(memo, data, name)
         out.append(data)
         return self._after_start_tag(name, end, out)
 
@@ -624,8 +673,7 @@ class HtmlRewriter:
             assert chosen is not None
             return _Verdict(chosen, chosen.category, False)
         if name == b"script" and inline is not None and b"src" not in first:
-            text = inline[:_REGION_CAP].decode("utf-8", "replace")
-            script_vendor = self._classifier.vendor_for_inline(text)
+            script_vendor = self._inline_vendor(inline)
             if script_vendor is not None:
                 return _Verdict(script_vendor, script_vendor.category, False)
         return None
@@ -637,17 +685,24 @@ class HtmlRewriter:
     def _vendors(self, name: bytes, attr: bytes, value: bytes) -> tuple[Vendor, ...]:
         if attr == b"srcdoc":
             return tuple(self._srcdoc_vendors(value))
-        memo = self._memo
+        memo = self._memos.urls if self._memos is not None else None
         key = (attr, value)
         found = memo.get(key) if memo is not None else None
         if found is None:
             vendor_for_url = self._classifier.vendor_for_url
             found = tuple(v for v in map(vendor_for_url, _urls(name, attr, value)) if v is not None)
             if memo is not None and len(value) <= _MEMO_VALUE_MAX:
-                if len(memo) >= _MEMO_SIZE:
-                    memo.clear()  # crude but O(1) amortized; a flood of unique URLs only costs misses
-                memo[key] = found
+                _remember(memo, key, found)
         return found
+
+    def _inline_vendor(self, inline: bytes) -> Vendor | None:
+        memo = self._memos.inline if self._memos is not None else None
+        if memo is not None and inline in memo:
+            return memo[inline]
+        vendor = self._classifier.vendor_for_inline(inline[:_REGION_CAP].decode("utf-8", "replace"))
+        if memo is not None and len(inline) <= _MEMO_INLINE_MAX:
+            _remember(memo, inline, vendor, _MEMO_INLINE_SIZE)
+        return vendor
 
     def _srcdoc_vendors(self, value: bytes) -> Iterator[Vendor]:
         """An ``<iframe srcdoc>`` is a document: it counts as its first refused tag."""
@@ -800,8 +855,8 @@ class HtmlRewriter:
         rewritten = _apply(css, edits, 0) if edits else css
         if b"\\" in rewritten:
             unescaped = _css_unescape(rewritten.decode("utf-8", "replace"))
-            for m in _CSS_URL.finditer(unescaped):
-                if self._css_verdict(next(g for g in m.groups() if g is not None)) is not None:
+            for found in _CSS_URL.finditer(unescaped):
+                if self._css_verdict(next(g for g in found.groups() if g is not None)) is not None:
                     return b"/* cookiegate: blocked */"
         return rewritten
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cookiegate.catalog import Vendor
 from cookiegate.rewrite import HtmlRewriter
-from tests.test_rewrite import EVERY_CATEGORY, META, TableClassifier, run
+from tests.test_rewrite import EVERY_CATEGORY, META, TableClassifier
 
 PAGE = (b'<html><head><link rel=stylesheet href="/site.css"></head><body>'
         b'<img src="/logo.png" alt=logo><img src="https://www.facebook.com/tr?id=1">'

@@ -408,3 +408,41 @@ def test_gpc_signal(headers: list[tuple[bytes, bytes]], expected: bool) -> None:
 )
 def test_dnt_signal(headers: list[tuple[bytes, bytes]], expected: bool) -> None:
     assert dnt_signal(headers) is expected
+
+
+# The cheap crawler check must agree with user-agents on real traffic (it decides banner and trackers).
+_AGREEMENT_UAS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
+    "Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) "
+    "Chrome/116.0.1938.76 Safari/537.36",
+    "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "Mozilla/5.0 (compatible; DuckDuckBot-Https/1.1; https://duckduckgo.com/duckduckbot)",
+    "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+]
+
+
+@pytest.mark.parametrize("ua", _AGREEMENT_UAS)
+def test_cheap_bot_check_agrees_with_user_agents_on_real_traffic(ua: str) -> None:
+    from cookiegate.visitor import is_bot_user_agent
+
+    assert is_bot_user_agent(ua) == user_agent_info(ua).is_bot
+
+
+def test_cheap_bot_check_on_empty_and_huge_input() -> None:
+    from cookiegate.visitor import is_bot_user_agent
+
+    assert not is_bot_user_agent(None) and not is_bot_user_agent("")
+    assert not is_bot_user_agent("Mozilla/5.0 " + "x" * 100_000 + " bot")  # only the first 512 characters count
