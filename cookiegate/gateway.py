@@ -11,12 +11,13 @@ import ipaddress
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from .banner import BannerRenderer
-from .catalog import TagRegistry
+from .catalog import TagRegistry, Vendor
+from .categories import NECESSARY
 from .config import Config
 from .consent import Choice, ConsentCodec, read_cookie
 from .counters import Counters
@@ -48,6 +49,47 @@ class Preview:
     location: Location
     choice: Choice | None
     gpc: bool
+
+
+#: Google's own tags, which understand Consent Mode and may load in the denied state in "advanced" mode.
+GOOGLE_CONSENT_MODE_VENDORS: Final = frozenset({"google-tag-manager", "google-analytics", "google-ads"})
+
+
+class ConsentModeClassifier:
+    """The registry as the rewriter sees it in Consent Mode "advanced": Google's tags are let through.
+
+    They load for every visitor and obey the inline ``gtag('consent', 'default', …)`` the banner injects
+    before them (denied until the visitor allows analytics/ads: cookieless pings, no cookies). Every other
+    vendor is gated exactly as in "basic" mode, and Google's cookies set by the server are still dropped.
+    A GTM container can carry non-Google tags that only its own consent settings govern: the README says so.
+    """
+
+    def __init__(self, registry: TagRegistry) -> None:
+        self._registry = registry
+        self._let_through: dict[str, Vendor] = {}
+        for vendor in registry.vendors:
+            if vendor.id in GOOGLE_CONSENT_MODE_VENDORS:
+                self._let_through[vendor.id] = replace(vendor, category=NECESSARY)
+
+    def _map(self, vendor: Vendor | None) -> Vendor | None:
+        if vendor is None:
+            return None
+        return self._let_through.get(vendor.id, vendor)
+
+    def vendor_for_url(self, url: str) -> Vendor | None:
+        """As :meth:`TagRegistry.vendor_for_url`, with Google's tags let through."""
+        return self._map(self._registry.vendor_for_url(url))
+
+    def vendor_for_inline(self, text: str) -> Vendor | None:
+        """As :meth:`TagRegistry.vendor_for_inline`, with Google's tags let through."""
+        return self._map(self._registry.vendor_for_inline(text))
+
+    def hosts_for_categories(self, categories: Collection[str]) -> tuple[str, ...]:
+        """CSP hosts of the allowed categories plus Google's, which load for everyone in this mode."""
+        hosts = set(self._registry.hosts_for_categories(categories))
+        for vendor in self._let_through.values():
+            hosts.update(vendor.hosts)
+        return tuple(sorted(hosts))
 
 
 class OnceLogger:
@@ -85,10 +127,14 @@ class Gateway:
             texts=config.banner_texts,
             consent_mode=config.consent_mode,
         )
+        #: What the rewriter and the CSP classify with: the registry, or its Consent Mode "advanced" view.
+        self.classifier: TagRegistry | ConsentModeClassifier = (
+            ConsentModeClassifier(self.registry) if config.consent_mode == "advanced" else self.registry
+        )
         self.csp = CspBuilder(
             allow=config.csp_allow,
             report_uri=config.prefix + "csp-report",
-            hosts_for=self.registry.hosts_for_categories,
+            hosts_for=self.classifier.hosts_for_categories,
         )
         self.store: DecisionStore = open_store(config.log_url, spool_dir=config.log_spool_dir)
         self.store_ready = False

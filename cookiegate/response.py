@@ -230,7 +230,7 @@ class ResponseGate:
             return renderer.placeholder(visit, vendor, category, next_path=next_path).encode("utf-8")
 
         return HtmlRewriter(
-            classifier=self.gateway.registry,
+            classifier=self.gateway.classifier,
             allowed=decision.allowed,
             head_inject=renderer.head_html(visit, decision).encode("utf-8"),
             body_inject=renderer.body_html(visit, decision, next_path=next_path).encode("utf-8"),

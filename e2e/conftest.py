@@ -91,7 +91,15 @@ def demo_app_factory() -> Any:
     from cookiegate import Config
     from cookiegate.demo import create_demo_app
 
-    return create_demo_app(Config.demo())
+    # A known key (instead of demo mode's ephemeral one) so a test can hold a cookie signed by this server
+    # for an older policy revision: the re-consent scenario.
+    secret = os.environ.get(E2E_SECRET_ENV)
+    return create_demo_app(Config.demo(secret_keys=(secret,)) if secret else Config.demo())
+
+
+#: Signing key of the e2e servers (test-only; passed to the uvicorn subprocess through the environment).
+E2E_SECRET: Final = "cookiegate-e2e-only-" + "k" * 32
+E2E_SECRET_ENV: Final = "COOKIEGATE_E2E_SECRET"
 
 
 #: Hostile variants of tracker tags, each named in its URL (``cgv=<name>``) so a leak names its variant.
@@ -538,7 +546,8 @@ def serve(factory: str) -> Iterator[str]:
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="cookiegate-e2e-uvicorn") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        env = {**os.environ, E2E_SECRET_ENV: E2E_SECRET}
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             _wait_until_answering(proc, base_url, log)
             yield base_url

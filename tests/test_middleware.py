@@ -433,3 +433,26 @@ async def test_works_as_starlette_middleware_entry(tmp_path: Path) -> None:
     async with client(app, IP["FR"]) as c:
         r = await c.get("/")
     assert "cookiegate-banner" in r.text and not fetches(r.text, "www.googletagmanager.com")
+
+
+async def test_consent_mode_basic_blocks_google_tags_until_consent(app: CookieGateMiddleware) -> None:
+    async with client(app, IP["FR"]) as c:
+        r = await c.get("/")
+    assert not fetches(r.text, "www.googletagmanager.com")
+    assert "data-cookiegate-consent-mode" not in r.text  # nothing Google can run: nothing to configure
+
+
+async def test_consent_mode_advanced_loads_google_tags_denied_and_still_blocks_the_rest(tmp_path: Path) -> None:
+    app = CookieGateMiddleware(site(), config=make_config(tmp_path, consent_mode="advanced"))
+    async with client(app, IP["FR"]) as c:
+        r = await c.get("/")
+    html = r.text
+    assert fetches(html, "www.googletagmanager.com/gtag/js")
+    default = html.index("data-cookiegate-consent-mode")
+    assert default < html.index("https://www.googletagmanager.com/gtag/js")  # the default precedes the tag
+    consent = html[default : html.index("</script>", default)]
+    assert '"analytics_storage":"denied"' in consent and '"ad_storage":"denied"' in consent
+    assert not fetches(html, "www.facebook.com/tr") and not fetches(html, "www.youtube.com")
+    assert "googletagmanager.com" in r.headers["content-security-policy-report-only"]
+    assert "connect.facebook.net" not in r.headers["content-security-policy-report-only"]
+    assert not any(h.startswith("_ga=") for h in r.headers.get_list("set-cookie"))  # denied: no Google cookies
