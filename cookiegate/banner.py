@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final, Literal, cast
 import jinja2
 from markupsafe import Markup
 
-from .catalog import Vendor
+from .catalog import BUILTIN_VENDORS, Vendor
 from .categories import ADS, ANALYTICS, FUNCTIONAL, OPTIONAL_CATEGORIES
 from .decision import Decision, decide
 from .i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
@@ -60,6 +60,9 @@ CONSENT_MODE_TYPES: Final[Mapping[str, str | None]] = {
 }
 #: Vendor ids whose tags read Google Consent Mode.
 _GOOGLE_VENDORS: Final = frozenset({"google-tag-manager", "google-analytics", "google-ads"})
+#: The catalog's English purposes. Only a vendor still carrying its built-in text is translated: a site's
+#: [[tags]] entry that re-declares a built-in id with its own wording must keep that wording.
+_BUILTIN_PURPOSES: Final = {v.id: v.purpose for v in BUILTIN_VENDORS}
 
 
 def consent_mode_state(allowed: frozenset[str]) -> dict[str, str]:
@@ -158,6 +161,13 @@ class BannerRenderer:
 
     def _t(self, lang: str) -> Callable[[str], str]:
         return lambda key: self.translations.get(lang, key)
+
+    def _purpose(self, lang: str, vendor: Vendor) -> str:
+        key = "vendor_purpose_" + vendor.id.replace("-", "_")
+        if key not in self.translations.keys or _BUILTIN_PURPOSES.get(vendor.id) != vendor.purpose:
+            return vendor.purpose
+        # The key is in en.json, so get() falls back to English (the catalog's own text), never to the key.
+        return self.translations.get(lang, key)
 
     # -- per-visitor facts -------------------------------------------------------------------------
 
@@ -279,13 +289,14 @@ class BannerRenderer:
 
     def placeholder(self, visit: Visit, vendor: Vendor | None, category: str, *, next_path: str) -> str:
         """The box shown instead of a blocked embed, naming the vendor and purpose, with a control to allow it."""
-        t = self._t(self.language(visit))
+        lang = self.language(visit)
+        t = self._t(lang)
         return self.env.get_template("placeholder.html").render(
             t=t,
             prefix=self.prefix,
             category=category,
             vendor_name=vendor.name if vendor else t("category_" + category),
-            purpose=(vendor.purpose if vendor and vendor.purpose else t("category_" + category + "_desc")),
+            purpose=(self._purpose(lang, vendor) if vendor and vendor.purpose else t("category_" + category + "_desc")),
             next_path=next_path,
         )
 
@@ -339,7 +350,10 @@ class BannerRenderer:
             by_cat.setdefault(vendor.category, []).append(vendor)
         context = self._choice_context(visit, lang, next_path, policy_revision)
         body = self.env.get_template("statement.html").render(
-            **context, vendors_by_category=by_cat, allowed=visit.decision.allowed
+            **context,
+            vendors_by_category=by_cat,
+            allowed=visit.decision.allowed,
+            purpose=lambda vendor: self._purpose(lang, vendor),
         )
         page_path = f"{self.prefix}cookies?next={_quote(next_path)}"
         return self._page(self.translations.get(lang, "cookie_statement"), body, lang, next_path, page_path)

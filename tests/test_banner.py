@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from cookiegate import CookieGateMiddleware
 from cookiegate.banner import CONSENT_MODE_TYPES, BannerRenderer, consent_mode_state
+from cookiegate.catalog import BUILTIN_VENDORS, Vendor
 from cookiegate.categories import OPTIONAL_CATEGORIES
 from cookiegate.config import ConfigError
 from cookiegate.consent import Choice, ConsentCodec
@@ -336,3 +338,47 @@ def test_banner_weight_script_prints_both_columns_and_stays_within_budget() -> N
     total = int(re.search(r"cookiegate total\s+(\d+)", result.stdout).group(1))  # type: ignore[union-attr]
     assert 0 < total <= 5 * 1024, result.stdout
     assert result.returncode == 0
+
+
+# -- vendor purposes in the visitor's language -------------------------------------------------------
+
+
+def test_every_built_in_vendor_has_a_purpose_text_in_every_language() -> None:
+    for vendor in BUILTIN_VENDORS:
+        key = "vendor_purpose_" + vendor.id.replace("-", "_")
+        assert TEXTS["en"].get(key) == vendor.purpose, f"en.json: {key} differs from the catalog"
+        for lang in LANGUAGES:
+            assert TEXTS[lang].get(key, "").strip(), f"{lang}.json: missing {key}"
+            if lang != "en":
+                assert TEXTS[lang][key] != vendor.purpose, f"{lang}.json: {key} is left in English"
+
+
+@pytest.mark.anyio
+async def test_statement_and_placeholder_show_built_in_purposes_in_the_visitors_language(tmp_path: Path) -> None:
+    app = gated(tmp_path)
+    async with client(app, IP["FR"]) as c:
+        statement = html.unescape((await c.get("/cookiegate/cookies", headers={"accept-language": "fr"})).text)
+        page = html.unescape((await c.get("/", headers={"accept-language": "fr"})).text)
+    await app.gateway.shutdown()
+    assert TEXTS["fr"]["vendor_purpose_meta_pixel"] in statement
+    assert TEXTS["en"]["vendor_purpose_meta_pixel"] not in statement
+    # The blocked YouTube embed in PAGE is replaced by a placeholder naming its purpose, in French too.
+    assert TEXTS["fr"]["vendor_purpose_youtube"] in page
+    assert TEXTS["en"]["vendor_purpose_youtube"] not in page
+    assert "vendor_purpose" not in statement + page and "vendor purpose" not in statement + page
+
+
+@pytest.mark.anyio
+async def test_a_site_tags_own_purpose_is_shown_untranslated_on_a_french_statement(tmp_path: Path) -> None:
+    own = Vendor(id="acme-chat", name="Acme chat", category="functional", purpose="Runs the Acme support chat.")
+    # A site tag re-declaring a built-in id with its own wording keeps that wording, untranslated.
+    redeclared = Vendor(id="meta-pixel", name="Meta Pixel", category="ads", purpose="Our own Meta Pixel wording.")
+    app = gated(tmp_path, tags=(own, redeclared))
+    async with client(app, IP["FR"]) as c:
+        statement = html.unescape((await c.get("/cookiegate/cookies", headers={"accept-language": "fr"})).text)
+    await app.gateway.shutdown()
+    assert "Runs the Acme support chat." in statement
+    assert "Our own Meta Pixel wording." in statement
+    assert TEXTS["fr"]["vendor_purpose_meta_pixel"] not in statement
+    # Other built-in vendors are still translated next to the site's tags.
+    assert TEXTS["fr"]["vendor_purpose_hotjar"] in statement
