@@ -54,7 +54,11 @@ class CookieGateMiddleware:
                 return
             visit = Visit(self.gateway, scope)
             # Only an authenticated admin's request is previewed; anyone else's header is ignored (counted).
-            visit.preview = self.admin.preview_for(scope)
+            try:
+                visit.preview = self.admin.preview_for(scope)
+            except Exception:
+                # Never fail the page: the request is simply not previewed (the visitor's own view applies).
+                self.gateway.errors.error("preview", "cookiegate: admin preview check failed; request not previewed")
             scope["cookiegate"] = visit
             await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
         elif kind == "lifespan":

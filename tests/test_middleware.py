@@ -456,3 +456,16 @@ async def test_consent_mode_advanced_loads_google_tags_denied_and_still_blocks_t
     assert "googletagmanager.com" in r.headers["content-security-policy-report-only"]
     assert "connect.facebook.net" not in r.headers["content-security-policy-report-only"]
     assert not any(h.startswith("_ga=") for h in r.headers.get_list("set-cookie"))  # denied: no Google cookies
+
+
+async def test_a_failing_preview_check_never_fails_the_page(
+    app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(scope: Any) -> Any:
+        raise RuntimeError("auth backend exploded")
+
+    monkeypatch.setattr(app.admin, "preview_for", broken)
+    async with client(app, IP["FR"], headers={"cookiegate-preview": "country=US; consent=accept"}) as c:
+        r = await c.get("/")
+    assert r.status_code == 200 and "cookiegate-decision" not in r.headers
+    assert not fetches(r.text, "www.googletagmanager.com")  # the visitor's own (EU, no choice) view applied
