@@ -123,3 +123,14 @@ def test_secrets_never_appear_in_repr() -> None:
 def test_config_built_in_python_is_validated_too() -> None:
     with pytest.raises(ConfigError, match="csp_mode"):
         Config(secret_keys=(KEY,), csp_mode="loud")  # type: ignore[arg-type]
+
+
+def test_the_readme_config_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    # The example's secrets are placeholders; real ones come from the environment here.
+    example = example.replace('admin_token = "…32+ characters…"', f'admin_token = "{"a" * 40}"')
+    monkeypatch.setenv("COOKIEGATE_SECRET_KEYS", KEY)
+    cfg = load_config(write(tmp_path, example))
+    assert cfg.cookie_domain == "kactuce.com" and cfg.consent_mode == "basic"
+    assert cfg.tags and cfg.tags[0].id == "kactuce-heatmap" and cfg.regimes["US-VA"] == "opt-out"
