@@ -142,6 +142,10 @@ class ResponseGate:
             headers = self._filter_cookies(headers, decision)
         status = int(message.get("status", 200))
         if not is_html:
+            # Which cookies survive depends on the visitor's consent: a shared cache must not hand one
+            # visitor's (tracker) Set-Cookie to another.
+            merge_vary(headers, ("Cookie", "Sec-GPC"))
+            make_private(headers)
             message["headers"] = headers
             await self.send(message)
             return

@@ -162,6 +162,8 @@ async def test_non_html_set_cookie_of_refused_category_is_dropped(app: CookieGat
         r = await c.get("/api/cookie")
     names = [h.split("=")[0] for h in r.headers.get_list("set-cookie")]
     assert names == ["prefs"]
+    # Per-visitor cookies: no shared cache may reuse this response for someone else.
+    assert r.headers["cache-control"].startswith("private") and "Cookie" in r.headers["vary"]
 
 
 async def test_california_with_gpc_gets_no_ads_but_analytics(app: CookieGateMiddleware) -> None:
