@@ -270,7 +270,8 @@ class ResponseGate:
                 self.gateway.errors.error(
                     "rewriter", "cookiegate: the HTML rewriter failed; fail-safe scrub for the rest"
                 )
-                self._fail_safe()
+                # Our neutralization can no longer be trusted: nothing optional fires, whatever was allowed.
+                self._fail_safe(strictest())
         return scrub_hosts(data, self.refused_hosts)
 
     def _log_events(self) -> None:

@@ -471,3 +471,18 @@ async def test_a_failing_preview_check_never_fails_the_page(
         r = await c.get("/")
     assert r.status_code == 200 and "cookiegate-decision" not in r.headers
     assert not fetches(r.text, "www.googletagmanager.com")  # the visitor's own (EU, no choice) view applied
+
+
+async def test_rewriter_failure_blocks_everything_even_for_a_visitor_who_allowed_it(
+    app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cookiegate import rewrite
+
+    def broken(self: Any, data: bytes) -> bytes:
+        raise RuntimeError("tokenizer bug")
+
+    async with client(app, IP["US-NY"]) as c:  # notice regime: everything allowed by default
+        monkeypatch.setattr(rewrite.HtmlRewriter, "feed", broken)
+        r = await c.get("/")
+    assert r.status_code == 200 and "Kactuce CRM+" in r.text
+    assert "googletagmanager.com" not in r.text and "youtube.com" not in r.text
