@@ -42,7 +42,7 @@ import jinja2
 from .gateway import Gateway, Preview
 from .store.base import CounterRow
 from .tagsview import ConsentSpecError, build_matrix, choice_for, location_for, parse_consent, tag_rows
-from .visitor import client_ip
+from .visitor import client_ip, header_value
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -174,13 +174,6 @@ def parse_preview_header(value: str) -> tuple[str | None, str | None, str | froz
     return fields.get("country") or None, fields.get("state") or None, consent, gpc in ("1", "true")
 
 
-def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 class Admin:
     """Per-gateway admin state (auth, refused-preview count) and the dashboard routes."""
 
@@ -207,7 +200,7 @@ class Admin:
 
         On success the ``Authorization`` and ``Cookiegate-Preview`` headers are removed from the scope.
         """
-        raw = _header(scope, PREVIEW_HEADER)
+        raw = header_value(scope, PREVIEW_HEADER)
         if raw is None:
             return None
         status = self.auth.check(scope.get("headers", ()), self._client(scope))

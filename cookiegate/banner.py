@@ -25,6 +25,7 @@ from .i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
 from .jurisdiction import Regime, RegimeKind
 from .location import Location
 from .resources import banner_assets_dir
+from .visitor import header_value
 
 if TYPE_CHECKING:
     from .gateway import Visit
@@ -100,15 +101,8 @@ class Translations:
         return self._texts.get(lang, {}).get(key) or self._texts[DEFAULT_LANGUAGE].get(key) or key.replace("_", " ")
 
 
-def _header(visit: Visit, name: bytes) -> str | None:
-    for key, value in visit.scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _cookie(visit: Visit, name: str) -> str | None:
-    raw = _header(visit, b"cookie")
+    raw = header_value(visit.scope, b"cookie")
     if not raw:
         return None
     for part in raw.split(";"):
@@ -177,7 +171,7 @@ class BannerRenderer:
         chosen = _cookie(visit, LANGUAGE_COOKIE)
         if chosen in available:
             return chosen
-        accept = _header(visit, b"accept-language")
+        accept = header_value(visit.scope, b"accept-language")
         if accept:
             lang = negotiate(available, accept_language=accept)
             if lang != DEFAULT_LANGUAGE or accept.lower().startswith("en"):

@@ -22,6 +22,7 @@ from .decision import decide
 from .gateway import Gateway, Visit
 from .jurisdiction import SALE_SHARE_CATEGORIES
 from .store import ConsentRecord, StoreError
+from .visitor import header_value
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -95,13 +96,6 @@ def safe_next(value: str | None) -> str:
     return urllib.parse.quote(value, safe="".join(chr(c) for c in range(0x21, 0x7F)))
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _query_next(scope: Scope) -> str:
     """The safe ``next`` path of the query string, ``/`` when absent or unsafe."""
     query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -121,7 +115,7 @@ def _origin_of(url: str) -> str | None:
 
 
 def _request_origin(scope: Scope) -> str | None:
-    host = _header(scope, b"host")
+    host = header_value(scope, b"host")
     if not host:
         server = scope.get("server")
         if not server:
@@ -132,11 +126,11 @@ def _request_origin(scope: Scope) -> str | None:
 
 def check_same_site(scope: Scope, gateway: Gateway) -> None:
     """403 unless the POST comes from this site (Origin, else Referer; one of them is required)."""
-    if _header(scope, b"sec-fetch-site") == "cross-site":
+    if header_value(scope, b"sec-fetch-site") == "cross-site":
         raise BadRequest(403, "cross-site request refused")
-    origin = _header(scope, b"origin")
+    origin = header_value(scope, b"origin")
     if origin is None or origin == "null":
-        referer = _header(scope, b"referer")
+        referer = header_value(scope, b"referer")
         origin = _origin_of(referer) if referer else None
     else:
         origin = _origin_of(origin)
@@ -154,7 +148,7 @@ def check_same_site(scope: Scope, gateway: Gateway) -> None:
 
 def refuse_declared_oversize(scope: Scope, limit: int) -> None:
     """413 before reading anything when ``Content-Length`` already says the body is over ``limit``."""
-    declared = _header(scope, b"content-length")
+    declared = header_value(scope, b"content-length")
     if declared is not None and declared.strip().isdigit() and int(declared.strip()[:20]) > limit:
         raise BadRequest(413, f"request body larger than {limit} bytes")
 
@@ -390,7 +384,7 @@ class Endpoint:
         check_same_site(scope, gateway)
         refuse_declared_oversize(scope, gateway.config.max_body_bytes)
         body = await read_body(receive, gateway.config.max_body_bytes)
-        action, given, raw_next, is_json = parse_consent_body(_header(scope, b"content-type") or "", body)
+        action, given, raw_next, is_json = parse_consent_body(header_value(scope, b"content-type") or "", body)
         if action not in ACTIONS or action == "gpc":
             raise BadRequest(400, f"unknown action {action!r}")
         visit = Visit(gateway, scope)
@@ -458,7 +452,7 @@ class Endpoint:
             domains: list[str | None] = [None]
             if cfg.cookie_domain:
                 domains.append(cfg.cookie_domain)
-            host = (_header(scope, b"host") or "").split(":")[0]
+            host = (header_value(scope, b"host") or "").split(":")[0]
             # Trackers set their cookies on the registrable domain (".kactuce.com"): expire it there too.
             labels = host.split(".")
             if len(labels) >= 2 and not host.replace(".", "").isdigit():

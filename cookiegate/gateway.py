@@ -33,6 +33,7 @@ from .visitor import (
     client_ip,
     dnt_signal,
     gpc_signal,
+    header_value,
     is_bot_user_agent,
     user_agent_info,
 )
@@ -168,13 +169,6 @@ class Gateway:
             self.geo.close()
 
 
-def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 class Visit:
     """What the gateway knows about the visitor of one request; every fact is computed on first use.
 
@@ -244,7 +238,7 @@ class Visit:
         """Device class, browser family, bot flag (parsed once per distinct UA, cached)."""
         if self._ua is None:
             try:
-                self._ua = user_agent_info(_header(self.scope, b"user-agent"))
+                self._ua = user_agent_info(header_value(self.scope, b"user-agent"))
             except Exception:
                 self.gateway.errors.error("ua", "cookiegate: user-agent parsing failed")
                 self._ua = _UNKNOWN_UA
@@ -283,7 +277,7 @@ class Visit:
                     regime=self.regime,
                     choice=self.choice,
                     gpc=self.gpc,
-                    is_bot=is_bot_user_agent(_header(self.scope, b"user-agent")),
+                    is_bot=is_bot_user_agent(header_value(self.scope, b"user-agent")),
                 )
             except Exception:
                 self.gateway.errors.error("decision", "cookiegate: decision failed; strictest treatment applies")
