@@ -29,7 +29,6 @@ import logging
 import threading
 import time
 import urllib.parse
-import weakref
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -540,19 +539,6 @@ def _fields(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
 
 
-_ADMINS: weakref.WeakKeyDictionary[Gateway, Admin] = weakref.WeakKeyDictionary()
-_ADMINS_LOCK = threading.Lock()
-
-
-def admin_for(gateway: Gateway) -> Admin:
-    """The one :class:`Admin` of ``gateway`` (shared by the middleware's preview and the endpoint)."""
-    with _ADMINS_LOCK:
-        admin = _ADMINS.get(gateway)
-        if admin is None:
-            admin = _ADMINS[gateway] = Admin(gateway)
-        return admin
-
-
 __all__ = [
     "Admin",
     "AdminAuth",
@@ -561,7 +547,6 @@ __all__ = [
     "LeakGroup",
     "PREVIEW_HEADER",
     "TagCount",
-    "admin_for",
     "consent_charts",
     "credential_from",
     "leak_groups",

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import anyio
 
+from .admin import Admin
 from .categories import NECESSARY, OPTIONAL_CATEGORIES
 from .consent import ACTIONS, Choice, build_set_cookie, cookie_names, new_consent_id
 from .decision import decide
@@ -260,6 +261,9 @@ class Endpoint:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.prefix = gateway.prefix
+        #: The one admin state of this gateway (auth, failure limiter, refused previews); the middleware's
+        #: preview check uses it too.
+        self.admin = Admin(gateway)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
@@ -330,9 +334,8 @@ class Endpoint:
             elif sub == "health" and method in ("GET", "HEAD"):
                 await self.health(send)
             elif sub == "admin" or sub.startswith("admin/"):
-                from .admin import admin_for  # the dashboard: 404 unless an admin token is configured
-
-                await admin_for(self.gateway)(scope, receive, send, sub[len("admin") :])
+                # The dashboard: 404 unless an admin token is configured.
+                await self.admin(scope, receive, send, sub[len("admin") :])
             else:
                 raise BadRequest(404, "not found")
         except BadRequest as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .admin import admin_for
 from .config import Config
 from .endpoint import GPC_JSON, Endpoint, respond
 from .gateway import Gateway, Visit
@@ -31,7 +30,7 @@ class CookieGateMiddleware:
         self.app = app
         self.gateway = Gateway(config)
         self.endpoint = Endpoint(self.gateway)
-        self.admin = admin_for(self.gateway)
+        self.admin = self.endpoint.admin
         self._prefix = config.prefix
         self._prefix_bare = config.prefix.rstrip("/")
 

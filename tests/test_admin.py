@@ -13,7 +13,6 @@ from cookiegate import CookieGateMiddleware
 from cookiegate.admin import (
     AdminAuth,
     FailureLimiter,
-    admin_for,
     consent_charts,
     credential_from,
     leak_groups,
@@ -129,7 +128,7 @@ async def test_preview_header_without_a_configured_token_is_ignored_and_counted(
     assert "cookiegate-decision" not in response.headers
     assert seen[0]["country"] == "JP"
     assert 'src="https://www.googletagmanager.com/gtag/js' in response.text  # a notice visitor, as they are
-    assert admin_for(mw.gateway).refused_previews == 1
+    assert mw.admin.refused_previews == 1
 
 
 @pytest.mark.anyio
@@ -139,7 +138,7 @@ async def test_preview_with_a_wrong_token_is_ignored(tmp_path: Path) -> None:
     async with client(mw, IP["JP"]) as c:
         response = await c.get("/", headers={"cookiegate-preview": "country=FR", "authorization": "Bearer nope"})
     assert "cookiegate-decision" not in response.headers and seen[0]["country"] == "JP"
-    assert admin_for(mw.gateway).refused_previews == 1
+    assert mw.admin.refused_previews == 1
 
 
 @pytest.mark.anyio
