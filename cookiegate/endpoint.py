@@ -343,10 +343,8 @@ class Endpoint:
 
     async def settings(self, scope: Scope, send: Send, *, head: bool) -> None:
         visit = Visit(self.gateway, scope)
-        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        next_path = safe_next((query.get("next") or ["/"])[0])
         html = self.gateway.renderer.settings_page(
-            visit, next_path=next_path, policy_revision=self.gateway.config.policy_revision
+            visit, next_path=_query_next(scope), policy_revision=self.gateway.config.policy_revision
         )
         await respond(
             send,

@@ -13,12 +13,13 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cookiegate.endpoint import safe_next
 from cookiegate.resources import demo_ranges_csv
 
 #: The cookie that remembers the chosen place.
@@ -93,19 +94,6 @@ def load_place_addresses(path: Path | None = None) -> dict[str, str]:
             raise ValueError(f"no network for demo place {code!r} in {source}")
         addresses[code] = str(ipaddress.ip_network(row["network"].strip()).network_address)
     return addresses
-
-
-def safe_next(value: str | None) -> str:
-    """``value`` when it is a same-origin path, else ``"/"``: the switch must not be an open redirect."""
-    if not value or not value.startswith("/") or value.startswith("//"):
-        return "/"
-    # Browsers treat "\" like "/" ("/\evil.example" is protocol-relative) and drop tabs/newlines first.
-    if "\\" in value or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        return "/"
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        return "/"
-    return value
 
 
 def is_direct_loopback(scope: Scope) -> bool:
