@@ -26,8 +26,8 @@ from .tagsview import parse_consent
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Request, Route
 
-#: The Chromium flags of the e2e harness (e2e/conftest.py): headless in containers and CI, no background
-#: traffic that would pollute the request list.
+#: Chromium flags for headless runs in containers and CI, with no background traffic to pollute the request
+#: list (the e2e harness uses the same list).
 CHROMIUM_ARGS: Final = (
     "--no-sandbox",
     "--disable-gpu",

@@ -39,6 +39,7 @@ from playwright.sync_api import (
 )
 
 from cookiegate.categories import NECESSARY
+from cookiegate.scan import CHROMIUM_ARGS as _SCAN_CHROMIUM_ARGS
 
 if TYPE_CHECKING:
     from cookiegate.catalog import TagRegistry
@@ -56,15 +57,8 @@ TRACKING: Final = frozenset({"analytics", "ads", "social"})
 #: Category given to a third-party request or cookie the registry does not know.
 UNKNOWN: Final = "unknown"
 
-CHROMIUM_ARGS: Final = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+# The same flags `cookiegate scan` launches Chromium with (one list, so the two cannot drift).
+CHROMIUM_ARGS: Final = list(_SCAN_CHROMIUM_ARGS)
 
 #: Default app: a function in this module, so the server needs nothing the suite does not control.
 DEFAULT_FACTORY: Final = "e2e.conftest:demo_app_factory"
