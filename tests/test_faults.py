@@ -29,8 +29,24 @@ pytestmark = pytest.mark.anyio
 NY = (IP["US-NY"], 5000)  # a notice regime: every tracker fires unless something fails
 
 
+_OPEN: list[CookieGateMiddleware] = []
+
+
 def gate(tmp_path: Path, **overrides: Any) -> CookieGateMiddleware:
-    return CookieGateMiddleware(hostile_site(), config=make_config(tmp_path, **overrides))
+    app = CookieGateMiddleware(hostile_site(), config=make_config(tmp_path, **overrides))
+    _OPEN.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+async def _shut_gateways_down() -> Any:
+    """Close every gateway a test built (its log store, spool file and geo reader), as lifespan would."""
+    yield
+    while _OPEN:
+        try:
+            await _OPEN.pop().gateway.shutdown()
+        except Exception:  # noqa: BLE001 - a test may have broken the store on purpose
+            pass
 
 
 async def health(app: CookieGateMiddleware) -> tuple[int, dict[str, Any]]:
@@ -372,7 +388,7 @@ async def test_secret_values_never_reach_logs_or_reprs(
         assert KEY not in shown
 
 
-def test_a_database_password_in_the_log_url_is_hidden_in_the_config_repr() -> None:
+async def test_a_database_password_in_the_log_url_is_hidden_in_the_config_repr() -> None:
     from cookiegate import Config
 
     config = Config(secret_keys=(KEY,), log_url="postgresql://cookiegate:hunter2-secret@db.internal/cookiegate")
