@@ -176,12 +176,24 @@ class Visit:
     ``visit.allows("analytics")``), ``visit.location``, ``visit.regime``.
     """
 
-    __slots__ = ("_choice", "_choice_done", "_decision", "_location", "_regime", "_ua", "gateway", "preview", "scope")
+    __slots__ = (
+        "_choice",
+        "_choice_done",
+        "_decision",
+        "_ip",
+        "_location",
+        "_regime",
+        "_ua",
+        "gateway",
+        "preview",
+        "scope",
+    )
 
     def __init__(self, gateway: Gateway, scope: Mapping[str, Any]) -> None:
         self.gateway = gateway
         self.scope = scope
         self._location: Location | None = None
+        self._ip: str | None | bool = False  # False: not computed yet (None is a valid answer)
         self._regime: Regime | None = None
         self._choice: Choice | None = None
         self._choice_done = False
@@ -194,13 +206,21 @@ class Visit:
         return f"<cookiegate.Visit decided={self._decision is not None}>"
 
     @property
+    def client_ip(self) -> str | None:
+        """The visitor's address, walked through trusted proxies only (computed once; never stored anywhere)."""
+        if self._ip is False:
+            self._ip = client_ip(self.scope, self.gateway.trusted)
+        assert self._ip is not True
+        return self._ip
+
+    @property
     def location(self) -> Location:
         """Coarse location from the client IP (through trusted proxies only)."""
         if self.preview is not None:
             return self.preview.location
         if self._location is None:
             try:
-                self._location = self.gateway.geo.lookup(client_ip(self.scope, self.gateway.trusted))
+                self._location = self.gateway.geo.lookup(self.client_ip)
             except Exception:
                 self.gateway.errors.error("geo", "cookiegate: geo lookup failed; strictest regime applies")
                 self._location = Location.unknown()
@@ -306,7 +326,7 @@ class Visit:
 
     def ip_for_log(self, mode: str, key: bytes) -> str | None:
         """The IP as the log may keep it: a truncated prefix (/24, /48), a keyed hash, or nothing."""
-        ip = client_ip(self.scope, self.gateway.trusted)
+        ip = self.client_ip
         if ip is None or mode == "none":
             return None
         try:
