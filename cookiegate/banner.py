@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, cast
 
 import jinja2
-from markupsafe import Markup
+from jinja2.filters import do_urlencode
+from markupsafe import Markup, escape
 
 from .catalog import BUILTIN_VENDORS, Vendor
 from .categories import ADS, ANALYTICS, FUNCTIONAL, OPTIONAL_CATEGORIES
 from .decision import Decision, decide
 from .i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
-from .jurisdiction import Regime, RegimeKind
+from .jurisdiction import STRICTEST, Regime, RegimeKind
 from .location import Location
 from .resources import banner_assets_dir
 from .visitor import header_value
@@ -151,7 +152,10 @@ class BannerRenderer:
         self._vendors = tuple(vendors)
         #: Categories under which a Google tag may run (basic mode emits Consent Mode only when one is on).
         self._google_categories = frozenset(v.category for v in self._vendors if v.id in _GOOGLE_VENDORS)
-        self._render_cached = lru_cache(maxsize=512)(self._render_banner)
+        self._render_cached = lru_cache(maxsize=256)(self._render_banner)
+        self._control_cached = lru_cache(maxsize=64)(self._render_control)
+        self._head_cached = lru_cache(maxsize=64)(self._render_head)
+        self._placeholder_cached = lru_cache(maxsize=1024)(self._render_placeholder)
 
     def _t(self, lang: str) -> Callable[[str], str]:
         return lambda key: self.translations.get(lang, key)
@@ -219,11 +223,16 @@ class BannerRenderer:
 
     def head_html(self, visit: Visit, decision: Decision) -> str:
         """What goes right after ``<head>``: Consent Mode defaults (before any Google tag), then the stylesheet."""
+        return self._head_cached(decision.allowed, decision.is_bot)
+
+    def _render_head(self, allowed: frozenset[str], is_bot: bool) -> str:
+        # consent_mode_script reads only these two facts of the decision.
+        decision = Decision(location=Location.unknown(), regime=STRICTEST, choice=None, allowed=allowed, is_bot=is_bot)
         return self.consent_mode_script(decision) + f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
 
     # -- the banner ---------------------------------------------------------------------------------
 
-    def _render_banner(self, kind: str, lang: str, gpc: bool, reconsent: bool, next_path: str) -> tuple[str, str]:
+    def _render_banner(self, kind: str, lang: str, gpc: bool, reconsent: bool) -> tuple[_Slotted, str]:
         template = self.env.get_template("banner.html")
         # The default decision of a visitor without a choice depends only on the regime kind and GPC.
         default = decide(location=Location.unknown(), regime=Regime(kind, cast(RegimeKind, kind)), choice=None, gpc=gpc)
@@ -250,19 +259,20 @@ class BannerRenderer:
 
         # The hash covers the banner without the per-request path: it proves which text and options were shown.
         banner_hash = hashlib.sha256(render("", "").encode("utf-8")).hexdigest()
-        return render(next_path, banner_hash), banner_hash
+        return _Slotted(render(_SLOT, banner_hash), _html_value), banner_hash
 
     def banner(
         self, decision: Decision, *, next_path: str, lang: str = DEFAULT_LANGUAGE, reconsent: bool = False
     ) -> tuple[str, str]:
         """The first-layer banner and the hash of what it shows."""
         kind = decision.regime.kind if decision.regime.kind in _KIND_KEY else "opt-in"
-        return self._render_cached(kind, lang, decision.gpc, reconsent, next_path)
+        slotted, banner_hash = self._render_cached(kind, lang, decision.gpc, reconsent)
+        return slotted.fill(next_path), banner_hash
 
     def banner_hash(self, kind: str, lang: str, gpc: bool, *, reconsent: bool = False) -> str:
         """The hash of the banner text a visitor in ``kind`` saw (for the consent record)."""
         kind = kind if kind in _KIND_KEY else "opt-in"
-        return self._render_cached(kind, lang, gpc, reconsent, "")[1]
+        return self._render_cached(kind, lang, gpc, reconsent)[1]
 
     def body_html(self, visit: Visit, decision: Decision, *, next_path: str) -> str:
         """What goes right after ``<body>``: the banner when a choice is needed, the settings control, the script."""
@@ -273,25 +283,34 @@ class BannerRenderer:
         if decision.needs_banner:
             reconsent = visit.previous_revision is not None
             parts.append(self.banner(decision, next_path=next_path, lang=lang, reconsent=reconsent)[0])
-        parts.append(
-            self.env.get_template("control.html").render(
-                t=self._t(lang), prefix=self.prefix, next_path=next_path, lang=lang
-            )
-        )
-        parts.append(f'<script src="{self.js_url}" defer data-cookiegate></script>')
+        parts.append(self._control_cached(lang).fill(next_path))
         return "".join(parts)
+
+    def _render_control(self, lang: str) -> _Slotted:
+        control = self.env.get_template("control.html").render(
+            t=self._t(lang), prefix=self.prefix, next_path=_SLOT, lang=lang
+        )
+        script = f'<script src="{self.js_url}" defer data-cookiegate></script>'
+        return _Slotted(control + script, _query_value)
 
     def placeholder(self, visit: Visit, vendor: Vendor | None, category: str, *, next_path: str) -> str:
         """The box shown instead of a blocked embed, naming the vendor and purpose, with a control to allow it."""
-        lang = self.language(visit)
+        return self._placeholder_cached(self.language(visit), vendor, category).fill(next_path)
+
+    def _render_placeholder(self, lang: str, vendor: Vendor | None, category: str) -> _Slotted:
         t = self._t(lang)
-        return self.env.get_template("placeholder.html").render(
-            t=t,
-            prefix=self.prefix,
-            category=category,
-            vendor_name=vendor.name if vendor else t("category_" + category),
-            purpose=(self._purpose(lang, vendor) if vendor and vendor.purpose else t("category_" + category + "_desc")),
-            next_path=next_path,
+        return _Slotted(
+            self.env.get_template("placeholder.html").render(
+                t=t,
+                prefix=self.prefix,
+                category=category,
+                vendor_name=vendor.name if vendor else t("category_" + category),
+                purpose=(
+                    self._purpose(lang, vendor) if vendor and vendor.purpose else t("category_" + category + "_desc")
+                ),
+                next_path=_SLOT,
+            ),
+            _html_value,
         )
 
     # -- the gateway's own pages --------------------------------------------------------------------
@@ -351,6 +370,39 @@ class BannerRenderer:
         )
         page_path = f"{self.prefix}cookies?next={_quote(next_path)}"
         return self._page(self.translations.get(lang, "cookie_statement"), body, lang, next_path, page_path)
+
+
+# Rendered fragments are cached per variant and language with this token where the request's path goes;
+# the path is escaped the way the template would have escaped it, then put in. The token is plain ASCII
+# letters and dashes, so autoescaping and ``urlencode`` leave it as it is, and no template or translation
+# contains it (tests compare the cached fragments with direct renders).
+_SLOT: Final = "cookiegate-next-path-slot-q7w3z"
+
+
+def _html_value(path: str) -> str:
+    """``{{ next_path }}`` under autoescape."""
+    return str(escape(path))
+
+
+def _query_value(path: str) -> str:
+    """``{{ next_path | urlencode }}`` under autoescape."""
+    return str(escape(do_urlencode(path)))
+
+
+class _Slotted:
+    """A rendered fragment with slots for the request's path."""
+
+    __slots__ = ("parts", "escape")
+
+    def __init__(self, rendered: str, escape_path: Callable[[str], str]) -> None:
+        self.parts = rendered.split(_SLOT)
+        self.escape = escape_path
+
+    def fill(self, next_path: str) -> str:
+        """The fragment with ``next_path`` (escaped) in every slot."""
+        if len(self.parts) == 1:
+            return self.parts[0]
+        return self.escape(next_path).join(self.parts)
 
 
 def _quote(path: str) -> str:

@@ -67,6 +67,9 @@ _SUBDIVISION_CODES_BY_NAME: dict[str, dict[str, str]] = {
 
 _Fingerprint = tuple[int, int, int]
 
+#: Addresses whose location is remembered (per loaded database).
+_CACHE_SIZE = 8192
+
 # Module-level so tests can drive the reload interval without sleeping.
 _clock = time.monotonic
 
@@ -98,6 +101,10 @@ class GeoResolver:
         self._closed = False
         self._reload_lock = threading.Lock()
         self._warned: set[Hashable] = set()
+        #: ip text -> location, for the reader in ``_current`` (replaced by a new dict on every reload).
+        #: Process memory only, bounded, never written anywhere: visitors come back many times per visit,
+        #: and parsing the address plus walking the tree is most of a lookup's cost.
+        self._cache: dict[str, Location] = {}
         if self._path is not None:
             self._check_file()
 
@@ -130,9 +137,15 @@ class GeoResolver:
             return Location.unknown()
         if self._check_interval == 0 or _clock() >= self._next_check:
             self._maybe_reload()
+        # The cache first, then the reader: a reload installs the reader before the new (empty) cache,
+        # so a cache seen here is never newer than the reader read next.
+        cache = self._cache
+        cached = cache.get(ip)
         current = self._current
         if current is None:
             return Location.unknown()
+        if cached is not None:
+            return cached
         reader, ipv4_only = current
         address = _global_address(ip)
         if address is None:
@@ -157,7 +170,11 @@ class GeoResolver:
                 type(exc).__name__,
             )
             return Location.unknown()
-        return _location_from_record(record)
+        location = _location_from_record(record)
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()  # a flood of new addresses costs only misses
+        cache[ip] = location
+        return location
 
     def close(self) -> None:
         """Close the database; later lookups are unknown. Idempotent."""
@@ -233,6 +250,7 @@ class GeoResolver:
             )
             return
         previous, self._current = self._current, (reader, ip_version == 4)
+        self._cache = {}
         self._fingerprint = fingerprint
         self._read_error = False
         # A good file clears the memory of past problems, so a later breakage is reported again.

@@ -382,3 +382,64 @@ async def test_a_site_tags_own_purpose_is_shown_untranslated_on_a_french_stateme
     assert TEXTS["fr"]["vendor_purpose_meta_pixel"] not in statement
     # Other built-in vendors are still translated next to the site's tags.
     assert TEXTS["fr"]["vendor_purpose_hotjar"] in statement
+
+
+# -- cached fragments -----------------------------------------------------------------------------------
+
+
+class _NextValues(HTMLParser):
+    """Every place a fragment sends the visitor back to: hidden ``next`` inputs and ``?next=`` links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name") == "next":
+            self.values.append(a.get("value") or "")
+        href = a.get("href") or ""
+        if tag == "a" and "?next=" in href:
+            from urllib.parse import parse_qs, urlsplit
+
+            self.values.append(parse_qs(urlsplit(href).query, keep_blank_values=True)["next"][0])
+
+
+TRICKY_PATHS = ["/", "/pricing?plan=pro&seats=3", '/a"><script>alert(1)</script>', "/é/ü?q=%20x#top",
+                "/cookiegate-next-path-slot-q7w3z", "/a'b<c>&amp;d", "/" + "x" * 300]
+
+
+@pytest.mark.parametrize("path", TRICKY_PATHS)
+def test_cached_banner_control_and_placeholder_send_the_visitor_back_to_their_own_page(path: str) -> None:
+    r = renderer()
+    for kind in REGIME_KINDS:
+        for lang in ("en", "fr"):
+            r.banner(no_choice(kind), next_path="/warm-the-cache", lang=lang)
+            banner = r.banner(no_choice(kind), next_path=path, lang=lang)[0]
+            found = _NextValues()
+            found.feed(banner)
+            assert found.values and all(v == path for v in found.values), (kind, lang, found.values)
+            assert "<script>alert" not in banner
+    control = r._control_cached("de").fill(path)
+    found = _NextValues()
+    found.feed(control)
+    assert found.values == [path]
+    youtube = next(v for v in BUILTIN_VENDORS if v.id == "youtube")
+    placeholder = r._placeholder_cached("es", youtube, youtube.category).fill(path)
+    found = _NextValues()
+    found.feed(placeholder)
+    assert found.values == [path] and "YouTube" in placeholder
+
+
+def test_cached_fragments_are_byte_identical_to_a_direct_render() -> None:
+    r = renderer()
+    path = '/über?a=1&b="2"<x>'
+    direct = r.env.get_template("control.html").render(t=r._t("it"), prefix=r.prefix, next_path=path, lang="it")
+    assert r._control_cached("it").fill(path).startswith(direct)
+    youtube = next(v for v in BUILTIN_VENDORS if v.id == "youtube")
+    t = r._t("pt")
+    direct = r.env.get_template("placeholder.html").render(
+        t=t, prefix=r.prefix, category=youtube.category, vendor_name=youtube.name,
+        purpose=r._purpose("pt", youtube), next_path=path,
+    )
+    assert r._placeholder_cached("pt", youtube, youtube.category).fill(path) == direct

@@ -118,3 +118,31 @@ def test_set_cookie_attributes() -> None:
 
 def test_codec_repr_hides_keys() -> None:
     assert NEW not in repr(codec())
+
+
+def test_a_remembered_cookie_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = codec(max_age=3600)
+    value = c.encode(choice())
+    assert c.decode(value) is not None
+    assert c.decode(value) is not None  # the second read is answered from memory
+    later = time.time() + 3601
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert c.decode(value) is None
+    assert c.rejections == 1
+
+
+def test_a_cookie_that_failed_verification_is_not_remembered() -> None:
+    c = codec()
+    good = c.encode(choice())
+    flipped = good[:5] + ("A" if good[5] != "A" else "B") + good[6:]
+    for _ in range(3):
+        assert c.decode(flipped) is None
+    assert c.rejections == 3  # every attempt verified (and refused) again
+    assert c.decode(good) == choice(issued_at=c.decode(good).issued_at)  # type: ignore[union-attr]
+
+
+def test_a_remembered_cookie_is_not_trusted_by_a_codec_with_other_keys() -> None:
+    value = codec([OLD]).encode(choice())
+    first = codec([OLD])
+    assert first.decode(value) is not None
+    assert codec([NEW]).decode(value) is None
