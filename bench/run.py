@@ -68,6 +68,24 @@ def _has(module: str) -> bool:
     return True
 
 
+def _cpus() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
+
+
+# With two or more CPUs, the server under test and the load generator each get their own CPU: otherwise the
+# scheduler sometimes puts both on one core for a run, and run-to-run noise swamps a few percent of overhead.
+_CPUS = _cpus()
+SERVER_CPU = _CPUS[-1] if len(_CPUS) >= 2 and shutil.which("taskset") else None
+LOAD_CPU = _CPUS[0] if SERVER_CPU is not None else None
+
+
+def _pinned(cmd: list[str], cpu: int | None) -> list[str]:
+    return cmd if cpu is None else ["taskset", "-c", str(cpu), *cmd]
+
+
 @dataclass
 class Server:
     """One uvicorn process serving ``bench.apps:<name>``."""
@@ -88,7 +106,7 @@ class Server:
                "--port", str(self.port), "--loop", loop, "--http", http, "--no-access-log",
                "--log-level", "warning", "--lifespan", "on"]
         env = dict(os.environ, COOKIEGATE_BENCH_TMP=tmp, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        self.proc = subprocess.Popen(_pinned(cmd, SERVER_CPU), cwd=ROOT, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -182,7 +200,7 @@ def run_wrk(base: str, scenario: Scenario, seconds: float, connections: int, coo
         cmd += ["-s", script.name]
     cmd.append(base + scenario.path)
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(_pinned(cmd, LOAD_CPU), capture_output=True, text=True, check=True).stdout
     finally:
         if script is not None:
             os.unlink(script.name)

@@ -176,31 +176,24 @@ class Visit:
     ``visit.allows("analytics")``), ``visit.location``, ``visit.regime``.
     """
 
-    __slots__ = (
-        "_choice",
-        "_choice_done",
-        "_decision",
-        "_ip",
-        "_location",
-        "_regime",
-        "_ua",
-        "gateway",
-        "preview",
-        "scope",
-    )
+    # Every fact starts as a class-level "not computed yet": making a visit (once per request, most of them
+    # never asking anything) sets two attributes only.
+    _location: Location | None = None
+    _ip: str | None | bool = False  # False: not computed yet (None is a valid answer)
+    _regime: Regime | None = None
+    _choice: Choice | None = None
+    _choice_done = False
+    _decision: Decision | None = None
+    _ua: UserAgentInfo | None = None
+    #: Set only for an authenticated admin preview: overrides location, consent state and GPC.
+    preview: Preview | None = None
 
     def __init__(self, gateway: Gateway, scope: Mapping[str, Any]) -> None:
         self.gateway = gateway
-        self.scope = scope
-        self._location: Location | None = None
-        self._ip: str | None | bool = False  # False: not computed yet (None is a valid answer)
-        self._regime: Regime | None = None
-        self._choice: Choice | None = None
-        self._choice_done = False
-        self._decision: Decision | None = None
-        self._ua: UserAgentInfo | None = None
-        #: Set only for an authenticated admin preview: overrides location, consent state and GPC.
-        self.preview: Preview | None = None
+        #: What the visit reads of the request: its peer and headers. Not the scope itself: the scope holds
+        #: the visit (``scope["cookiegate"]``), and a visit holding the scope would make every request a
+        #: reference cycle, freed only by the cyclic garbage collector.
+        self.scope: Mapping[str, Any] = {"client": scope.get("client"), "headers": scope.get("headers", ())}
 
     def __repr__(self) -> str:
         return f"<cookiegate.Visit decided={self._decision is not None}>"

@@ -51,13 +51,16 @@ class CookieGateMiddleware:
                     head=scope.get("method") == "HEAD",
                 )
                 return
-            visit = Visit(self.gateway, scope)
             # Only an authenticated admin's request is previewed; anyone else's header is ignored (counted).
+            # Checked before the visit is made: a preview removes the credentials from the scope's headers.
             try:
-                visit.preview = self.admin.preview_for(scope)
+                preview = self.admin.preview_for(scope)
             except Exception:
                 # Never fail the page: the request is simply not previewed (the visitor's own view applies).
                 self.gateway.errors.error("preview", "cookiegate: admin preview check failed; request not previewed")
+                preview = None
+            visit = Visit(self.gateway, scope)
+            visit.preview = preview
             scope["cookiegate"] = visit
             await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
         elif kind == "lifespan":

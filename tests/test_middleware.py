@@ -486,3 +486,40 @@ async def test_rewriter_failure_blocks_everything_even_for_a_visitor_who_allowed
         r = await c.get("/")
     assert r.status_code == 200 and "Kactuce CRM+" in r.text
     assert "googletagmanager.com" not in r.text and "youtube.com" not in r.text
+
+
+@pytest.mark.parametrize("path", ["/", "/api", "/api/cookie", "/stream", "/whoami"])
+async def test_a_request_leaves_no_reference_cycle_behind(app: CookieGateMiddleware, path: str) -> None:
+    # Every request's objects must be freed by reference counting alone: a cycle per request (the scope
+    # holding the visit holding the scope) leaves the cyclic collector a pile to walk on every page.
+    import gc
+
+    headers = [(b"host", b"kactuce.com"), (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")]
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": headers, "client": (IP["FR"], 1234), "server": ("kactuce.com", 443), "scheme": "https",
+             "http_version": "1.1", "root_path": ""}
+    sent: list[dict[str, Any]] = []
+    received: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        received.append(1)
+        if len(received) % 2 == 0:  # a streaming response listens for a disconnect: none comes
+            await anyio.sleep_forever()
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    received.clear()
+    await app(dict(scope), receive, send)  # warm up: caches and lazily built objects are not per request
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            received.clear()
+            await app(dict(scope), receive, send)
+        found = gc.collect()
+    finally:
+        gc.enable()
+    assert sent[-2]["type"] == "http.response.start" or sent[-1]["type"] == "http.response.body"
+    assert found == 0
