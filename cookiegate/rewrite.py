@@ -357,6 +357,17 @@ def _unquoted(value: str) -> bytes:
     return _UNQUOTED_SAFE.sub(lambda m: f"&#{ord(m.group())};", value).encode("ascii") or b'""'
 
 
+def _has_explicit_markup(data: bytes) -> bool:
+    """Whether ``data`` holds ``data-cookiegate`` or ``data-category`` in any case (one pass for both)."""
+    lowered = data.lower()
+    i = lowered.find(b"data-c")
+    while i >= 0:
+        if lowered.startswith(b"ookiegate", i + 6) or lowered.startswith(b"ategory", i + 6):
+            return True
+        i = lowered.find(b"data-c", i + 6)
+    return False
+
+
 def _is_alpha(byte: int) -> bool:
     return 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
 
@@ -490,9 +501,8 @@ class HtmlRewriter:
                 # Every category is allowed and the banner is in: nothing after this point can change
                 # unless explicit markup wants activating. Without any, the rest goes out as it came.
                 rest = self._buf[pos:]
-                lowered = rest.lower()
                 self._fast = False
-                if b"data-cookiegate" not in lowered and b"data-category" not in lowered:
+                if not _has_explicit_markup(rest):
                     out.append(rest)
                     pos = len(self._buf)
                     self._passthrough = True
