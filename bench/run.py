@@ -603,7 +603,7 @@ def micro(quick: bool) -> list[tuple[str, float, str]]:
 
     geo = GeoResolver(str(bundled_demo_database()))
     rows.append(("geo lookup (bundled demo .mmdb), returning address", _per_call_us(lambda: geo.lookup(EU_IP), budget),
-                 "remembered per address"))
+                 "remembered under a keyed hash"))
     addresses = (f"85.0.{i >> 8}.{i & 255}" for i in itertools.cycle(range(1 << 16)))
     rows.append(("geo lookup, a new address each call", _per_call_us(lambda: geo.lookup(next(addresses)), budget),
                  "parse + C reader"))

@@ -16,6 +16,7 @@ previous reader keeps serving.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import os
@@ -101,10 +102,12 @@ class GeoResolver:
         self._closed = False
         self._reload_lock = threading.Lock()
         self._warned: set[Hashable] = set()
-        #: ip text -> location, for the reader in ``_current`` (replaced by a new dict on every reload).
-        #: Process memory only, bounded, never written anywhere: visitors come back many times per visit,
-        #: and parsing the address plus walking the tree is most of a lookup's cost.
-        self._cache: dict[str, Location] = {}
+        #: keyed hash of the ip text -> location, for the reader in ``_current`` (a new dict on every reload).
+        #: Visitors come back many times per visit, and parsing the address plus walking the tree is most of
+        #: a lookup's cost. Keyed by a hash under a per-process random key, not by the address: the
+        #: gateway keeps no raw IP, not even in memory between requests.
+        self._cache: dict[bytes, Location] = {}
+        self._cache_key = os.urandom(16)
         if self._path is not None:
             self._check_file()
 
@@ -140,7 +143,8 @@ class GeoResolver:
         # The cache first, then the reader: a reload installs the reader before the new (empty) cache,
         # so a cache seen here is never newer than the reader read next.
         cache = self._cache
-        cached = cache.get(ip)
+        digest = hashlib.blake2b(ip.encode("utf-8", "replace"), digest_size=16, key=self._cache_key).digest()
+        cached = cache.get(digest)
         current = self._current
         if current is None:
             return Location.unknown()
@@ -173,7 +177,7 @@ class GeoResolver:
         location = _location_from_record(record)
         if len(cache) >= _CACHE_SIZE:
             cache.clear()  # a flood of new addresses costs only misses
-        cache[ip] = location
+        cache[digest] = location
         return location
 
     def close(self) -> None:

@@ -258,18 +258,6 @@ def _parse_host(text: str) -> _IPAddress | None:
 
     ``None`` for anything else, including RFC 7239's ``unknown`` and obfuscated ``_identifiers``.
     """
-    # The longest host form ("[v6%zone]:port") is far below this; longer text is garbage, and not cached.
-    if len(text) > _MAX_HOST_CHARS:
-        return None
-    return _parse_host_cached(text)
-
-
-_MAX_HOST_CHARS = 128
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_host_cached(text: str) -> _IPAddress | None:
-    # Cached: a visitor's peer and proxy chain repeat on every request, and ipaddress parsing is slow.
     text = text.strip()
     if not text:
         return None

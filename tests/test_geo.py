@@ -506,3 +506,16 @@ def test_lookups_during_repeated_replacement_never_raise(tmp_path: Path) -> None
     assert errors == []
     assert seen <= {"FR", "DE", None}
     assert seen & {"FR", "DE"}
+
+
+def test_returning_addresses_are_remembered_under_a_keyed_hash_never_as_the_address(tmp_path: Path) -> None:
+    path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
+    with GeoResolver(path) as resolver:
+        first = resolver.lookup("85.0.1.7")
+        assert resolver.lookup("85.0.1.7") == first and first.country == "FR"
+        assert len(resolver._cache) == 1
+        (key,) = resolver._cache
+        assert isinstance(key, bytes) and b"85.0.1.7" not in key and b"\x55\x00\x01\x07" not in key
+        with GeoResolver(path) as other:
+            other.lookup("85.0.1.7")
+            assert set(other._cache) != {key}  # per-process (per-reader) random key: not a plain digest
