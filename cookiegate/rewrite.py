@@ -589,6 +589,18 @@ class HtmlRewriter:
 
     def _start_tag(self, pos: int, final: bool, out: list[bytes]) -> int:
         memo = self._tag_memo
+        if memo is not None:
+            # Seen before? Every key is a whole tag whose only ">" outside quotes is its last byte, and a tag
+            # tokenizes the same wherever it stands, so the bytes up to the next ">" either are such a tag
+            # (the same bytes end the same way) or are no key at all (that ">" sits inside a quoted value,
+            # where no whole tag can end). A hit skips the whole-tag pattern.
+            gt = self._buf.find(b">", pos)
+            if gt >= 0:
+                data = self._buf[pos : gt + 1]
+                name = memo.get(data)
+                if name is not None:
+                    out.append(data)
+                    return self._after_start_tag(name, gt + 1, out)
         whole = _WHOLE_TAG.match(self._buf, pos) if memo is not None else None
         if whole is not None:
             # A complete start tag with no "<" inside: if these exact bytes were seen before and needed

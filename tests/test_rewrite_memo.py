@@ -57,3 +57,27 @@ def test_classifier_without_weak_references_is_classified_every_time() -> None:
         out = rewriter.feed(PAGE) + rewriter.finish()
         assert b'data-cookiegate-src="https://www.facebook.com/tr?id=1"' in out
         assert b'<img src="/logo.png" alt=logo>' in out
+
+
+def test_a_remembered_tag_with_a_quoted_gt_is_recognised_and_a_tracker_sharing_its_start_is_not_mistaken() -> None:
+    classifier = TableClassifier()
+    harmless = b'<p><img alt="a>b" src="/a.png"><img src="/a.png"></p>'
+    for _ in range(2):  # the second time both tags come from the memo
+        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        assert rewriter.feed(harmless) + rewriter.finish() == harmless
+    # Same bytes up to the first ">" as the remembered tag, then a tracker URL.
+    tracker = b'<p><img alt="a>" src="https://www.facebook.com/tr?id=1"><img src="/a.png"></p>'
+    rewriter = HtmlRewriter(classifier=classifier, allowed=())
+    out = rewriter.feed(tracker) + rewriter.finish()
+    assert b'data-cookiegate-src="https://www.facebook.com/tr?id=1"' in out
+    assert out.endswith(b'<img src="/a.png"></p>')
+
+
+def test_a_remembered_tag_split_across_chunks_is_held_until_its_end() -> None:
+    classifier = TableClassifier()
+    doc = b'<p><img src="/a.png" alt="x"></p><img src="https://www.facebook.com/tr?id=2">'
+    whole = HtmlRewriter(classifier=classifier, allowed=())
+    expected = whole.feed(doc) + whole.finish()
+    for cut in range(1, len(doc)):
+        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        assert rewriter.feed(doc[:cut]) + rewriter.feed(doc[cut:]) + rewriter.finish() == expected, cut
