@@ -398,7 +398,8 @@ def memo_cap_mib() -> float:
     from cookiegate import rewrite
 
     return (2 * rewrite._MEMO_SIZE * rewrite._MEMO_VALUE_MAX
-            + rewrite._MEMO_INLINE_SIZE * rewrite._MEMO_INLINE_MAX) / 2**20
+            + rewrite._MEMO_INLINE_SIZE * rewrite._MEMO_INLINE_MAX
+            + 2 * rewrite._MEMO_REGION_SIZE * rewrite._MEMO_REGION_MAX) / 2**20
 
 
 def load_goals(quick: bool) -> list[Row]:

@@ -10,7 +10,9 @@ fetchable attribute, no special element) in C; Python only runs at tags that mat
 raw-text elements. Interesting attribute and tag names are recognised by negative lookbehinds at the end
 of each name (one class test for most names) rather than an alternation tried at its start. What the
 classifier said about an attribute value, a whole start tag or an inline script is remembered per
-classifier in bounded tables (:class:`_Memos`), since a site sends the same markup on every page view.
+classifier in bounded tables (:class:`_Memos`), since a site sends the same markup on every page view;
+so is what a whole hidden region (a vendor's inline script, its ``<noscript>`` pixel, a ``<style>``) became
+for a given set of allowed categories, unless the safety net had to read or edit past the region's end.
 When every category is allowed, the rest of the body passes through untouched once the ``<body>``
 injection is out (see :class:`HtmlRewriter`).
 
@@ -63,9 +65,13 @@ _MAX_SRCDOC_DEPTH = 4
 _MEMO_VALUE_MAX = 512
 #: ... in tables of at most this many entries each (cleared when full): 2 MB each at worst ...
 _MEMO_SIZE = 4096
-#: ... and inline scripts up to this length, at most this many (4 MB at worst).
+#: ... and inline scripts up to this length, at most this many (4 MB at worst) ...
 _MEMO_INLINE_MAX = 8 * 1024
 _MEMO_INLINE_SIZE = 512
+#: ... and whole hidden regions (a script element, a noscript, a style, a comment) up to this length, per
+#: set of allowed categories, at most this many (4 MB at worst, their outputs being about as long).
+_MEMO_REGION_MAX = 8 * 1024
+_MEMO_REGION_SIZE = 256
 
 class _Memos:
     """What a classifier said about bytes it has seen, kept per classifier (it is read-only, so an answer
@@ -73,7 +79,7 @@ class _Memos:
     classifying them (entity decoding, URL normalization, host-suffix walks, inline signatures) is most of
     the cost of a page. Each table is cleared when full: a flood of unique markup only costs misses."""
 
-    __slots__ = ("urls", "tags", "inline")
+    __slots__ = ("urls", "tags", "inline", "regions")
 
     def __init__(self) -> None:
         #: (attribute, raw value) -> the vendors its URLs reach.
@@ -82,6 +88,8 @@ class _Memos:
         self.tags: dict[bytes, bytes] = {}
         #: inline script text -> the vendor it belongs to (or None).
         self.inline: dict[bytes, Vendor | None] = {}
+        #: (region kind and name, a whole hidden region's bytes, the allowed categories) -> what it became.
+        self.regions: dict[tuple[int, bytes, bytes, frozenset[str]], _RegionResult] = {}
 
 
 _MEMOS: weakref.WeakKeyDictionary[object, _Memos] = weakref.WeakKeyDictionary()
@@ -383,7 +391,7 @@ _Edit = tuple[int, int, bytes]
 class _Region:
     """A hidden region being collected: offsets are relative to its base (the first byte not emitted)."""
 
-    __slots__ = ("kind", "name", "content", "scan", "state", "fresh", "tag_pending")
+    __slots__ = ("kind", "name", "content", "scan", "state", "fresh", "tag_pending", "split")
 
     def __init__(self, kind: int, content: int, name: bytes = b"") -> None:
         self.kind = kind
@@ -393,6 +401,16 @@ class _Region:
         self.state = _SCRIPT_DATA
         self.fresh = True  # comment: the abrupt "<!-->" / "<!--->" endings are still possible
         self.tag_pending = kind == _SCRIPT  # the script start tag waits for the script text
+        self.split = False  # decided on its first bytes (past the cap): no longer one unit
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionResult:
+    """What a whole hidden region became: its output and what the rewriter recorded on the way."""
+
+    out: bytes
+    events: tuple[TagEvent, ...]
+    blocked: tuple[tuple[Vendor | None, str], ...]
 
 
 @dataclass(slots=True)
@@ -445,6 +463,9 @@ class HtmlRewriter:
         self._depth = 0
         self._keep_from = 0
         self._edits: list[_Edit] = []
+        #: How far the last safety-net pass read (buffer offset before its edits); placeholders emitted.
+        self._net_reach = 0
+        self._placeholders = 0
         #: All-allowed fast path: once the body injection is out, pass the rest through untouched.
         self._fast = self._allowed.issuperset(CATEGORIES)
         self._passthrough = False
@@ -667,6 +688,7 @@ class HtmlRewriter:
             self._blocked.append((vendor, category))
             edits = self._neutralize_edits(tag, first, verdict, insert=True, tidy=True)
             if self._placeholder is not None and tag.name in _PLACEHOLDER_NAMES:
+                self._placeholders += 1
                 out.append(self._placeholder(vendor, category))
         return (_apply(data, edits, tag.start) if edits else data), verdict
 
@@ -789,12 +811,14 @@ class HtmlRewriter:
         n = len(buf)
         edits: list[_Edit] = []
         blocked: list[_Verdict] = []
+        reach = stop
         for m in _CANDIDATE.finditer(buf, start, stop):
             p = m.start()
             limit = min(n, p + _CANDIDATE_LIMIT)
             tag = _parse_tag(buf, p, limit)
             if tag.end < 0 and not final and limit == n and n < p + _CANDIDATE_LIMIT:
                 return False
+            reach = max(reach, tag.end if tag.end >= 0 else limit)
             name = tag.name
             if name != b"script" and not any(a[0] in _INTERESTING_ATTRS for a in tag.attrs):
                 continue
@@ -806,6 +830,7 @@ class HtmlRewriter:
                 close = _SCRIPT_END_ANY.search(buf, text_start, text_limit)
                 if close is None and not final and text_limit == n and n < text_start + _CANDIDATE_LIMIT:
                     return False
+                reach = max(reach, close.end() if close else text_limit)
                 inline = buf[text_start : close.start() if close else text_limit]
             verdict = self._classify(name, first, inline)
             if verdict is None or verdict.category in self._allowed:
@@ -819,6 +844,7 @@ class HtmlRewriter:
             vendor = verdict.vendor
             self.events.append(TagEvent(vendor.id if vendor else None, verdict.category, False))
             self._blocked.append((vendor, verdict.category))
+        self._net_reach = max([reach, *(e[1] for e in edits)])
         if edits:
             self._edits = _merge(edits)
             self._buf = _apply(buf, self._edits, 0)
@@ -840,9 +866,25 @@ class HtmlRewriter:
                 return self._wait(base)
             return self._split_region(region, base, content, final, out)
         content_end, close_end = closed
+        # A whole region seen before, for the same allowed categories, becomes what it became then: its
+        # bytes decide everything done below (tokenizer states, safety net, classification), as long as
+        # nothing read past its end (checked when it was remembered) and it is not the end of the stream.
+        memo = self._memos.regions if self._memos is not None and not final and not region.split else None
+        key: tuple[int, bytes, bytes, frozenset[str]] | None = None
+        if memo is not None and close_end - base <= _MEMO_REGION_MAX:
+            key = (region.kind, region.name, self._buf[base:close_end], self._allowed)
+            known = memo.get(key)
+            if known is not None:
+                out.append(known.out)
+                self.events.extend(known.events)
+                self._blocked.extend(known.blocked)
+                self._region = None
+                return close_end
+        marks = (len(out), len(self.events), len(self._blocked), self._placeholders)
         before = self._buf
         if not self._safety_net(content, close_end, final):
             return self._wait(base)
+        self_contained = self._net_reach <= close_end
         if self._buf is not before:
             content_end, close_end = self._shift(content_end), self._shift(close_end)
         buf = self._buf
@@ -856,6 +898,11 @@ class HtmlRewriter:
         else:
             out.append(buf[base:close_end])
         self._region = None
+        if key is not None and memo is not None and self_contained and self._placeholders == marks[3]:
+            # Placeholders depend on the visitor (language, page): a region that emitted one is not kept.
+            result = _RegionResult(b"".join(out[marks[0] :]), tuple(self.events[marks[1] :]),
+                                   tuple(self._blocked[marks[2] :]))
+            _remember(memo, key, result, _MEMO_REGION_SIZE)
         return close_end
 
     def _rewrite_css(self, css: bytes) -> bytes:
@@ -916,6 +963,7 @@ class HtmlRewriter:
         region.content = 0
         region.scan = scan - cut
         region.fresh = False
+        region.split = True
         return cut
 
     def _script_tag(self, base: int, content: int, text: bytes, out: list[bytes]) -> bytes:
