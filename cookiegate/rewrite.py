@@ -218,10 +218,12 @@ _A_INTERESTING = _INTERESTING_ATTRS - {b"href", b"xlink:href"}
 # by frequency; the branches exclude each other by their first bytes or by the tag name.
 _SKIP = re.compile(
     rb"(?:[^<]++"
+    rb"|</[A-Za-z][^\t\n\f\r /><\"'=]*+>"  # the usual end tag; the next branch would match it the same way
     rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + _plain_attr() + rb")*+[\t\n\f\r /]*+>"
+    # <a> before the general start tag: the general branch refuses it only after reading its name
+    rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + _boring_attr(_A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
     rb"|<[A-Za-z][^\t\n\f\r /><]*+" + _not_ending_in({b"<" + n for n in _SPECIAL_NAMES})
     + rb"(?:" + _boring_attr(_INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+>"
-    rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + _boring_attr(_A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
     rb"|<(?=[^A-Za-z!/?])"
     rb"|<!--(?!-?>)(?:[^<-]++|-(?!-!?>))*+--!?>"  # a comment with nothing tag-shaped inside
     rb")*+",

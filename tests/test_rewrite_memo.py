@@ -1,10 +1,14 @@
-"""The per-classifier memos (attribute values, whole start tags) never change what the rewriter outputs."""
+"""The per-classifier memos (attribute values, whole start tags, hidden regions) and the reordered skip
+pattern never change what the rewriter outputs."""
 
 from __future__ import annotations
+
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cookiegate import rewrite
 from cookiegate.catalog import Vendor
 from cookiegate.rewrite import HtmlRewriter
 from tests.test_rewrite import EVERY_CATEGORY, META, TableClassifier
@@ -135,3 +139,42 @@ def test_memos_shared_across_documents_never_change_the_output(doc: bytes, allow
             rewriter = HtmlRewriter(classifier=SHARED, allowed=allowed)
             out = b"".join(rewriter.feed(c) for c in chunks) + rewriter.finish()
             assert (out, rewriter.events) == expected
+
+
+# The skip pattern as first written (general start tag before <a>, one end-tag branch): the shipped one
+# reorders and adds a shortcut for speed, and must consume exactly the same bytes.
+_REFERENCE_SKIP = re.compile(
+    rb"(?:[^<]++"
+    rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + rewrite._plain_attr() + rb")*+[\t\n\f\r /]*+>"
+    rb"|<[A-Za-z][^\t\n\f\r /><]*+" + rewrite._not_ending_in({b"<" + n for n in rewrite._SPECIAL_NAMES})
+    + rb"(?:" + rewrite._boring_attr(rewrite._INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+>"
+    rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + rewrite._boring_attr(rewrite._A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
+    rb"|<(?=[^A-Za-z!/?])"
+    rb"|<!--(?!-?>)(?:[^<-]++|-(?!-!?>))*+--!?>"
+    rb")*+",
+    re.I,
+)
+_TAGS = ["<a href=/x>", "<A HREF='/x' title=\"t\">", "<area shape=rect>", "<abbr title=x>", "</p>", "</P x=1>",
+         "</a\t>", "</b'c>", "</d\"e\">", "</f=g>", "<img alt=x>", "<img src=/a.png>", "<p class=\"a>b\">",
+         "<svg viewBox='0 0 1 1'>", "<path d=\"M0 0\"/>", "text ", "<", "</", "<!-- c -->", "<!-- <b> -->",
+         "<style>", "<a", "<a/", "<a\nhref=x>", "</section>", "<li>", "<x y=z/>", "&amp;", "'", '"', ">"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.sampled_from(_TAGS), max_size=30), start=st.integers(0, 5))
+def test_the_skip_pattern_consumes_what_its_reference_form_consumes(parts: list[str], start: int) -> None:
+    doc = "".join(parts).encode()
+    start = min(start, len(doc))
+    reference = _REFERENCE_SKIP.match(doc, start)
+    shipped = rewrite._SKIP.match(doc, start)
+    assert reference is not None and shipped is not None
+    assert shipped.end() == reference.end()
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=hostile_documents())
+def test_the_skip_pattern_matches_its_reference_form_on_hostile_documents(doc: bytes) -> None:
+    for start in range(0, len(doc), 7):
+        reference = _REFERENCE_SKIP.match(doc, start)
+        shipped = rewrite._SKIP.match(doc, start)
+        assert reference is not None and shipped is not None and shipped.end() == reference.end()
