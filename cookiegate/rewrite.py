@@ -84,7 +84,8 @@ class _Memos:
     def __init__(self) -> None:
         #: (attribute, raw value) -> the vendors its URLs reach.
         self.urls: dict[tuple[bytes, bytes], tuple[Vendor, ...]] = {}
-        #: the bytes of a whole start tag (no "<" inside) that needed nothing -> its lowercased name.
+        #: the bytes of a whole start tag (no "<" inside) that needed nothing (a script's start tag: nothing
+        #: yet, its text decides) -> its lowercased name.
         self.tags: dict[bytes, bytes] = {}
         #: inline script text -> the vendor it belongs to (or None).
         self.inline: dict[bytes, Vendor | None] = {}
@@ -622,8 +623,7 @@ class HtmlRewriter:
                 data = self._buf[pos : gt + 1]
                 name = memo.get(data)
                 if name is not None:
-                    out.append(data)
-                    return self._after_start_tag(name, gt + 1, out)
+                    return self._known_start_tag(name, data, pos, gt + 1, out)
         whole = _WHOLE_TAG.match(self._buf, pos) if memo is not None else None
         if whole is not None:
             # A complete start tag with no "<" inside: if these exact bytes were seen before and needed
@@ -632,14 +632,17 @@ class HtmlRewriter:
             data = self._buf[pos:end]
             name = memo.get(data) if memo is not None else None
             if name is not None:
-                out.append(data)
-                return self._after_start_tag(name, end, out)
+                return self._known_start_tag(name, data, pos, end, out)
         tag = self._parse_with_net(pos, final)
         if tag is None:
             return self._wait(pos)
         end = tag.end if tag.end >= 0 else len(self._buf)
         name = tag.name
         if name == b"script":
+            # Nothing is decided on a script's start tag alone (it waits for the text): its bytes and name
+            # are all a second sighting needs.
+            if whole is not None and memo is not None and whole.end() == end and end - pos <= _MEMO_VALUE_MAX:
+                _remember(memo, self._buf[pos:end], name)
             self._region = _Region(_SCRIPT, end - pos)
             return pos
         data = self._buf[pos:end]
@@ -649,6 +652,14 @@ class HtmlRewriter:
         if verdict is None and whole is not None and memo is not None and whole.end() == end:
             if len(data) <= _MEMO_VALUE_MAX:
                 _remember(memo, data, name)
+        out.append(data)
+        return self._after_start_tag(name, end, out)
+
+    def _known_start_tag(self, name: bytes, data: bytes, pos: int, end: int, out: list[bytes]) -> int:
+        """A start tag found in the memo: as the slow path would have handled it."""
+        if name == b"script":
+            self._region = _Region(_SCRIPT, end - pos)
+            return pos
         out.append(data)
         return self._after_start_tag(name, end, out)
 

@@ -178,3 +178,16 @@ def test_the_skip_pattern_matches_its_reference_form_on_hostile_documents(doc: b
         reference = _REFERENCE_SKIP.match(doc, start)
         shipped = rewrite._SKIP.match(doc, start)
         assert reference is not None and shipped is not None and shipped.end() == reference.end()
+
+
+def test_a_remembered_script_start_tag_still_waits_for_its_text_to_be_decided() -> None:
+    classifier = TableClassifier()
+    first_party = b"<p><script async>console.log(1)</script></p>"
+    for _ in range(2):
+        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        assert rewriter.feed(first_party) + rewriter.finish() == first_party
+    tracker = b"<p><script async>fbq('init','1')</script></p>"
+    for cut in (0, 5, 10, 17, 20, len(tracker)):  # the second time the start tag comes from the memo
+        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        out = rewriter.feed(tracker[:cut]) + rewriter.feed(tracker[cut:]) + rewriter.finish()
+        assert out.startswith(b"<p><script type=text/plain data-cookiegate-blocked=ads"), (cut, out)
