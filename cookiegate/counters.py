@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -52,9 +52,14 @@ class Counters:
 
     def tag(self, tag_id: str, *, country: str | None, regime: str, fired: bool) -> None:
         """Count one gating decision for a tag on a page."""
-        key = (_day(), "tag", tag_id, country or "-", regime, "fired" if fired else "blocked")
+        self.tags([(tag_id, fired)], country=country, regime=regime)
+
+    def tags(self, outcomes: Iterable[tuple[str, bool]], *, country: str | None, regime: str) -> None:
+        """Count the gating decisions of one page, ``(tag_id, fired)`` each: one clock read, one lock."""
+        day, where = _day(), country or "-"
+        keys = [(day, "tag", tag_id, where, regime, "fired" if fired else "blocked") for tag_id, fired in outcomes]
         with self._lock:
-            self._counts[key] += 1
+            self._counts.update(keys)
 
     def consent(
         self, action: str, categories: Mapping[str, bool], *, country: str | None, regime: str

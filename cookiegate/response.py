@@ -280,9 +280,12 @@ class ResponseGate:
         decision = self._decide()
         counters = self.gateway.counters
         country, regime = decision.location.country, decision.regime.key
-        for event in self.rewriter.events:
-            if self.visit.preview is None:  # admin previews and scans must not skew the marketers' counts
-                counters.tag(event.vendor_id or "-", country=country, regime=regime, fired=event.fired)
+        if self.visit.preview is None:  # admin previews and scans must not skew the marketers' counts
+            counters.tags(
+                ((event.vendor_id or "-", event.fired) for event in self.rewriter.events),
+                country=country,
+                regime=regime,
+            )
         if not decision_log.isEnabledFor(logging.DEBUG):
             return
         for event in self.rewriter.events:

@@ -44,6 +44,16 @@ def test_gating_decisions_are_counted_per_tag_country_regime_and_result() -> Non
     }
 
 
+def test_a_pages_decisions_counted_at_once_add_up_like_one_by_one() -> None:
+    one_by_one, at_once = Counters(), Counters()
+    page = [("ga4", False), ("meta_pixel", False), ("ga4", False), ("youtube", True)]
+    for tag_id, fired in page:
+        one_by_one.tag(tag_id, country="DE", regime="EU", fired=fired)
+    at_once.tags(iter(page), country="DE", regime="EU")
+    assert at_once.pending() == one_by_one.pending()
+    assert sum(r.count for r in at_once.pending()) == 4
+
+
 async def test_flush_adds_counts_to_the_store_and_starts_over(tmp_path: Path) -> None:
     store = SQLiteStore(str(tmp_path / "log.db"))
     await store.open()
