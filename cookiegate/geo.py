@@ -30,6 +30,7 @@ from typing import Any
 import maxminddb
 
 from .location import Location
+from .visitor import ip_from_text
 
 __all__ = ["GeoResolver"]
 
@@ -284,7 +285,7 @@ class GeoResolver:
 def _global_address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """Parse ``ip``; ``None`` unless it is a publicly routable unicast address."""
     try:
-        address = ipaddress.ip_address(ip.strip())
+        address = ip_from_text(ip.strip())
     except ValueError:
         return None
     if address.version == 6:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
 import user_agents
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cookiegate.visitor as visitor
 from cookiegate.visitor import (
@@ -17,6 +20,7 @@ from cookiegate.visitor import (
     client_ip,
     dnt_signal,
     gpc_signal,
+    ip_from_text,
     user_agent_info,
 )
 
@@ -447,3 +451,30 @@ def test_cheap_bot_check_on_empty_and_huge_input() -> None:
 
     assert not is_bot_user_agent(None) and not is_bot_user_agent("")
     assert not is_bot_user_agent("Mozilla/5.0 " + "x" * 100_000 + " bot")  # only the first 512 characters count
+
+
+def _reference(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _fast(text: str) -> str | None:
+    try:
+        return str(ip_from_text(text))
+    except ValueError:
+        return None
+
+
+_QUADS = st.lists(
+    st.one_of(st.integers(0, 300).map(str), st.sampled_from(["00", "01", "007", "0x1", "-1", "+1", "", " 1", "1 ",
+                                                           "\u0661", "1\x00", "٣"])),
+    min_size=1, max_size=6,
+).map(".".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=st.one_of(_QUADS, st.text(max_size=20), st.ip_addresses().map(str)))
+def test_the_fast_address_parse_gives_the_answers_of_ipaddress(text: str) -> None:
+    assert _fast(text) == _reference(text)
