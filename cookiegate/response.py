@@ -172,13 +172,7 @@ class ResponseGate:
         # The body changes: its length and strong validator no longer hold.
         message["headers"] = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
         self.start = message
-        self.mode = _REWRITE
-        try:
-            self.rewriter = self._make_rewriter(decision)
-        except Exception:
-            self.gateway.errors.error("rewriter-init", "cookiegate: could not build the rewriter; fail-safe scrub")
-            # No banner or notice can reach this visitor, so nothing optional may fire, whatever the regime.
-            self._fail_safe(strictest())
+        self.mode = _REWRITE  # the rewriter is built with the first body bytes, after a streamed start left
 
     def _filter_cookies(self, headers: list[tuple[bytes, bytes]], decision: Decision) -> list[tuple[bytes, bytes]]:
         registry = self.gateway.registry
@@ -259,6 +253,15 @@ class ResponseGate:
         self.refused_hosts = tuple(sorted(hosts, key=len, reverse=True))
 
     def _rewrite(self, data: bytes, last: bool) -> bytes:
+        if self.rewriter is None and not self.failed:
+            try:
+                self.rewriter = self._make_rewriter(self._decide())
+            except Exception:
+                self.gateway.errors.error(
+                    "rewriter-init", "cookiegate: could not build the rewriter; fail-safe scrub"
+                )
+                # No banner or notice can reach this visitor, so nothing optional may fire, whatever the regime.
+                self._fail_safe(strictest())
         if not self.failed and self.rewriter is not None:
             try:
                 out = self.rewriter.feed(data)
