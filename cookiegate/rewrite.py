@@ -450,6 +450,7 @@ class HtmlRewriter:
         memos = _memos_for(classifier)
         self._memos = memos
         self._tag_memo = memos.tags if memos is not None else None
+        self._region_memo = memos.regions if memos is not None else None
         self._allowed = frozenset(allowed) | {"necessary"}
         self._head_inject = head_inject
         self._body_inject = body_inject
@@ -767,7 +768,9 @@ class HtmlRewriter:
             return
         inner = HtmlRewriter(classifier=self._classifier, allowed=self._allowed)
         inner._depth = self._depth + 1
-        inner._tag_memo = None  # a tag's verdict can depend on depth (srcdoc nesting): not for the shared memo
+        # A tag's or a region's verdict can depend on depth (srcdoc nesting): not for the shared memos.
+        inner._tag_memo = None
+        inner._region_memo = None
         inner.feed(_decode(value).encode("utf-8", "replace"))
         inner.finish()
         for vendor, _category in inner._blocked:
@@ -882,7 +885,7 @@ class HtmlRewriter:
         # A whole region seen before, for the same allowed categories, becomes what it became then: its
         # bytes decide everything done below (tokenizer states, safety net, classification), as long as
         # nothing read past its end (checked when it was remembered) and it is not the end of the stream.
-        memo = self._memos.regions if self._memos is not None and not final and not region.split else None
+        memo = self._region_memo if not final and not region.split else None
         key: tuple[int, bytes, bytes, frozenset[str]] | None = None
         if memo is not None and close_end - base <= _MEMO_REGION_MAX:
             key = (region.kind, region.name, self._buf[base:close_end], self._allowed)

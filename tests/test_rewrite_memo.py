@@ -191,3 +191,21 @@ def test_a_remembered_script_start_tag_still_waits_for_its_text_to_be_decided() 
         rewriter = HtmlRewriter(classifier=classifier, allowed=())
         out = rewriter.feed(tracker[:cut]) + rewriter.feed(tracker[cut:]) + rewriter.finish()
         assert out.startswith(b"<p><script type=text/plain data-cookiegate-blocked=ads"), (cut, out)
+
+
+def test_documents_nested_in_srcdoc_neither_read_nor_fill_the_shared_region_memo() -> None:
+    # How deep a document is nested changes what its srcdoc iframes count as, so a region decided inside
+    # one must not be replayed at the top (nor the other way round).
+    classifier = TableClassifier()
+    inner = b"<noscript><img src=/a.png></noscript><script>console.log(2)</script>"
+    doc = b'<iframe srcdoc="' + inner.replace(b'"', b"&quot;") + b'"></iframe><p>'
+    rewriter = HtmlRewriter(classifier=classifier, allowed=())
+    rewriter.feed(doc)
+    rewriter.finish()
+    memos = rewrite._memos_for(classifier)
+    assert memos is not None
+    assert not any(b"console.log(2)" in key[2] or b"/a.png" in key[2] for key in memos.regions)
+    top = HtmlRewriter(classifier=classifier, allowed=())
+    top.feed(inner + b"<p>")
+    top.finish()
+    assert any(b"console.log(2)" in key[2] for key in memos.regions)  # the top level does remember it
