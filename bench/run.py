@@ -1,6 +1,6 @@
 """cookiegate performance benchmark: bare app vs gated app under uvicorn, plus in-process microbenchmarks.
 
-    .venv/bin/python -m bench            # the full run (about 5 minutes on 2 cores)
+    .venv/bin/python -m bench            # the full run (about 6 minutes on 2 cores)
     .venv/bin/python -m bench --quick    # a few seconds, Python load client; numbers are indicative only
 
 Two uvicorn servers (``bench.apps:bare`` and ``bench.apps:gated``, uvloop + httptools when installed) run on
