@@ -23,7 +23,7 @@ from .catalog import BUILTIN_VENDORS, Vendor
 from .categories import ADS, ANALYTICS, FUNCTIONAL, OPTIONAL_CATEGORIES
 from .decision import Decision, decide
 from .i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
-from .jurisdiction import STRICTEST, Regime, RegimeKind
+from .jurisdiction import Regime, RegimeKind
 from .location import Location
 from .resources import banner_assets_dir
 from .visitor import header_value
@@ -198,18 +198,19 @@ class BannerRenderer:
 
     # -- head: stylesheet and Google Consent Mode ---------------------------------------------------
 
-    def consent_mode_script(self, decision: Decision) -> str:
-        """The inline ``gtag('consent', 'default', …)`` for this decision, or ``""`` when no Google tag can run.
+    def consent_mode_script(self, allowed: frozenset[str], *, is_bot: bool) -> str:
+        """The inline ``gtag('consent', 'default', …)`` for a decision allowing ``allowed``, or ``""`` when no
+        Google tag can run.
 
         It is injected right after ``<head>``, so it precedes every Google tag on the page. After a choice,
         the page is reloaded (or the banner script calls ``gtag('consent', 'update', …)`` when it stays),
         so the next page's default already carries the choice.
         """
-        if decision.is_bot:
+        if is_bot:
             return ""
-        if self.consent_mode == "basic" and not (self._google_categories & decision.allowed):
+        if self.consent_mode == "basic" and not (self._google_categories & allowed):
             return ""  # basic mode: every Google tag is blocked for this visitor, nothing to configure
-        state = consent_mode_state(decision.allowed)
+        state = consent_mode_state(allowed)
         parts = [
             "window.dataLayer=window.dataLayer||[];",
             # A local gtag: the site's own snippet defines the global one the same way.
@@ -226,9 +227,9 @@ class BannerRenderer:
         return self._head_cached(decision.allowed, decision.is_bot)
 
     def _render_head(self, allowed: frozenset[str], is_bot: bool) -> str:
-        # consent_mode_script reads only these two facts of the decision.
-        decision = Decision(location=Location.unknown(), regime=STRICTEST, choice=None, allowed=allowed, is_bot=is_bot)
-        return self.consent_mode_script(decision) + f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
+        return self.consent_mode_script(allowed, is_bot=is_bot) + (
+            f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
+        )
 
     # -- the banner ---------------------------------------------------------------------------------
 
