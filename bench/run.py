@@ -545,6 +545,7 @@ class _ReEmit(html.parser.HTMLParser):
 def micro(quick: bool) -> list[tuple[str, float, str]]:
     """In-process costs, per call."""
     from bench.lol import lolhtml_available, lolhtml_rewrite
+    from cookiegate import rewrite as rewrite_module
     from cookiegate.catalog import TagRegistry
     from cookiegate.geo import GeoResolver
     from cookiegate.resources import bundled_demo_database
@@ -568,10 +569,24 @@ def micro(quick: bool) -> list[tuple[str, float, str]]:
         return go
 
     kb = f"{len(page) / 1024:.0f} KB"
-    rows.append((f"cookiegate rewriter, {kb} page, EU first visit (warm memos)", _per_call_us(rewrite(()), budget),
+    backend = rewrite_module.SCAN_BACKEND
+    rows.append((f"cookiegate rewriter ({backend} skip scan), {kb} page, EU first visit (warm memos)",
+                 _per_call_us(rewrite(()), budget),
                  "byte-identical outside changed tags"))
     rows.append((f"cookiegate rewriter, {kb} page, in 4 KB chunks", _per_call_us(rewrite((), 4096), budget), ""))
     rows.append((f"cookiegate rewriter, {kb} page, all allowed", _per_call_us(rewrite(EVERY_OPTIONAL), budget), ""))
+    if rewrite_module.SCAN_BACKEND == "c":
+        # The same rewriter on the pure-Python skip scan (what a machine without a C compiler runs).
+        saved = rewrite_module._skip, rewrite_module._explicit_markup
+        rewrite_module._skip = rewrite_module._skip_python
+        rewrite_module._explicit_markup = rewrite_module._has_explicit_markup_python
+        try:
+            rows.append(("the same, EU first visit, pure-Python skip scan", _per_call_us(rewrite(()), budget),
+                         "no C compiler at install"))
+            rows.append(("the same, all allowed, pure-Python skip scan",
+                         _per_call_us(rewrite(EVERY_OPTIONAL), budget), ""))
+        finally:
+            rewrite_module._skip, rewrite_module._explicit_markup = saved
 
     def cold() -> bytes:  # a new registry each time: empty memos (a page never seen before)
         return rewrite((), reg=TagRegistry.builtin())()
@@ -652,8 +667,10 @@ def machine() -> str:
                 break
     loop = "uvloop" if _has("uvloop") else "asyncio"
     http = "httptools" if _has("httptools") else "h11"
+    from cookiegate.rewrite import SCAN_BACKEND
+
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
-            f"{platform.release()}, uvicorn + {loop} + {http}")
+            f"{platform.release()}, uvicorn + {loop} + {http}, {SCAN_BACKEND} skip scan")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,6 +43,8 @@ Limits (documented choices):
 from __future__ import annotations
 
 import html
+import importlib
+import os
 import re
 import weakref
 from collections.abc import Callable, Collection, Iterator
@@ -79,7 +81,7 @@ class _Memos:
     classifying them (entity decoding, URL normalization, host-suffix walks, inline signatures) is most of
     the cost of a page. Each table is cleared when full: a flood of unique markup only costs misses."""
 
-    __slots__ = ("urls", "tags", "inline", "regions")
+    __slots__ = ("urls", "tags", "plain", "inline", "regions")
 
     def __init__(self) -> None:
         #: (attribute, raw value) -> the vendors its URLs reach.
@@ -87,6 +89,8 @@ class _Memos:
         #: the bytes of a whole start tag (no "<" inside) that needed nothing (a script's start tag: nothing
         #: yet, its text decides) -> its lowercased name.
         self.tags: dict[bytes, bytes] = {}
+        #: those of them that are simply passed through (no special element): the skip scan consumes them.
+        self.plain: set[bytes] = set()
         #: inline script text -> the vendor it belongs to (or None).
         self.inline: dict[bytes, Vendor | None] = {}
         #: (region kind and name, a whole hidden region's bytes, the allowed categories) -> what it became.
@@ -231,6 +235,30 @@ _SKIP = re.compile(
     re.I,
 )
 
+#: Start tags that do something after they are passed on (injections, raw text): never in ``_Memos.plain``.
+_PASS_THROUGH_EXCEPT = _RAWTEXT_NAMES | {b"script", b"plaintext", b"html", b"head", b"body"}
+
+
+def _skip_python(buf: bytes, pos: int, plain: set[bytes] | None) -> int:
+    """Where the skip scan stops: ``_SKIP`` from ``pos``, then on over every start tag whose bytes up to
+    its first ``>`` are in ``plain`` (start tags seen before that need nothing), and ``_SKIP`` again.
+
+    The specification of the C accelerator (``cookiegate/_scan.c``), which must return the same."""
+    n = len(buf)
+    while True:
+        skipped = _SKIP.match(buf, pos)
+        assert skipped is not None  # the pattern also matches the empty string
+        end = skipped.end()
+        # Every key is a whole tag whose only ">" outside quotes is its last byte, and a tag tokenizes the
+        # same wherever it stands: the bytes up to the next ">" either are such a tag or no key at all.
+        if plain is None or end + 1 >= n or not _is_alpha(buf[end + 1]):
+            return end
+        gt = buf.find(b">", end)
+        if gt < 0 or buf[end : gt + 1] not in plain:
+            return end
+        pos = gt + 1
+
+
 _Attr = tuple[bytes, int, int, bytes | None, int]  # lowercased name, name start, name end, raw value, end
 
 
@@ -368,7 +396,7 @@ def _unquoted(value: str) -> bytes:
     return _UNQUOTED_SAFE.sub(lambda m: f"&#{ord(m.group())};", value).encode("ascii") or b'""'
 
 
-def _has_explicit_markup(data: bytes) -> bool:
+def _has_explicit_markup_python(data: bytes) -> bool:
     """Whether ``data`` holds ``data-cookiegate`` or ``data-category`` in any case (one pass for both)."""
     lowered = data.lower()
     i = lowered.find(b"data-c")
@@ -381,6 +409,40 @@ def _has_explicit_markup(data: bytes) -> bool:
 
 def _is_alpha(byte: int) -> bool:
     return 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
+
+
+#: The C scan's API version this module was written against; a build with another one is not used.
+_SCAN_API = 1
+
+
+def _load_native() -> Any:
+    """The C accelerator, unless it is missing, stale or switched off (``COOKIEGATE_PURE_PYTHON=1``)."""
+    if os.environ.get("COOKIEGATE_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        _scan = importlib.import_module(__package__ + "._scan")
+    except ImportError:
+        return None
+    if getattr(_scan, "API", None) != _SCAN_API:
+        return None
+    return _scan
+
+
+_native = _load_native()
+#: Which skip scan this process uses: ``"c"`` (the accelerator) or ``"python"``.
+SCAN_BACKEND = "c" if _native is not None else "python"
+_skip: Callable[[bytes, int, set[bytes] | None], int]
+_explicit_markup: Callable[[bytes], bool]
+if _native is not None:
+    _skip = _native.Skipper(
+        tuple(sorted(_SPECIAL_NAMES)),
+        tuple(sorted(_INTERESTING_ATTRS | {b"style"})),
+        tuple(sorted(_A_INTERESTING | {b"style"})),
+    ).skip
+    _explicit_markup = _native.has_explicit_markup
+else:
+    _skip = _skip_python
+    _explicit_markup = _has_explicit_markup_python
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -450,6 +512,8 @@ class HtmlRewriter:
         memos = _memos_for(classifier)
         self._memos = memos
         self._tag_memo = memos.tags if memos is not None else None
+        #: Start tags the skip scan consumes as it goes (known to need nothing): None in srcdoc documents.
+        self._plain = memos.plain if memos is not None else None
         self._region_memo = memos.regions if memos is not None else None
         self._allowed = frozenset(allowed) | {"necessary"}
         self._head_inject = head_inject
@@ -511,9 +575,7 @@ class HtmlRewriter:
                     break
                 continue
             buf = self._buf
-            skipped = _SKIP.match(buf, pos)
-            assert skipped is not None  # the pattern also matches the empty string
-            end = skipped.end()
+            end = _skip(buf, pos, self._plain)
             if end > pos:
                 out.append(buf[pos:end])
                 pos = end
@@ -527,7 +589,7 @@ class HtmlRewriter:
                 # unless explicit markup wants activating. Without any, the rest goes out as it came.
                 rest = self._buf[pos:]
                 self._fast = False
-                if not _has_explicit_markup(rest):
+                if not _explicit_markup(rest):
                     out.append(rest)
                     pos = len(self._buf)
                     self._passthrough = True
@@ -643,7 +705,7 @@ class HtmlRewriter:
             # Nothing is decided on a script's start tag alone (it waits for the text): its bytes and name
             # are all a second sighting needs.
             if whole is not None and memo is not None and whole.end() == end and end - pos <= _MEMO_VALUE_MAX:
-                _remember(memo, self._buf[pos:end], name)
+                self._remember_tag(self._buf[pos:end], name)
             self._region = _Region(_SCRIPT, end - pos)
             return pos
         data = self._buf[pos:end]
@@ -652,9 +714,21 @@ class HtmlRewriter:
             data, verdict = self._rewrite_tag(tag, data, None, out)
         if verdict is None and whole is not None and memo is not None and whole.end() == end:
             if len(data) <= _MEMO_VALUE_MAX:
-                _remember(memo, data, name)
+                self._remember_tag(data, name)
         out.append(data)
         return self._after_start_tag(name, end, out)
+
+    def _remember_tag(self, data: bytes, name: bytes) -> None:
+        """Remember a whole start tag that needed nothing (and let the skip scan consume a plain one)."""
+        memo = self._tag_memo
+        if memo is None:
+            return
+        _remember(memo, data, name)
+        plain = self._plain
+        if plain is not None and name not in _PASS_THROUGH_EXCEPT:
+            if len(plain) >= _MEMO_SIZE:
+                plain.clear()
+            plain.add(data)
 
     def _known_start_tag(self, name: bytes, data: bytes, pos: int, end: int, out: list[bytes]) -> int:
         """A start tag found in the memo: as the slow path would have handled it."""
@@ -770,6 +844,7 @@ class HtmlRewriter:
         inner._depth = self._depth + 1
         # A tag's or a region's verdict can depend on depth (srcdoc nesting): not for the shared memos.
         inner._tag_memo = None
+        inner._plain = None
         inner._region_memo = None
         inner.feed(_decode(value).encode("utf-8", "replace"))
         inner.finish()

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="module", params=["c", "python"])
+def scan_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a rewriter test module once per skip-scan backend: the C accelerator and the pure-Python scan
+    that specifies it (module-scoped, so hypothesis tests may use it; the C run is skipped where the
+    accelerator is not built)."""
+    from cookiegate import rewrite
+
+    saved = rewrite._skip, rewrite._explicit_markup
+    if request.param == "python":
+        rewrite._skip, rewrite._explicit_markup = rewrite._skip_python, rewrite._has_explicit_markup_python
+    elif rewrite.SCAN_BACKEND != "c":
+        pytest.skip("the C skip scan is not built here")
+    try:
+        yield request.param
+    finally:
+        rewrite._skip, rewrite._explicit_markup = saved

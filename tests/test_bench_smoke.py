@@ -26,5 +26,7 @@ def test_quick_benchmark_prints_a_result_for_every_goal_and_the_microbenchmarks(
         row = re.search(rf"^\| {goal} \|.*\| (pass|short) \|$", out, re.M)
         assert row is not None, f"goal {goal} missing from the table:\n{out}"
     assert "### In-process microbenchmarks" in out
-    assert re.search(r"^\| cookiegate rewriter, \d+ KB page, EU first visit .*\| [\d.]+ (ms|µs) \|", out, re.M)
+    assert re.search(r"^machine: .*, (c|python) skip scan$", out, re.M)
+    assert re.search(r"^\| cookiegate rewriter \((c|python) skip scan\), \d+ KB page, EU first visit .*"
+                     r"\| [\d.]+ (ms|µs) \|", out, re.M)
     assert re.search(r"^summary: \d/7 goals pass", out, re.M)

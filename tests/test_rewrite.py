@@ -11,6 +11,9 @@ from cookiegate import rewrite
 from cookiegate.catalog import Vendor
 from cookiegate.rewrite import HtmlRewriter, TagEvent
 
+# Each test runs on the C skip scan and on the pure-Python scan that specifies it.
+pytestmark = pytest.mark.usefixtures("scan_backend")
+
 GA = Vendor(id="google-analytics", name="Google Analytics", category="analytics",
             hosts=("google-analytics.com", "googletagmanager.com"))
 META = Vendor(id="meta-pixel", name="Meta Pixel", category="ads", hosts=("facebook.net", "facebook.com"))

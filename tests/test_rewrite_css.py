@@ -6,6 +6,9 @@ import pytest
 
 from tests.test_rewrite import EVERY_CATEGORY, run
 
+# Each test runs on the C skip scan and on the pure-Python scan that specifies it.
+pytestmark = pytest.mark.usefixtures("scan_backend")
+
 STYLE_CASES = [
     ("url_double_quoted",
      b'<style>.a{background:url("https://www.facebook.com/tr?id=1")}</style>',

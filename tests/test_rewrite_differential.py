@@ -13,6 +13,9 @@ from hypothesis import strategies as st
 
 from .test_rewrite import NEUTRALIZED, TableClassifier, realistic_page, run
 
+# Each test runs on the C skip scan and on the pure-Python scan that specifies it.
+pytestmark = pytest.mark.usefixtures("scan_backend")
+
 XLINK = "{http://www.w3.org/1999/xlink}"
 JS_TYPES = {"", "text/javascript", "application/javascript", "module", "text/ecmascript",
             "application/ecmascript", "text/jscript", "text/livescript", "application/x-javascript",

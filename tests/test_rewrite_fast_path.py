@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cookiegate.rewrite import HtmlRewriter
 from tests.test_rewrite import EVERY_CATEGORY, TableClassifier, run
+
+# Each test runs on the C skip scan and on the pure-Python scan that specifies it.
+pytestmark = pytest.mark.usefixtures("scan_backend")
 
 HEAD = b'<!doctype html><html><head><script src="https://www.googletagmanager.com/gtag/js"></script></head>'
 BODY = (b'<body><img src="https://www.facebook.com/tr?id=1"><!-- <body> -->'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,9 @@ from cookiegate.catalog import Vendor
 from cookiegate.rewrite import HtmlRewriter
 from tests.test_rewrite import EVERY_CATEGORY, META, TableClassifier
 from tests.test_rewrite_differential import hostile_documents
+
+# Each test runs on the C skip scan and on the pure-Python scan that specifies it.
+pytestmark = pytest.mark.usefixtures("scan_backend")
 
 PAGE = (b'<html><head><link rel=stylesheet href="/site.css"></head><body>'
         b'<img src="/logo.png" alt=logo><img src="https://www.facebook.com/tr?id=1">'
