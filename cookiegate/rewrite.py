@@ -74,6 +74,8 @@ _MEMO_INLINE_SIZE = 512
 #: set of allowed categories, at most this many (4 MB at worst, their outputs being about as long).
 _MEMO_REGION_MAX = 8 * 1024
 _MEMO_REGION_SIZE = 256
+#: A remembered region is found again by its first bytes (and its length), before its end is searched for.
+_REGION_PREFIX = 16
 
 class _Memos:
     """What a classifier said about bytes it has seen, kept per classifier (it is read-only, so an answer
@@ -81,7 +83,7 @@ class _Memos:
     classifying them (entity decoding, URL normalization, host-suffix walks, inline signatures) is most of
     the cost of a page. Each table is cleared when full: a flood of unique markup only costs misses."""
 
-    __slots__ = ("urls", "tags", "plain", "inline", "regions")
+    __slots__ = ("urls", "tags", "plain", "inline", "regions", "region_lengths")
 
     def __init__(self) -> None:
         #: (attribute, raw value) -> the vendors its URLs reach.
@@ -95,6 +97,8 @@ class _Memos:
         self.inline: dict[bytes, Vendor | None] = {}
         #: (region kind and name, a whole hidden region's bytes, the allowed categories) -> what it became.
         self.regions: dict[tuple[int, bytes, bytes, frozenset[str]], _RegionResult] = {}
+        #: (region kind and name, its first _REGION_PREFIX bytes) -> the lengths of remembered regions.
+        self.region_lengths: dict[tuple[int, bytes, bytes], tuple[int, ...]] = {}
 
 
 _MEMOS: weakref.WeakKeyDictionary[object, _Memos] = weakref.WeakKeyDictionary()
@@ -515,6 +519,7 @@ class HtmlRewriter:
         #: Start tags the skip scan consumes as it goes (known to need nothing): None in srcdoc documents.
         self._plain = memos.plain if memos is not None else None
         self._region_memo = memos.regions if memos is not None else None
+        self._region_lengths = memos.region_lengths if memos is not None else None
         self._allowed = frozenset(allowed) | {"necessary"}
         self._head_inject = head_inject
         self._body_inject = body_inject
@@ -846,6 +851,7 @@ class HtmlRewriter:
         inner._tag_memo = None
         inner._plain = None
         inner._region_memo = None
+        inner._region_lengths = None
         inner.feed(_decode(value).encode("utf-8", "replace"))
         inner.finish()
         for vendor, _category in inner._blocked:
@@ -950,6 +956,10 @@ class HtmlRewriter:
     def _region_step(self, base: int, final: bool, out: list[bytes]) -> int:
         region = self._region
         assert region is not None
+        if not final and not region.split and self._region_lengths is not None:
+            end = self._known_region(region, base, out)
+            if end >= 0:
+                return end
         closed = self._find_close(region, base, final)
         content = base + region.content
         if closed is None:
@@ -994,7 +1004,41 @@ class HtmlRewriter:
             result = _RegionResult(b"".join(out[marks[0] :]), tuple(self.events[marks[1] :]),
                                    tuple(self._blocked[marks[2] :]))
             _remember(memo, key, result, _MEMO_REGION_SIZE)
+            lengths = self._region_lengths
+            length = close_end - base
+            if lengths is not None and length >= _REGION_PREFIX:
+                prefix = (region.kind, region.name, key[2][:_REGION_PREFIX])
+                seen = lengths.get(prefix, ())
+                if length not in seen:
+                    _remember(lengths, prefix, (*seen[-7:], length), _MEMO_REGION_SIZE)
         return close_end
+
+    def _known_region(self, region: _Region, base: int, out: list[bytes]) -> int:
+        """A remembered region that starts at ``base``: emit what it became and return its end (-1: none).
+
+        Where a region ends is decided by its own bytes (each end search stops at the first match, and
+        the end tag's ``>`` is the region's last byte), so bytes at ``base`` equal to a whole remembered
+        region of the same kind are that region, ending where it ended: its end need not be searched for.
+        """
+        buf = self._buf
+        n = len(buf)
+        lengths = self._region_lengths
+        memo = self._region_memo
+        if lengths is None or memo is None or n - base < _REGION_PREFIX:
+            return -1
+        kind, name = region.kind, region.name
+        for length in lengths.get((kind, name, buf[base : base + _REGION_PREFIX]), ()):
+            end = base + length
+            if end > n:
+                continue
+            known = memo.get((kind, name, buf[base:end], self._allowed))
+            if known is not None:
+                out.append(known.out)
+                self.events.extend(known.events)
+                self._blocked.extend(known.blocked)
+                self._region = None
+                return end
+        return -1
 
     def _rewrite_css(self, css: bytes) -> bytes:
         """Point every ``url()``/``@import`` of a refused vendor in a ``<style>`` element at ``data:,``.

@@ -213,3 +213,34 @@ def test_documents_nested_in_srcdoc_neither_read_nor_fill_the_shared_region_memo
     top.feed(inner + b"<p>")
     top.finish()
     assert any(b"console.log(2)" in key[2] for key in memos.regions)  # the top level does remember it
+
+
+def _rewrite_with(classifier: TableClassifier, doc: bytes, cut: int | None = None) -> tuple[bytes, list[object]]:
+    rewriter = HtmlRewriter(classifier=classifier, allowed=())
+    chunks = (doc,) if cut is None else (doc[:cut], doc[cut:])
+    out = b"".join(rewriter.feed(c) for c in chunks) + rewriter.finish()
+    return out, list(rewriter.events)
+
+
+def test_a_remembered_region_is_found_by_its_first_bytes_and_only_when_all_its_bytes_match() -> None:
+    classifier = TableClassifier()
+    pixel = b"<script>fbq('init','1');fbq('track','PageView')</script>"
+    own = b"<script>fbq('init','1');console.log('not a pixel after all')</script>"  # same first 16 bytes
+    _rewrite_with(classifier, b"<p>" + pixel + b"<p>")
+    memos = rewrite._memos_for(classifier)
+    assert memos is not None
+    assert len(pixel) in memos.region_lengths[(rewrite._SCRIPT, b"", pixel[: rewrite._REGION_PREFIX])]
+    for doc in (b"<div>" + pixel + b"<b>x</b>", b"<div>" + own + b"<b>x</b>", b"<div>" + pixel + pixel + b"</div>"):
+        fresh = _rewrite_with(TableClassifier(), doc)
+        for cut in (None, 5, 9, 30, len(doc) - 3):
+            assert _rewrite_with(classifier, doc, cut) == fresh, (doc, cut)
+
+
+def test_a_script_that_starts_like_a_remembered_one_but_runs_on_is_decided_on_all_of_it() -> None:
+    classifier = TableClassifier()
+    short = b"<script>var a = 1;</script>"
+    _rewrite_with(classifier, short + b"<p>")
+    # The same first bytes, then an escaped "<!--<script>" section that the remembered length would cut.
+    longer = b"<script>var a = 1;<!--<script>x</script>fbq('init','1')--></script><p>"
+    assert _rewrite_with(classifier, longer) == _rewrite_with(TableClassifier(), longer)
+    assert b"data-cookiegate-blocked" in _rewrite_with(classifier, longer)[0]
