@@ -976,11 +976,7 @@ class HtmlRewriter:
             key = (region.kind, region.name, self._buf[base:close_end], self._allowed)
             known = memo.get(key)
             if known is not None:
-                out.append(known.out)
-                self.events.extend(known.events)
-                self._blocked.extend(known.blocked)
-                self._region = None
-                return close_end
+                return self._replay(known, close_end, out)
         marks = (len(out), len(self.events), len(self._blocked), self._placeholders)
         before = self._buf
         if not self._safety_net(content, close_end, final):
@@ -1033,12 +1029,16 @@ class HtmlRewriter:
                 continue
             known = memo.get((kind, name, buf[base:end], self._allowed))
             if known is not None:
-                out.append(known.out)
-                self.events.extend(known.events)
-                self._blocked.extend(known.blocked)
-                self._region = None
-                return end
+                return self._replay(known, end, out)
         return -1
+
+    def _replay(self, known: _RegionResult, end: int, out: list[bytes]) -> int:
+        """Emit what a remembered region became, as if it had just been rewritten; it ends at ``end``."""
+        out.append(known.out)
+        self.events.extend(known.events)
+        self._blocked.extend(known.blocked)
+        self._region = None
+        return end
 
     def _rewrite_css(self, css: bytes) -> bytes:
         """Point every ``url()``/``@import`` of a refused vendor in a ``<style>`` element at ``data:,``.
