@@ -691,7 +691,7 @@ class HtmlRewriter:
                 data = self._buf[pos : gt + 1]
                 name = memo.get(data)
                 if name is not None:
-                    return self._known_start_tag(name, data, pos, gt + 1, out)
+                    return self._known_start_tag(name, data, pos, gt + 1, final, out)
         whole = _WHOLE_TAG.match(self._buf, pos) if memo is not None else None
         if whole is not None:
             # A complete start tag with no "<" inside: if these exact bytes were seen before and needed
@@ -700,7 +700,7 @@ class HtmlRewriter:
             data = self._buf[pos:end]
             name = memo.get(data) if memo is not None else None
             if name is not None:
-                return self._known_start_tag(name, data, pos, end, out)
+                return self._known_start_tag(name, data, pos, end, final, out)
         tag = self._parse_with_net(pos, final)
         if tag is None:
             return self._wait(pos)
@@ -721,7 +721,7 @@ class HtmlRewriter:
             if len(data) <= _MEMO_VALUE_MAX:
                 self._remember_tag(data, name)
         out.append(data)
-        return self._after_start_tag(name, end, out)
+        return self._after_start_tag(name, end, final, out)
 
     def _remember_tag(self, data: bytes, name: bytes) -> None:
         """Remember a whole start tag that needed nothing (and let the skip scan consume a plain one)."""
@@ -735,18 +735,27 @@ class HtmlRewriter:
                 plain.clear()
             plain.add(data)
 
-    def _known_start_tag(self, name: bytes, data: bytes, pos: int, end: int, out: list[bytes]) -> int:
+    def _known_start_tag(
+        self, name: bytes, data: bytes, pos: int, end: int, final: bool, out: list[bytes]
+    ) -> int:
         """A start tag found in the memo: as the slow path would have handled it."""
         if name == b"script":
+            # The whole script element may be a remembered region too (a site's snippets are).
+            known = self._known_region(_SCRIPT, b"", pos, out) if not final else -1
+            if known >= 0:
+                return known
             self._region = _Region(_SCRIPT, end - pos)
             return pos
         out.append(data)
-        return self._after_start_tag(name, end, out)
+        return self._after_start_tag(name, end, final, out)
 
-    def _after_start_tag(self, name: bytes, end: int, out: list[bytes]) -> int:
+    def _after_start_tag(self, name: bytes, end: int, final: bool, out: list[bytes]) -> int:
         if name == b"head" or name == b"body" or name == b"html":
             self._inject(name, out)
         if name in _RAWTEXT_NAMES:
+            known = self._known_region(_RAW, name, end, out) if not final else -1
+            if known >= 0:
+                return known
             self._region = _Region(_RAW, 0, name)
         elif name == b"plaintext":
             self._region = _Region(_PLAINTEXT, 0)
@@ -957,7 +966,7 @@ class HtmlRewriter:
         region = self._region
         assert region is not None
         if not final and not region.split and self._region_lengths is not None:
-            end = self._known_region(region, base, out)
+            end = self._known_region(region.kind, region.name, base, out)
             if end >= 0:
                 return end
         closed = self._find_close(region, base, final)
@@ -1009,7 +1018,7 @@ class HtmlRewriter:
                     _remember(lengths, prefix, (*seen[-7:], length), _MEMO_REGION_SIZE)
         return close_end
 
-    def _known_region(self, region: _Region, base: int, out: list[bytes]) -> int:
+    def _known_region(self, kind: int, name: bytes, base: int, out: list[bytes]) -> int:
         """A remembered region that starts at ``base``: emit what it became and return its end (-1: none).
 
         Where a region ends is decided by its own bytes (each end search stops at the first match, and
@@ -1022,7 +1031,6 @@ class HtmlRewriter:
         memo = self._region_memo
         if lengths is None or memo is None or n - base < _REGION_PREFIX:
             return -1
-        kind, name = region.kind, region.name
         for length in lengths.get((kind, name, buf[base : base + _REGION_PREFIX]), ()):
             end = base + length
             if end > n:
