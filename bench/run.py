@@ -397,9 +397,11 @@ def memo_cap_mib() -> float:
     """The most memory the rewriter's process-wide memo tables can hold (keys at their length caps)."""
     from cookiegate import rewrite
 
-    return (2 * rewrite._MEMO_SIZE * rewrite._MEMO_VALUE_MAX
-            + rewrite._MEMO_INLINE_SIZE * rewrite._MEMO_INLINE_MAX
-            + 2 * rewrite._MEMO_REGION_SIZE * rewrite._MEMO_REGION_MAX) / 2**20
+    # attribute values, start tags, and the plain start tags (the same bytes as the latter while neither
+    # table has been cleared since, but counted apart: they are cleared apart)
+    tags = 3 * rewrite._MEMO_SIZE * rewrite._MEMO_VALUE_MAX
+    regions = rewrite._MEMO_REGION_SIZE * (2 * rewrite._MEMO_REGION_MAX + rewrite._REGION_PREFIX)
+    return (tags + rewrite._MEMO_INLINE_SIZE * rewrite._MEMO_INLINE_MAX + regions) / 2**20
 
 
 def load_goals(quick: bool) -> list[Row]:
