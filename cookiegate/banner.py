@@ -91,11 +91,13 @@ class Translations:
                 raise ValueError(f"banner_texts.{lang}.{sorted(unknown)[0]}: unknown text key")
             # Empty overrides are ignored: a blank field in the operator's file must not blank the banner.
             self._texts.setdefault(lang, {}).update({k: v for k, v in texts.items() if v.strip()})
+        # Read on every HTML response (language negotiation); the set of languages is fixed from here on.
+        self._languages = (DEFAULT_LANGUAGE, *sorted(k for k in self._texts if k != DEFAULT_LANGUAGE))
 
     @property
     def languages(self) -> tuple[str, ...]:
         """Languages with texts (bundled or configured), English first."""
-        return (DEFAULT_LANGUAGE, *sorted(k for k in self._texts if k != DEFAULT_LANGUAGE))
+        return self._languages
 
     def get(self, lang: str, key: str) -> str:
         """The text for ``key`` in ``lang``, else in English, else a readable form of the key."""

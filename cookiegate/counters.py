@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -30,8 +31,16 @@ class CounterSink(Protocol):
         """Add the counts (upsert)."""
 
 
+_today: tuple[int, str] = (-1, "")
+
+
 def _day() -> str:
-    return datetime.now(UTC).date().isoformat()
+    """Today's UTC date, ``YYYY-MM-DD``: worked out once per day (every HTML response asks)."""
+    global _today
+    epoch_day = int(time.time() // 86400)  # POSIX time has no leap seconds: this is the UTC day
+    if epoch_day != _today[0]:
+        _today = (epoch_day, datetime.fromtimestamp(epoch_day * 86400, UTC).date().isoformat())
+    return _today[1]
 
 
 def consent_outcome(categories: Mapping[str, bool]) -> str:

@@ -97,3 +97,18 @@ async def test_periodic_flush_runs_in_the_background_until_stopped(tmp_path: Pat
     finally:
         await store.close()
     assert [(r.subject, r.count) for r in rows] == [("clarity", 1)]
+
+
+def test_the_counting_day_is_the_utc_date_and_turns_over_at_utc_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from cookiegate import counters
+
+    assert counters._day() == datetime.now(UTC).date().isoformat()
+    midnight = datetime(2026, 3, 29, tzinfo=UTC).timestamp()  # a DST change in Europe: irrelevant to UTC
+    monkeypatch.setattr(counters.time, "time", lambda: midnight - 0.001)
+    assert counters._day() == "2026-03-28"
+    monkeypatch.setattr(counters.time, "time", lambda: midnight)
+    assert counters._day() == "2026-03-29"
+    monkeypatch.setattr(counters.time, "time", lambda: midnight + 86399.9)
+    assert counters._day() == "2026-03-29"
