@@ -29,7 +29,11 @@ typedef struct {
     int count;
     Py_ssize_t len[MAX_NAMES];
     u8 name[MAX_NAMES][MAX_NAME_LEN]; /* lowercased */
-    u8 last[256];                     /* 1 for a byte some name ends with, in either case */
+    /* The names ending with each (lowercased) byte: most attribute names end in a letter some interesting
+     * name ends in too ("title", "type" and "style"), so the names are bucketed by their last byte and
+     * compared from the end. */
+    u8 bucket_len[256];
+    u8 bucket[256][MAX_NAMES];
 } NameSet;
 
 /* Byte classes of the pattern. */
@@ -66,15 +70,16 @@ static void init_classes(void) {
 /* The bytes just before `end` spell one of the names, in any case: the pattern's negative lookbehinds
  * (which may look past the start of the current name, as these comparisons do). */
 static int ends_in(const NameSet *set, const u8 *b, Py_ssize_t end) {
-    if (end <= 0 || !set->last[b[end - 1]]) return 0;
-    for (int k = 0; k < set->count; k++) {
+    if (end <= 0) return 0;
+    u8 last = lower(b[end - 1]);
+    for (int j = 0; j < set->bucket_len[last]; j++) {
+        int k = set->bucket[last][j];
         Py_ssize_t len = set->len[k];
         if (len > end) continue;
-        const u8 *s = b + end - len;
         const u8 *name = set->name[k];
-        Py_ssize_t i = 0;
-        while (i < len && lower(s[i]) == name[i]) i++;
-        if (i == len) return 1;
+        Py_ssize_t i = len - 2; /* the last byte matched already */
+        while (i >= 0 && lower(b[end - len + i]) == name[i]) i--;
+        if (i < 0) return 1;
     }
     return 0;
 }
@@ -111,6 +116,12 @@ static Py_ssize_t attr_name(const u8 *b, Py_ssize_t i, Py_ssize_t n) {
 static Py_ssize_t quoted(const u8 *b, Py_ssize_t i, Py_ssize_t n, int bad) {
     u8 q = b[i];
     i++;
+    if (!bad) {
+        /* The common case, two vectorized searches: the closing quote, then a "<" before it. */
+        const u8 *close = memchr(b + i, q, (size_t)(n - i));
+        if (close == NULL || memchr(b + i, '<', (size_t)(close - (b + i))) != NULL) return -1;
+        return close - b + 1;
+    }
     while (i < n && b[i] != q && !(cls[b[i]] & (C_LT | bad))) i++;
     return (i < n && b[i] == q) ? i + 1 : -1;
 }
@@ -314,8 +325,7 @@ static int load_names(NameSet *set, PyObject *names, const char *prefix) {
         for (Py_ssize_t i = 0; i < len; i++) set->name[k][plen + i] = lower(src[i]);
         set->len[k] = len + plen;
         u8 last = set->name[k][len + plen - 1];
-        set->last[last] = 1;
-        if (last >= 'a' && last <= 'z') set->last[last - 32] = 1;
+        set->bucket[last][set->bucket_len[last]++] = (u8)k;
     }
     set->count = (int)count;
     Py_DECREF(seq);
