@@ -63,6 +63,9 @@ class ScanBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         except (OSError, subprocess.CalledProcessError) as exc:
             if mode == "require":
                 raise
+            if version == "editable":
+                # An older build left in the source tree would be imported instead of the Python scan.
+                target.unlink(missing_ok=True)
             print(f"cookiegate: the C skip scan did not compile ({exc}); using the pure-Python scan",
                   file=sys.stderr)
             return

@@ -5,14 +5,17 @@ Bytes in, bytes out, no ASGI. :class:`HtmlRewriter` scans the document as a brow
 double-escaped script states) and rewrites only the start tags of elements that belong to a refused
 category, so the browser never fetches them. Every other byte is passed through unchanged.
 
-How it stays fast: one compiled regular expression (``_SKIP``) consumes text and "boring" tags (no
-fetchable attribute, no special element) in C; Python only runs at tags that matter, at comments and at
-raw-text elements. Interesting attribute and tag names are recognised by negative lookbehinds at the end
-of each name (one class test for most names) rather than an alternation tried at its start. What the
-classifier said about an attribute value, a whole start tag or an inline script is remembered per
-classifier in bounded tables (:class:`_Memos`), since a site sends the same markup on every page view;
-so is what a whole hidden region (a vendor's inline script, its ``<noscript>`` pixel, a ``<style>``) became
-for a given set of allowed categories, unless the safety net had to read or edit past the region's end.
+How it stays fast: one scan consumes text and "boring" tags (no fetchable attribute, no special element),
+and start tags seen before that needed nothing; Python only runs at tags that matter, at comments and at
+raw-text elements. The scan is a compiled regular expression (``_SKIP``, with :func:`_skip_python`), or the
+same scan written in C (``cookiegate/_scan.c``, built at install where a compiler exists; tests hold it to
+the regular expression, which stays its specification). Interesting attribute and tag names are
+recognised by negative lookbehinds at the end of each name (one class test for most names) rather than an
+alternation tried at its start. What the classifier said about an attribute value, a whole start tag or
+an inline script is remembered per classifier in bounded tables (:class:`_Memos`), since a site sends the
+same markup on every page view; so is what a whole hidden region (a vendor's inline script, its
+``<noscript>`` pixel, a ``<style>``) became for a given set of allowed categories, unless the safety net had
+to read or edit past the region's end; such a region is found again by its first bytes.
 When every category is allowed, the rest of the body passes through untouched once the ``<body>``
 injection is out (see :class:`HtmlRewriter`).
 
