@@ -22,6 +22,7 @@ from .consent import ACTIONS, Choice, build_set_cookie, cookie_names, new_consen
 from .decision import decide
 from .gateway import Gateway, Visit
 from .jurisdiction import SALE_SHARE_CATEGORIES
+from .rewrite import SCAN_BACKEND
 from .store import ConsentRecord, StoreError
 from .visitor import header_value
 
@@ -568,5 +569,7 @@ class Endpoint:
             "spooled_records": spooled,
             # Bad consent cookies seen (tampered, expired, oversized …): a rising count is worth a look.
             "rejected_cookies": gw.codec.rejections,
+            # Which HTML skip scan runs: "c" (compiled at install) or "python" (same output, ~5x slower).
+            "rewriter_scan": SCAN_BACKEND,
         }
         await respond_json(send, 200 if status == "ok" else 503, body)
