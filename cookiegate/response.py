@@ -170,9 +170,16 @@ class ResponseGate:
             await self.send(message)
             return
         # The body changes: its length and strong validator no longer hold.
+        has_length = any(k == b"content-length" for k, _ in headers)
         message["headers"] = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
-        self.start = message
         self.mode = _REWRITE  # the rewriter is built with the first body bytes, after a streamed start left
+        if not has_length and self.visit.preview is None:
+            # The app sent no length (a stream, or framing left to the server): there is none to correct,
+            # so the headers leave now and time to first byte stays the app's own, framed as the app framed
+            # it. An admin preview still waits: it adds what fired as a header at the end.
+            await self.send(message)
+            return
+        self.start = message
 
     def _filter_cookies(self, headers: list[tuple[bytes, bytes]], decision: Decision) -> list[tuple[bytes, bytes]]:
         registry = self.gateway.registry

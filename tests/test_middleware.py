@@ -236,6 +236,49 @@ async def raw_get(app: Any, path: str, ip: str) -> list[dict[str, Any]]:
     return messages
 
 
+async def test_a_page_sent_without_a_length_has_its_headers_forwarded_before_its_body_exists(tmp_path: Path) -> None:
+    # Time to first byte stays the app's own: nothing about the body is needed for the headers.
+    body_may_come = anyio.Event()
+
+    async def slow_page(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"etag", b'"v1"')]})
+        await body_may_come.wait()  # a renderer still working on the page
+        await send({"type": "http.response.body", "body": PAGE.encode(), "more_body": False})
+
+    starts: list[dict[str, Any]] = []
+    gated = _Spy(CookieGateMiddleware(slow_page, config=make_config(tmp_path)), starts)
+
+    async def release_once_the_start_is_out() -> None:
+        while not starts:
+            await anyio.sleep(0.001)
+        body_may_come.set()
+
+    with anyio.fail_after(5):  # a gate holding the headers until the body exists never lets the body come
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(release_once_the_start_is_out)
+            messages = await raw_get(gated, "/", IP["FR"])
+    start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
+    headers = dict(start["headers"])
+    assert b"content-length" not in headers and b"etag" not in headers  # framed as the app framed it
+    assert b"cookiegate-banner" in body and not fetches(body.decode(), "www.googletagmanager.com")
+
+
+class _Spy:
+    """Records every http.response.start the wrapped app sends, the moment it is sent."""
+
+    def __init__(self, app: Any, starts: list[dict[str, Any]]) -> None:
+        self.app, self.starts = app, starts
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def spy(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.starts.append(message)
+            await send(message)
+
+        await self.app(scope, receive, spy)
+
+
 async def test_streamed_html_is_rewritten_and_keeps_streaming(app: CookieGateMiddleware) -> None:
     messages = await raw_get(app, "/stream", IP["DE"])
     start, bodies = messages[0], [m for m in messages[1:] if m["type"] == "http.response.body"]
