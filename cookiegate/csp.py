@@ -9,8 +9,9 @@ The vendor hosts are written once, in ``default-src``, which every fetch directi
 times over, a 17 KB header that a reverse proxy with default buffers (nginx: 4 KB) refuses with a 502. So
 ``default-src`` also carries what scripts and images need (``'unsafe-inline'``, ``data:``); ``style-src``
 and ``object-src`` stay narrow. Next to the six-list policy this allows ``data:`` for frames, fetches,
-media and fonts (no network, and a ``data:`` document inherits this policy) and vendor hosts for web app
-manifests; a refused vendor's host still appears nowhere. A host under another listed one is left out
+media, fonts and workers (no network, and a ``data:`` document inherits this policy) and for scripts (no
+more than ``'unsafe-inline'`` already allows), and vendor hosts for web app manifests; a refused vendor's
+host still appears nowhere. A host under another listed one is left out
 (``https://*.facebook.com`` already covers ``www.facebook.com``).
 """
 
