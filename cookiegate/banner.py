@@ -172,7 +172,14 @@ class BannerRenderer:
     # -- per-visitor facts -------------------------------------------------------------------------
 
     def language(self, visit: Visit) -> str:
-        """The language to speak to this visitor in: switcher choice, ``Accept-Language``, country, English."""
+        """The language to speak to this visitor in: switcher choice, ``Accept-Language``, country, English.
+
+        Worked out once per visit (the head, the banner, the control and every embed placeholder ask)."""
+        if visit.language is None:
+            visit.language = self._negotiate(visit)
+        return visit.language
+
+    def _negotiate(self, visit: Visit) -> str:
         available = self.translations.languages
         chosen = _cookie(visit, LANGUAGE_COOKIE)
         if chosen in available:

@@ -185,6 +185,8 @@ class Visit:
     _choice_done = False
     _decision: Decision | None = None
     _ua: UserAgentInfo | None = None
+    #: The language the gateway speaks to this visitor in (set by the banner renderer the first time).
+    language: str | None = None
     #: Set only for an authenticated admin preview: overrides location, consent state and GPC.
     preview: Preview | None = None
 

@@ -188,6 +188,25 @@ async def test_the_page_gets_the_regime_variant_in_the_negotiated_language(
 
 
 @pytest.mark.anyio
+async def test_a_page_negotiates_its_visitors_language_once_for_every_fragment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Head, banner, settings control and the embed placeholder all speak the same language, decided once.
+    calls: list[object] = []
+    original = BannerRenderer._negotiate
+
+    def counted(self: BannerRenderer, visit: Any) -> str:
+        calls.append(visit)
+        return original(self, visit)
+
+    monkeypatch.setattr(BannerRenderer, "_negotiate", counted)
+    async with client(gated(tmp_path), IP["FR"]) as c:
+        r = await c.get("/", headers={"accept-language": "de"})
+    assert 'lang="de"' in banner_of(r.text) and "youtube" in PAGE.lower()
+    assert len(calls) == 1
+
+
+@pytest.mark.anyio
 async def test_switcher_remembers_the_language_and_refuses_unknown_ones(tmp_path: Path) -> None:
     async with client(gated(tmp_path), IP["FR"]) as c:
         r = await c.get("/cookiegate/language", params={"lang": "nl", "next": "/pricing"})
