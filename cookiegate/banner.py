@@ -175,9 +175,9 @@ class BannerRenderer:
         """The language to speak to this visitor in: switcher choice, ``Accept-Language``, country, English.
 
         Worked out once per visit (the head, the banner, the control and every embed placeholder ask)."""
-        if visit.language is None:
-            visit.language = self._negotiate(visit)
-        return visit.language
+        if visit._language is None:
+            visit._language = self._negotiate(visit)
+        return visit._language
 
     def _negotiate(self, visit: Visit) -> str:
         available = self.translations.languages

@@ -185,8 +185,9 @@ class Visit:
     _choice_done = False
     _decision: Decision | None = None
     _ua: UserAgentInfo | None = None
-    #: The language the gateway speaks to this visitor in (set by the banner renderer the first time).
-    language: str | None = None
+    #: The language the gateway speaks to this visitor in (set by the banner renderer the first time; read
+    #: it through ``BannerRenderer.language``: it is None until the response is gated).
+    _language: str | None = None
     #: Set only for an authenticated admin preview: overrides location, consent state and GPC.
     preview: Preview | None = None
 
