@@ -463,7 +463,7 @@ _Edit = tuple[int, int, bytes]
 class _Region:
     """A hidden region being collected: offsets are relative to its base (the first byte not emitted)."""
 
-    __slots__ = ("kind", "name", "content", "scan", "state", "fresh", "tag_pending", "split")
+    __slots__ = ("kind", "name", "content", "scan", "state", "fresh", "tag_pending", "split", "looked_up")
 
     def __init__(self, kind: int, content: int, name: bytes = b"") -> None:
         self.kind = kind
@@ -474,6 +474,7 @@ class _Region:
         self.fresh = True  # comment: the abrupt "<!-->" / "<!--->" endings are still possible
         self.tag_pending = kind == _SCRIPT  # the script start tag waits for the script text
         self.split = False  # decided on its first bytes (past the cap): no longer one unit
+        self.looked_up = False  # already missed the region memo with the bytes at hand (start-tag path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -748,6 +749,7 @@ class HtmlRewriter:
             if known >= 0:
                 return known
             self._region = _Region(_SCRIPT, end - pos)
+            self._region.looked_up = not final
             return pos
         out.append(data)
         return self._after_start_tag(name, end, final, out)
@@ -760,6 +762,7 @@ class HtmlRewriter:
             if known >= 0:
                 return known
             self._region = _Region(_RAW, 0, name)
+            self._region.looked_up = not final
         elif name == b"plaintext":
             self._region = _Region(_PLAINTEXT, 0)
         return end
@@ -968,7 +971,10 @@ class HtmlRewriter:
     def _region_step(self, base: int, final: bool, out: list[bytes]) -> int:
         region = self._region
         assert region is not None
-        if not final and not region.split and self._region_lengths is not None:
+        # Not again with the same bytes right after the start tag's own lookup missed (a later step, with
+        # more bytes after a wait, looks again).
+        looked_up, region.looked_up = region.looked_up, False
+        if not looked_up and not final and not region.split and self._region_lengths is not None:
             end = self._known_region(region.kind, region.name, base, out)
             if end >= 0:
                 return end
