@@ -271,10 +271,11 @@ class ResponseGate:
                 self._fail_safe(strictest())
         if not self.failed and self.rewriter is not None:
             try:
-                out = self.rewriter.feed(data)
-                if last:
-                    out += self.rewriter.finish()
-                    self._log_events()
+                if not last:
+                    return self.rewriter.feed(data)
+                # A whole page in one message is the common case, and a page seen before is replayed.
+                out = self.rewriter.document(data)
+                self._log_events()
                 return out
             except Exception:
                 self.gateway.errors.error(

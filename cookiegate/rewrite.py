@@ -15,7 +15,9 @@ alternation tried at its start. What the classifier said about an attribute valu
 an inline script is remembered per classifier in bounded tables (:class:`_Memos`), since a site sends the
 same markup on every page view; so is what a whole hidden region (a vendor's inline script, its
 ``<noscript>`` pixel, a ``<style>``) became for a given set of allowed categories, unless the safety net had
-to read or edit past the region's end; such a region is found again by its first bytes.
+to read or edit past the region's end; such a region is found again by its first bytes. A body sent in
+one piece is remembered whole too (:meth:`HtmlRewriter.document`): the same page asked for again is
+compared with the one remembered and replayed, with the visitor's own banner and placeholders put back in.
 When every category is allowed, the rest of the body passes through untouched once the ``<body>``
 injection is out (see :class:`HtmlRewriter`).
 
@@ -79,6 +81,17 @@ _MEMO_REGION_MAX = 8 * 1024
 _MEMO_REGION_SIZE = 256
 #: A remembered region is found again by its first bytes (and its length), before its end is searched for.
 _REGION_PREFIX = 16
+#: Whole bodies sent in one piece, up to this length, are remembered with what they became ...
+_MEMO_PAGE_MAX = 1024 * 1024
+#: ... per set of allowed categories, until what is kept (pages, outputs, records) reaches this many bytes
+#: in all (then the table is cleared) ...
+_MEMO_PAGE_BYTES = 16 * 1024 * 1024
+#: ... found by their length, their first and last bytes, and then compared whole; this many pages share
+#: such a key (pages that differ only in the middle, such as a per-request token) before the oldest goes.
+_MEMO_PAGE_EDGE = 64
+#: What an entry costs besides its bytes (its key, the record and its tuples), counted against the cap.
+_MEMO_PAGE_ENTRY = 1024
+_MEMO_PAGE_SIBLINGS = 4
 
 class _Memos:
     """What a classifier said about bytes it has seen, kept per classifier (it is read-only, so an answer
@@ -86,7 +99,7 @@ class _Memos:
     classifying them (entity decoding, URL normalization, host-suffix walks, inline signatures) is most of
     the cost of a page. Each table is cleared when full: a flood of unique markup only costs misses."""
 
-    __slots__ = ("urls", "tags", "plain", "inline", "regions", "region_lengths")
+    __slots__ = ("urls", "tags", "plain", "inline", "regions", "region_lengths", "pages", "page_bytes")
 
     def __init__(self) -> None:
         #: (attribute, raw value) -> the vendors its URLs reach.
@@ -102,6 +115,10 @@ class _Memos:
         self.regions: dict[tuple[int, bytes, bytes, frozenset[str]], _RegionResult] = {}
         #: (region kind and name, its first _REGION_PREFIX bytes) -> the lengths of remembered regions.
         self.region_lengths: dict[tuple[int, bytes, bytes], tuple[int, ...]] = {}
+        #: (length, first and last bytes, allowed categories, placeholders wanted) -> whole pages, newest last.
+        self.pages: dict[tuple[int, bytes, bytes, frozenset[str], bool], tuple[_PageResult, ...]] = {}
+        #: What the pages table keeps alive: the pages and their outputs, in bytes.
+        self.page_bytes = 0
 
 
 _MEMOS: weakref.WeakKeyDictionary[object, _Memos] = weakref.WeakKeyDictionary()
@@ -486,6 +503,30 @@ class _RegionResult:
     blocked: tuple[tuple[Vendor | None, str], ...]
 
 
+#: The output pieces that depend on the visitor, put in again when a remembered page is replayed.
+_HEAD_MARK, _BODY_MARK, _PLACEHOLDER_MARK = range(3)
+_Mark = tuple[int, int, int, tuple[Vendor | None, str] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _PageResult:
+    """What a whole body became, and where the visitor's own pieces (injections, placeholders) went in it."""
+
+    page: bytes
+    out: bytes
+    #: (offset in ``out``, length, which piece, the vendor and category of a placeholder), in order.
+    marks: tuple[_Mark, ...]
+    events: tuple[TagEvent, ...]
+    blocked: tuple[tuple[Vendor | None, str], ...]
+    placeholders: int
+
+
+def _page_size(known: _PageResult) -> int:
+    """What a remembered page keeps alive, in bytes: the page, its output and (roughly) the rest."""
+    recorded = len(known.marks) + len(known.events) + len(known.blocked)
+    return len(known.page) + len(known.out) + _MEMO_PAGE_ENTRY + 64 * recorded
+
+
 @dataclass(slots=True)
 class _Verdict:
     vendor: Vendor | None
@@ -546,6 +587,12 @@ class HtmlRewriter:
         #: All-allowed fast path: once the body injection is out, pass the rest through untouched.
         self._fast = self._allowed.issuperset(CATEGORIES)
         self._passthrough = False
+        #: Recording a whole page (see :meth:`document`): where the visitor's own pieces went, as offsets in
+        #: the output, and those put in the current output list, as (index, which, payload), not yet placed.
+        self._marks: list[_Mark] | None = None
+        self._pending: list[tuple[int, int, tuple[Vendor | None, str] | None]] = []
+        self._emitted = 0
+        self._fed = False
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -553,6 +600,7 @@ class HtmlRewriter:
         """Add the next chunk of the body; returns the rewritten bytes that are ready."""
         if self._finished:
             raise RuntimeError("feed() after finish()")
+        self._fed = True
         if self._passthrough:
             return bytes(data)
         self._buf = self._buf + data if self._buf else bytes(data)
@@ -565,12 +613,106 @@ class HtmlRewriter:
         out = self._run(final=True)
         self._finished = True
         if self._saw_document:
+            tail = [out]
             if not self._head_done:
-                out += self._head_inject
+                self._put(tail, self._head_inject, _HEAD_MARK)
             if not self._body_done:
-                out += self._body_inject
+                self._put(tail, self._body_inject, _BODY_MARK)
             self._head_done = self._body_done = True
+            if len(tail) > 1:
+                if self._marks is not None:
+                    self._emitted -= len(out)  # counted again below, with what follows it
+                out = self._joined(tail)
         return out
+
+    def document(self, data: bytes) -> bytes:
+        """A whole body given in one piece: the same as ``feed(data) + finish()``.
+
+        A site sends the same pages again and again, so what a page became is remembered (per set of
+        allowed categories, up to :data:`_MEMO_PAGE_MAX` bytes a page, :data:`_MEMO_PAGE_BYTES` in all): a
+        page seen before is compared whole with the one remembered and, when equal, its output is replayed
+        with this visitor's own injections and placeholders put where the first one's went. The output is a
+        function of the page's bytes, the allowed categories and the classifier alone (the tables above are
+        caches of it), so the replay is what rewriting would give.
+        """
+        memos = self._memos
+        if (
+            memos is None
+            or self._buf
+            or self._fed
+            or self._finished
+            or not 0 < len(data) <= _MEMO_PAGE_MAX
+        ):
+            return self.feed(data) + self.finish()
+        data = bytes(data)
+        key = (len(data), data[:_MEMO_PAGE_EDGE], data[-_MEMO_PAGE_EDGE:], self._allowed, self._placeholder is not None)
+        siblings = memos.pages.get(key, ())
+        for known in siblings:
+            if known.page is data or known.page == data:
+                return self._replay_page(known)
+        self._marks = []
+        out = self.feed(data) + self.finish()
+        known = _PageResult(data, out, tuple(self._marks), tuple(self.events), tuple(self._blocked),
+                            self._placeholders)
+        self._marks = None
+        size = _page_size(known)
+        if memos.page_bytes + size > _MEMO_PAGE_BYTES:
+            memos.pages.clear()
+            memos.page_bytes = 0
+        if len(siblings) >= _MEMO_PAGE_SIBLINGS:
+            memos.page_bytes -= _page_size(siblings[0])
+            siblings = siblings[1:]
+        memos.pages[key] = (*siblings, known)
+        memos.page_bytes += size
+        return out
+
+    def _replay_page(self, known: _PageResult) -> bytes:
+        """Emit what a remembered page became, with this visitor's injections and placeholders."""
+        self.events.extend(known.events)
+        self._blocked.extend(known.blocked)
+        self._placeholders = known.placeholders
+        self._finished = True
+        if not known.marks:
+            return known.out
+        view = memoryview(known.out)
+        pieces: list[bytes | memoryview] = []
+        done = 0
+        for offset, length, which, payload in known.marks:
+            pieces.append(view[done:offset])
+            if which == _HEAD_MARK:
+                pieces.append(self._head_inject)
+            elif which == _BODY_MARK:
+                pieces.append(self._body_inject)
+            else:
+                assert payload is not None and self._placeholder is not None
+                pieces.append(self._placeholder(*payload))
+            done = offset + length
+        pieces.append(view[done:])
+        return b"".join(pieces)
+
+    def _put(
+        self, out: list[bytes], piece: bytes, which: int, payload: tuple[Vendor | None, str] | None = None
+    ) -> None:
+        """Append a piece that depends on the visitor, noting where it went when a page is being recorded."""
+        if self._marks is not None:
+            self._pending.append((len(out), which, payload))
+        out.append(piece)
+
+    def _joined(self, out: list[bytes]) -> bytes:
+        """``b"".join(out)``, placing the pieces noted by :meth:`_put` when a page is being recorded."""
+        joined = b"".join(out)
+        marks = self._marks
+        if marks is not None:
+            offset = self._emitted
+            index = 0
+            for at, which, payload in self._pending:
+                while index < at:
+                    offset += len(out[index])
+                    index += 1
+                marks.append((offset, len(out[at]), which, payload))
+            self._pending.clear()
+            self._emitted += len(joined)
+        return joined
 
     # -- driver ------------------------------------------------------------------------------------
 
@@ -609,7 +751,7 @@ class HtmlRewriter:
         if final and self._buf:  # cannot happen: every state consumes its input at the end of stream
             out.append(self._buf)
             self._buf = b""
-        return b"".join(out)
+        return self._joined(out)
 
     def _wait(self, pos: int) -> int:
         """Hold everything from ``pos`` until more bytes arrive."""
@@ -770,13 +912,13 @@ class HtmlRewriter:
     def _inject(self, name: bytes, out: list[bytes]) -> None:
         self._saw_document = True
         if name == b"head" and not self._head_done and not self._body_done:
-            out.append(self._head_inject)
+            self._put(out, self._head_inject, _HEAD_MARK)
             self._head_done = True
         elif name == b"body" and not self._body_done:
             if not self._head_done:
-                out.append(self._head_inject)
+                self._put(out, self._head_inject, _HEAD_MARK)
                 self._head_done = True
-            out.append(self._body_inject)
+            self._put(out, self._body_inject, _BODY_MARK)
             self._body_done = True
 
     def _rewrite_tag(
@@ -797,7 +939,7 @@ class HtmlRewriter:
             edits = self._neutralize_edits(tag, first, verdict, insert=True, tidy=True)
             if self._placeholder is not None and tag.name in _PLACEHOLDER_NAMES:
                 self._placeholders += 1
-                out.append(self._placeholder(vendor, category))
+                self._put(out, self._placeholder(vendor, category), _PLACEHOLDER_MARK, (vendor, category))
         return (_apply(data, edits, tag.start) if edits else data), verdict
 
     def _classify(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,33 @@ async def test_eu_first_visit_neutralizes_trackers_and_shows_the_banner(app: Coo
     cookies = r.headers.get_list("set-cookie")
     assert any(c.startswith("kactuce_session=") for c in cookies)
     assert not any(c.startswith("_ga=") for c in cookies)
+
+
+async def test_a_page_served_again_carries_each_visitors_own_banner_language_and_return_path(
+    tmp_path: Path,
+) -> None:
+    from cookiegate import rewrite
+
+    shared = CookieGateMiddleware(site(), config=make_config(tmp_path))
+    seen = {}
+    for lang, path in (("fr", "/?from=paris"), ("de", "/?from=berlin"), ("fr", "/?from=paris")):
+        async with client(shared, IP["FR"]) as c:
+            seen[lang, path] = await c.get(path, headers={"accept-language": lang})
+    memos = rewrite._memos_for(shared.gateway.classifier)
+    assert memos is not None and memos.pages  # the page was remembered, so the later views replayed it
+    # A gateway of its own (its own registry, nothing remembered) rewrites the page from scratch.
+    alone = CookieGateMiddleware(site(), config=make_config(tmp_path / "alone"))
+    (tmp_path / "alone").mkdir()
+    for (lang, path), response in seen.items():
+        async with client(alone, IP["FR"]) as c:
+            fresh = await c.get(path, headers={"accept-language": lang})
+        assert response.content == fresh.content
+        assert response.headers["content-length"] == str(len(fresh.content))
+    french, german = seen["fr", "/?from=paris"].text, seen["de", "/?from=berlin"].text
+    assert 'data-reconsent' not in french and re.search(r'id="cookiegate-banner"[^>]* lang="fr">', french)
+    assert re.search(r'id="cookiegate-banner"[^>]* lang="de">', german)
+    assert "from=berlin" in german and "from=paris" not in german
+    assert german.count("cookiegate-placeholder") == french.count("cookiegate-placeholder") > 0
 
 
 async def test_accept_all_then_trackers_pass_untouched(app: CookieGateMiddleware) -> None:

@@ -1,0 +1,196 @@
+"""Whole pages remembered with what they became (``HtmlRewriter.document``): a page seen before is replayed
+with the current visitor's own injections and placeholders, and the replay is exactly what rewriting the
+page for that visitor gives."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.pages import static_page
+from cookiegate import rewrite
+from cookiegate.catalog import Vendor
+from cookiegate.rewrite import HtmlRewriter, TagEvent
+from tests.test_rewrite import EVERY_CATEGORY, TableClassifier, realistic_page
+from tests.test_rewrite_differential import hostile_documents
+
+# Each test runs on the C skip scan and on the pure-Python scan that specifies it.
+pytestmark = pytest.mark.usefixtures("scan_backend")
+
+Result = tuple[bytes, list[TagEvent]]
+
+
+class Visitor:
+    """What differs between two visitors of the same page: injections and placeholder boxes."""
+
+    def __init__(self, name: str) -> None:
+        self.head = f"<script data-head={name}></script>".encode()
+        self.body = f"<div id=banner-{name}>{name}</div>".encode()
+        self.name = name
+        self.asked: list[tuple[str | None, str]] = []
+
+    def placeholder(self, vendor: Vendor | None, category: str) -> bytes:
+        self.asked.append((vendor.id if vendor else None, category))
+        return f"<div class=ph-{self.name}>{vendor.name if vendor else '-'} / {category}</div>".encode()
+
+    def rewriter(self, classifier: object, allowed: Collection[str]) -> HtmlRewriter:
+        return HtmlRewriter(classifier=classifier, allowed=allowed,  # type: ignore[arg-type]
+                            head_inject=self.head, body_inject=self.body, placeholder=self.placeholder)
+
+
+def streamed(visitor: Visitor, doc: bytes, allowed: Collection[str]) -> Result:
+    """The reference: a classifier with empty memos, the page fed in two pieces (never the page table)."""
+    rewriter = visitor.rewriter(TableClassifier(), allowed)
+    cut = len(doc) // 2
+    out = rewriter.feed(doc[:cut]) + rewriter.feed(doc[cut:]) + rewriter.finish()
+    return out, list(rewriter.events)
+
+
+def whole(visitor: Visitor, classifier: object, doc: bytes, allowed: Collection[str]) -> Result:
+    rewriter = visitor.rewriter(classifier, allowed)
+    return rewriter.document(doc), list(rewriter.events)
+
+
+EMBEDS = (b'<body class=page><iframe src="https://www.youtube.com/embed/abc"></iframe><p>text</p>'
+          b'<img src="https://www.facebook.com/tr?id=1"><iframe src="https://www.youtube.com/embed/def"></iframe>')
+PAGES = [static_page(), realistic_page(), b"<!doctype html><html><head><title>t</title></head>" + EMBEDS,
+         EMBEDS, b"<p>a fragment, no document</p>", b"<title>no head, no body</title><p>x"]
+
+
+@pytest.mark.parametrize("allowed", [(), ("analytics",), ("social", "ads"), EVERY_CATEGORY])
+@pytest.mark.parametrize("doc", PAGES, ids=range(len(PAGES)))
+def test_a_page_seen_before_is_replayed_with_this_visitors_injections_and_placeholders(
+    doc: bytes, allowed: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    classifier = TableClassifier()
+    first, second = Visitor("first"), Visitor("second")
+    assert whole(first, classifier, doc, allowed) == streamed(Visitor("first"), doc, allowed)
+    memos = rewrite._memos_for(classifier)
+    assert memos is not None and sum(len(pages) for pages in memos.pages.values()) == 1
+
+    def not_again(self: HtmlRewriter, data: bytes) -> bytes:
+        raise AssertionError("the page was rewritten again instead of replayed")
+
+    monkeypatch.setattr(HtmlRewriter, "feed", not_again)
+    replayed = whole(second, classifier, doc, allowed)
+    monkeypatch.undo()
+    assert replayed == streamed(Visitor("second"), doc, allowed)
+    assert first.body not in replayed[0] and f"ph-{first.name}".encode() not in replayed[0]
+    # The second visitor's placeholders were drawn for them, for the same vendors, in the same order.
+    assert second.asked == first.asked
+
+
+def test_a_page_equal_to_a_remembered_one_but_another_object_is_replayed() -> None:
+    classifier = TableClassifier()
+    doc = realistic_page()
+    whole(Visitor("a"), classifier, doc, ())
+    copy = bytearray(doc)
+    rewriter = Visitor("b").rewriter(classifier, ())
+    assert rewriter.document(copy) == streamed(Visitor("b"), doc, ())[0]
+    memos = rewrite._memos_for(classifier)
+    assert memos is not None and sum(len(pages) for pages in memos.pages.values()) == 1
+
+
+def test_pages_that_differ_only_in_the_middle_are_each_rewritten_on_their_own() -> None:
+    classifier = TableClassifier()
+    edge = b"<html><head><title>" + b"x" * 80 + b"</title></head><body>"
+    tail = b"<p>" + b"y" * 80 + b"</p></body></html>"
+    # Same length, same first and last bytes: a tracker, a first-party image, a per-request token.
+    middles = [b'<img src="https://www.facebook.com/tr?id=1">', b'<img src="https://kactuce.com/tr?id=1">',
+               b'<input name=csrf value="0123456789abcdef0">', b'<input name=csrf value="fedcba9876543210f">',
+               b'<iframe src=https://www.youtube.com/e/1>']
+    middles = [m.ljust(48) for m in middles]
+    assert len({len(m) for m in middles}) == 1
+    for _ in range(2):
+        for middle in middles:
+            doc = edge + middle + tail
+            assert whole(Visitor("v"), classifier, doc, ()) == streamed(Visitor("v"), doc, ())
+    memos = rewrite._memos_for(classifier)
+    assert memos is not None
+    (siblings,) = memos.pages.values()
+    assert len(siblings) == rewrite._MEMO_PAGE_SIBLINGS  # the oldest went
+    assert memos.page_bytes == sum(rewrite._page_size(p) for p in siblings)
+
+
+def test_the_page_table_is_cleared_rather_than_keep_more_than_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rewrite, "_MEMO_PAGE_BYTES", 40_000)
+    classifier = TableClassifier()
+    doc = realistic_page()
+    for i in range(12):
+        page = doc.replace(b"<title>Demo</title>", b"<title>Demo %02d</title>" % i)
+        whole(Visitor("v"), classifier, page, ())
+        memos = rewrite._memos_for(classifier)
+        assert memos is not None
+        kept = [p for pages in memos.pages.values() for p in pages]
+        assert memos.page_bytes == sum(rewrite._page_size(p) for p in kept) <= 40_000
+        assert kept and kept[-1].page == page
+
+
+def test_a_flood_of_tiny_distinct_pages_is_held_to_the_cap_by_what_each_entry_costs() -> None:
+    classifier = TableClassifier()
+    for i in range(3000):
+        HtmlRewriter(classifier=classifier, allowed=()).document(b"<p>%d</p>" % i)
+    memos = rewrite._memos_for(classifier)
+    assert memos is not None
+    entries = sum(len(pages) for pages in memos.pages.values())
+    assert entries == 3000 and memos.page_bytes >= entries * rewrite._MEMO_PAGE_ENTRY
+    assert rewrite._MEMO_PAGE_BYTES // rewrite._MEMO_PAGE_ENTRY < 20_000  # so a flood never keeps more
+
+
+def test_a_page_is_remembered_per_set_of_allowed_categories() -> None:
+    classifier = TableClassifier()
+    doc = realistic_page()
+    refused = whole(Visitor("v"), classifier, doc, ())
+    allowed = whole(Visitor("v"), classifier, doc, EVERY_CATEGORY)
+    assert b"data-cookiegate-blocked" in refused[0] and b"data-cookiegate-blocked" not in allowed[0]
+    assert whole(Visitor("v"), classifier, doc, ()) == refused
+    assert whole(Visitor("v"), classifier, doc, EVERY_CATEGORY) == allowed
+
+
+def test_a_page_rewritten_without_placeholders_is_not_replayed_to_a_visitor_who_gets_them() -> None:
+    classifier = TableClassifier()
+    bare = HtmlRewriter(classifier=classifier, allowed=())
+    without = bare.document(EMBEDS)
+    assert b"ph-v" not in without
+    assert whole(Visitor("v"), classifier, EMBEDS, ()) == streamed(Visitor("v"), EMBEDS, ())
+    assert b"ph-v" in whole(Visitor("v"), classifier, EMBEDS, ())[0]
+
+
+def test_a_rewriter_already_fed_or_a_page_over_the_limit_is_rewritten_as_a_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    classifier = TableClassifier()
+    doc = realistic_page()
+    rewriter = Visitor("v").rewriter(classifier, ())
+    half = len(doc) // 2
+    out = rewriter.feed(doc[:half]) + rewriter.document(doc[half:])
+    assert (out, list(rewriter.events)) == streamed(Visitor("v"), doc, ())
+    monkeypatch.setattr(rewrite, "_MEMO_PAGE_MAX", len(doc) - 1)
+    assert whole(Visitor("v"), classifier, doc, ()) == streamed(Visitor("v"), doc, ())
+    memos = rewrite._memos_for(classifier)
+    assert memos is not None and not memos.pages and memos.page_bytes == 0
+    with pytest.raises(RuntimeError):
+        rewriter.document(b"<p>after the end</p>")
+
+
+SHARED = TableClassifier()  # the page table fills across the generated documents below
+
+
+@settings(max_examples=200, deadline=None)
+@given(head=hostile_documents(), body=hostile_documents(),
+       allowed=st.sets(st.sampled_from(["analytics", "ads", "social", "functional"])),
+       shape=st.sampled_from(["document", "body only", "fragment"]))
+def test_replayed_pages_are_what_rewriting_gives_for_every_visitor(
+    head: bytes, body: bytes, allowed: set[str], shape: str
+) -> None:
+    if shape == "document":
+        doc = b"<!doctype html><html><head>" + head + b"</head>" + EMBEDS + body
+    elif shape == "body only":
+        doc = EMBEDS + head + body
+    else:
+        doc = head + body
+    for name in ("one", "two", "three"):
+        assert whole(Visitor(name), SHARED, doc, allowed) == streamed(Visitor(name), doc, allowed)
