@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Any
 
@@ -139,27 +139,46 @@ class GeoResolver:
         """
         if ip is None or self._path is None or self._closed:
             return Location.unknown()
+        return self._cached(ip.encode("utf-8", "replace"), lambda: ip)
+
+    def lookup_via(self, material: bytes, address: Callable[[], str | None]) -> Location:
+        """As ``lookup(address())``, remembered under ``material``: bytes that determine the address.
+
+        For a caller that finds the address by work of its own (the client address walked through
+        trusted proxies from the peer and the forwarding headers): given those inputs as ``material``,
+        a visitor seen before costs one keyed hash, and ``address`` is not called. Remembered like
+        :meth:`lookup` (keyed hash, never the bytes; forgotten when the database changes), in a
+        namespace of its own.
+        """
+        if self._path is None or self._closed:
+            return Location.unknown()
+        return self._cached(b"\x00" + material, address)
+
+    def _cached(self, material: bytes, address: Callable[[], str | None]) -> Location:
         if self._check_interval == 0 or _clock() >= self._next_check:
             self._maybe_reload()
         # The cache first, then the reader: a reload installs the reader before the new (empty) cache,
         # so a cache seen here is never newer than the reader read next.
         cache = self._cache
-        digest = hashlib.blake2b(ip.encode("utf-8", "replace"), digest_size=16, key=self._cache_key).digest()
+        digest = hashlib.blake2b(material, digest_size=16, key=self._cache_key).digest()
         cached = cache.get(digest)
         current = self._current
         if current is None:
             return Location.unknown()
         if cached is not None:
             return cached
-        reader, ipv4_only = current
-        address = _global_address(ip)
-        if address is None:
+        ip = address()
+        if ip is None:
             return Location.unknown()
-        if address.version == 6 and ipv4_only:
+        reader, ipv4_only = current
+        address_ = _global_address(ip)
+        if address_ is None:
+            return Location.unknown()
+        if address_.version == 6 and ipv4_only:
             # An IPv4-only database (some DB-IP/legacy exports) raises on IPv6 input: it cannot place them.
             return Location.unknown()
         try:
-            record = reader.get(address)
+            record = reader.get(address_)
         except Exception as exc:
             if current is not self._current:
                 # Closed by a concurrent reload()/close() (the C reader's lock makes that a clean

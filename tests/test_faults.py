@@ -274,7 +274,7 @@ def _raiser(*args: Any, **kwargs: Any) -> Any:
 
 # (id, object path under the gateway, attribute, visitor) — every one must leave nothing non-essential firing.
 FAIL_CLOSED: list[Any] = [
-    ("geo_lookup", "geo", "lookup", NY),
+    ("geo_lookup", "geo", "lookup_via", NY),  # what a visit asks (placed by peer and forwarding headers)
     ("regime_table", "jurisdiction", "regime_for", NY),
     ("banner_body", "renderer", "body_html", (IP["FR"], 1)),
     ("banner_head", "renderer", "head_html", (IP["FR"], 1)),
@@ -369,7 +369,7 @@ async def test_secret_values_never_reach_logs_or_reprs(
     await app.gateway.startup()
     # A run of faults that all log: bad cookies, a failing geo reader, a broken template, a store outage.
     await call(app, headers=[(b"cookie", b"cookiegate_consent=" + KEY.encode())])
-    monkeypatch.setattr(app.gateway.geo, "lookup", _raiser)
+    monkeypatch.setattr(app.gateway.geo, "lookup_via", _raiser)
     await call(app, client=NY)
     monkeypatch.setattr(app.gateway.renderer, "settings_page", _raiser)
     await call(app, path="/cookiegate/settings")

@@ -519,3 +519,40 @@ def test_returning_addresses_are_remembered_under_a_keyed_hash_never_as_the_addr
         with GeoResolver(path) as other:
             other.lookup("85.0.1.7")
             assert set(other._cache) != {key}  # per-process (per-reader) random key: not a plain digest
+
+
+def test_a_location_found_through_a_callers_walk_is_remembered_under_what_decided_the_address(
+    tmp_path: Path,
+) -> None:
+    path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record(), "85.0.2.0/24": de_record()})
+    walks: list[str] = []
+
+    def walk(ip: str) -> Any:
+        def address() -> str:
+            walks.append(ip)
+            return ip
+
+        return address
+
+    with GeoResolver(path, check_interval=0) as resolver:
+        assert resolver.lookup_via(b"peer A", walk("85.0.1.7")).country == "FR"
+        assert resolver.lookup_via(b"peer A", walk("85.0.2.7")).country == "FR"  # remembered: no walk
+        assert resolver.lookup_via(b"peer B", walk("85.0.2.7")).country == "DE"
+        assert walks == ["85.0.1.7", "85.0.2.7"]
+        # Its own namespace: material that spells an address is not that address's entry, either way.
+        assert resolver.lookup("85.0.2.7").country == "DE"
+        assert resolver.lookup_via(b"85.0.2.7", walk("85.0.1.7")).country == "FR"
+        assert resolver.lookup("85.0.1.7").country == "FR" and resolver.lookup("85.0.2.7").country == "DE"
+        assert all(b"peer" not in key and b"85.0" not in key for key in resolver._cache)
+        # What cannot be placed is not remembered: the walk runs again.
+        walks.clear()
+        for _ in range(2):
+            assert resolver.lookup_via(b"peer C", walk("10.0.0.1")) == UNKNOWN
+        assert walks == ["10.0.0.1", "10.0.0.1"]
+        # A new database forgets every answer.
+        write_db(path, {"85.0.1.0/24": de_record()})
+        walks.clear()
+        assert resolver.lookup_via(b"peer A", walk("85.0.1.7")).country == "DE"
+        assert walks == ["85.0.1.7"]
+    assert resolver.lookup_via(b"peer A", walk("85.0.1.7")) == UNKNOWN  # closed
+    assert GeoResolver(None).lookup_via(b"peer A", walk("85.0.1.7")) == UNKNOWN

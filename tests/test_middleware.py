@@ -175,10 +175,11 @@ async def test_reject_all_keeps_blocking_and_records_the_decision(app: CookieGat
 async def test_json_response_without_cookies_is_untouched_and_decides_nothing(
     app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def boom(ip: str | None) -> Any:
+    def boom(*args: Any) -> Any:
         raise AssertionError("geo looked up for a JSON response")
 
     monkeypatch.setattr(app.gateway.geo, "lookup", boom)
+    monkeypatch.setattr(app.gateway.geo, "lookup_via", boom)
     async with client(app, IP["FR"]) as c:
         r = await c.get("/api")
     assert r.json() == {"ok": True}
@@ -217,6 +218,29 @@ async def test_forwarded_for_from_trusted_proxy_is_walked(tmp_path: Path) -> Non
     async with client(app, "10.0.0.5", headers={"x-forwarded-for": f"{IP['FR']}, {IP['JP']}, 10.0.0.9"}) as c:
         state = (await c.get("/cookiegate/consent")).json()
     assert state["location"]["country"] == "JP" and state["regime"]["name"] == "notice"
+
+
+async def test_a_remembered_place_follows_the_peer_and_every_forwarding_header(tmp_path: Path) -> None:
+    # Places are remembered under the peer and forwarding headers (not under the walked address): each
+    # request below differs from one before it in one of those only, and must be placed anew.
+    app = CookieGateMiddleware(site(), config=make_config(tmp_path, trusted_proxies=("10.0.0.0/8",)))
+    cases = [
+        ("10.1.1.1", [("x-forwarded-for", IP["FR"])], "FR"),
+        ("10.1.1.1", [("x-forwarded-for", IP["FR"])], "FR"),
+        ("10.1.1.1", [("x-forwarded-for", IP["JP"])], "JP"),
+        ("10.1.1.1", [("X-Forwarded-For", f"{IP['DE']}, 10.2.2.2")], "DE"),
+        ("10.1.1.1", [("x-forwarded-for", IP["DE"]), ("x-forwarded-for", IP["JP"])], "JP"),
+        ("10.1.1.1", [("forwarded", f"for={IP['GB']}")], "GB"),
+        ("10.1.1.1", [("forwarded", f"for={IP['GB']}"), ("x-forwarded-for", IP["BR"])], "BR"),
+        (IP["AU"], [("x-forwarded-for", IP["FR"])], "AU"),  # not a trusted peer: its header is ignored
+        (IP["AU"], [("x-forwarded-for", IP["JP"])], "AU"),
+        ("10.1.1.1", [], None),  # the proxy itself: a private address, placed nowhere
+        (IP["US-CA"], [], "US"),
+    ]
+    for peer, headers, country in cases * 2:
+        async with client(app, peer, headers=headers) as c:
+            state = (await c.get("/cookiegate/consent")).json()
+        assert state["location"]["country"] == country, (peer, headers)
 
 
 async def test_app_sees_the_decision_in_scope(app: CookieGateMiddleware) -> None:
@@ -446,11 +470,12 @@ async def test_a_grant_that_cannot_be_recorded_is_not_relied_on(app: CookieGateM
 async def test_geo_failure_gives_the_strictest_treatment_and_still_serves(
     app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(ip: str | None) -> Any:
+    def broken(*args: Any) -> Any:
         raise RuntimeError("reader exploded")
 
     async with client(app, IP["US-NY"]) as c:
         monkeypatch.setattr(app.gateway.geo, "lookup", broken)
+        monkeypatch.setattr(app.gateway.geo, "lookup_via", broken)
         r = await c.get("/")
     assert r.status_code == 200 and not fetches(r.text, "www.googletagmanager.com")
 
