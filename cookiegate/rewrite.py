@@ -672,20 +672,29 @@ class HtmlRewriter:
         self._blocked.extend(known.blocked)
         self._placeholders = known.placeholders
         self._finished = True
-        if not known.marks:
-            return known.out
-        view = memoryview(known.out)
-        pieces: list[bytes | memoryview] = []
-        done = 0
+        out = known.out
+        own: list[bytes] = []
+        same = True
         for offset, length, which, payload in known.marks:
-            pieces.append(view[done:offset])
             if which == _HEAD_MARK:
-                pieces.append(self._head_inject)
+                piece = self._head_inject
             elif which == _BODY_MARK:
-                pieces.append(self._body_inject)
+                piece = self._body_inject
             else:
                 assert payload is not None and self._placeholder is not None
-                pieces.append(self._placeholder(*payload))
+                piece = self._placeholder(*payload)
+            own.append(piece)
+            same = same and len(piece) == length and out.startswith(piece, offset)
+        if same:
+            # Visitors who speak the same language on the same page get the same pieces: the very bytes
+            # sent before go out again, not a copy.
+            return out
+        view = memoryview(out)
+        pieces: list[bytes | memoryview] = []
+        done = 0
+        for (offset, length, _which, _payload), piece in zip(known.marks, own, strict=True):
+            pieces.append(view[done:offset])
+            pieces.append(piece)
             done = offset + length
         pieces.append(view[done:])
         return b"".join(pieces)
