@@ -157,6 +157,8 @@ class BannerRenderer:
         self._render_cached = lru_cache(maxsize=256)(self._render_banner)
         self._control_cached = lru_cache(maxsize=64)(self._render_control)
         self._head_cached = lru_cache(maxsize=64)(self._render_head)
+        self._head_bytes_cached = lru_cache(maxsize=64)(lambda allowed, bot: self._head_cached(allowed, bot).encode())
+        self._body_cached = lru_cache(maxsize=1024)(self._render_body)
         self._placeholder_cached = lru_cache(maxsize=1024)(self._render_placeholder)
 
     def _t(self, lang: str) -> Callable[[str], str]:
@@ -235,6 +237,10 @@ class BannerRenderer:
         """What goes right after ``<head>``: Consent Mode defaults (before any Google tag), then the stylesheet."""
         return self._head_cached(decision.allowed, decision.is_bot)
 
+    def head_bytes(self, visit: Visit, decision: Decision) -> bytes:
+        """:meth:`head_html`, encoded: what the rewriter injects."""
+        return self._head_bytes_cached(decision.allowed, decision.is_bot)
+
     def _render_head(self, allowed: frozenset[str], is_bot: bool) -> str:
         return self.consent_mode_script(allowed, is_bot=is_bot) + (
             f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
@@ -286,15 +292,30 @@ class BannerRenderer:
 
     def body_html(self, visit: Visit, decision: Decision, *, next_path: str) -> str:
         """What goes right after ``<body>``: the banner when a choice is needed, the settings control, the script."""
+        return self.body_bytes(visit, decision, next_path=next_path).decode("utf-8")
+
+    def body_bytes(self, visit: Visit, decision: Decision, *, next_path: str) -> bytes:
+        """:meth:`body_html`, encoded: what the rewriter injects (remembered per language, banner and path)."""
         if decision.is_bot:
-            return ""  # crawlers get the page as people do, minus the gateway's own interface
+            return b""  # crawlers get the page as people do, minus the gateway's own interface
         lang = self.language(visit)
-        parts = []
+        banner: tuple[str, bool, bool] | None = None
         if decision.needs_banner:
-            reconsent = visit.previous_revision is not None
-            parts.append(self.banner(decision, next_path=next_path, lang=lang, reconsent=reconsent)[0])
+            kind = decision.regime.kind if decision.regime.kind in _KIND_KEY else "opt-in"
+            banner = (kind, decision.gpc, visit.previous_revision is not None)
+        if len(next_path) > _REMEMBERED_PATH_MAX:
+            return self._render_body(lang, banner, next_path)
+        # Most page views are of a few pages, by visitors in a few languages: one render and one encoding
+        # each (the banner is ~4 KB), where filling in the path and encoding cost more than the lookup.
+        return self._body_cached(lang, banner, next_path)
+
+    def _render_body(self, lang: str, banner: tuple[str, bool, bool] | None, next_path: str) -> bytes:
+        parts = []
+        if banner is not None:
+            kind, gpc, reconsent = banner
+            parts.append(self._render_cached(kind, lang, gpc, reconsent)[0].fill(next_path))
         parts.append(self._control_cached(lang).fill(next_path))
-        return "".join(parts)
+        return "".join(parts).encode("utf-8")
 
     def _render_control(self, lang: str) -> _Slotted:
         control = self.env.get_template("control.html").render(
@@ -392,6 +413,10 @@ _SLOT: Final = "cookiegate-next-path-slot-q7w3z"
 def _html_value(path: str) -> str:
     """``{{ next_path }}`` under autoescape."""
     return str(escape(path))
+
+
+#: Paths longer than this are filled in every time rather than remembered with the body they went into.
+_REMEMBERED_PATH_MAX = 512
 
 
 def _query_value(path: str) -> str:

@@ -237,8 +237,8 @@ class ResponseGate:
         return HtmlRewriter(
             classifier=self.gateway.classifier,
             allowed=decision.allowed,
-            head_inject=renderer.head_html(visit, decision).encode("utf-8"),
-            body_inject=renderer.body_html(visit, decision, next_path=next_path).encode("utf-8"),
+            head_inject=renderer.head_bytes(visit, decision),
+            body_inject=renderer.body_bytes(visit, decision, next_path=next_path),
             placeholder=placeholder,
         )
 

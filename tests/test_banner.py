@@ -462,3 +462,31 @@ def test_cached_fragments_are_byte_identical_to_a_direct_render() -> None:
         purpose=r._purpose("pt", youtube), next_path=path,
     )
     assert r._placeholder_cached("pt", youtube, youtube.category).fill(path) == direct
+
+
+def test_the_remembered_body_injection_is_each_visitors_own_language_banner_and_path() -> None:
+    from types import SimpleNamespace
+
+    r = renderer()
+    paths = [*TRICKY_PATHS, "/" + "y" * 600, "/pricing"]
+    for round_ in range(2):  # the second round is served from what the first remembered
+        for kind in REGIME_KINDS:
+            for lang in ("en", "fr"):
+                for reconsent in (False, True):
+                    for path in paths:
+                        visit = SimpleNamespace(_language=lang, previous_revision="old" if reconsent else None)
+                        decision = no_choice(kind, gpc=round_ == 1)
+                        body = r.body_bytes(visit, decision, next_path=path)  # type: ignore[arg-type]
+                        banner, _ = r.banner(decision, next_path=path, lang=lang, reconsent=reconsent)
+                        assert body == (banner + r._control_cached(lang).fill(path)).encode()
+                        assert r.body_html(visit, decision, next_path=path) == body.decode()  # type: ignore[arg-type]
+                        found = _NextValues()
+                        found.feed(body.decode())
+                        assert found.values and all(v == path for v in found.values)
+    assert r._body_cached.cache_info().hits > 0
+    kept = r._body_cached.cache_info().currsize
+    r.body_bytes(SimpleNamespace(_language="en", previous_revision=None), no_choice("opt-in"),  # type: ignore[arg-type]
+                 next_path="/" + "z" * 600)
+    assert r._body_cached.cache_info().currsize == kept  # a long path is filled in, not remembered
+    bot = decide(location=Location.unknown(), regime=Regime("t", "opt-in"), choice=None, is_bot=True)
+    assert r.body_bytes(SimpleNamespace(_language="en"), bot, next_path="/") == b""  # type: ignore[arg-type]

@@ -276,11 +276,11 @@ def _raiser(*args: Any, **kwargs: Any) -> Any:
 FAIL_CLOSED: list[Any] = [
     ("geo_lookup", "geo", "lookup_via", NY),  # what a visit asks (placed by peer and forwarding headers)
     ("regime_table", "jurisdiction", "regime_for", NY),
-    ("banner_body", "renderer", "body_html", (IP["FR"], 1)),
-    ("banner_head", "renderer", "head_html", (IP["FR"], 1)),
-    ("banner_body_notice", "renderer", "body_html", NY),
-    ("banner_head_notice", "renderer", "head_html", NY),
-    ("banner_render", "renderer", "banner", (IP["FR"], 1)),
+    ("banner_body", "renderer", "body_bytes", (IP["FR"], 1)),
+    ("banner_head", "renderer", "head_bytes", (IP["FR"], 1)),
+    ("banner_body_notice", "renderer", "body_bytes", NY),
+    ("banner_head_notice", "renderer", "head_bytes", NY),
+    ("banner_render", "renderer", "_render_cached", (IP["FR"], 1)),
     ("placeholder", "renderer", "placeholder", (IP["FR"], 1)),
     ("tag_classifier_url", "registry", "vendor_for_url", (IP["FR"], 1)),
     ("tag_classifier_inline", "registry", "vendor_for_inline", (IP["FR"], 1)),
