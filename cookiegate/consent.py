@@ -178,6 +178,17 @@ class ConsentCodec:
         self._verified[value] = (choice, int(signed.timestamp()))
         return choice
 
+    def valid_until(self, value: str) -> float:
+        """When a cookie value :meth:`decode` accepted stops being accepted (POSIX time; 0.0: not known).
+
+        For callers that remember what a choice led to: past this time, decode the cookie again.
+        """
+        known = self._verified.get(value)
+        if known is None:
+            return 0.0
+        choice, signed_at = known
+        return float(min(signed_at + self.max_age + 1, choice.issued_at + self.max_age + 60))
+
     def previous_revision(self, value: str | None) -> str | None:
         """The policy revision of a validly signed cookie from an *older* revision, else ``None``.
 

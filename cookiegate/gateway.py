@@ -7,9 +7,12 @@ response (or the app) needs them. Any failure while computing gives the strictes
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
@@ -109,6 +112,56 @@ class OnceLogger:
             logger.error(msg + " (logged once; later occurrences are only counted)", *args, exc_info=exc_info)
 
 
+class DecisionCache:
+    """Decisions of visitors seen lately, under a keyed hash of everything a decision is made of.
+
+    A decision is a function of the peer and the forwarding headers (the place), the consent cookie (the
+    choice, until it expires), ``Sec-GPC`` and the User-Agent (the bot flag), given the configuration and
+    the geo database. A visitor who sends those again gets the decision made before, for one keyed hash
+    instead of the proxy walk, the cookie's checks and the rules: most of the gateway's work before the
+    first byte of a page. An entry is used at most :data:`DECISION_TTL` seconds and never past its
+    cookie's expiry, and a new geo database forgets every entry. Kept only when nothing was in doubt: a
+    known place, and a cookie that was absent or accepted (a rejected cookie is counted and logged every
+    time it comes). Keyed by a hash under a per-process random key: no header value is kept.
+    """
+
+    def __init__(self, geo: GeoResolver, size: int = 8192) -> None:
+        self._geo = geo
+        self._key = os.urandom(16)
+        self._size = size
+        self._table: dict[bytes, tuple[Decision, float]] = {}
+        self._generation = geo.generation()
+
+    def get(self, material: bytes) -> tuple[Decision | None, bytes]:
+        """The decision remembered under ``material`` (or None), and the digest to remember one under."""
+        generation = self._geo.generation()
+        if generation != self._generation:
+            self._table = {}
+            self._generation = generation
+        digest = hashlib.blake2b(material, digest_size=16, key=self._key).digest()
+        entry = self._table.get(digest)
+        if entry is None:
+            return None, digest
+        if time.time() >= entry[1]:
+            self._table.pop(digest, None)
+            return None, digest
+        return entry[0], digest
+
+    def put(self, digest: bytes, decision: Decision, until: float) -> None:
+        """Remember ``decision`` under ``digest`` until ``until`` (POSIX time) at the latest."""
+        table = self._table
+        if len(table) >= self._size:
+            table.clear()  # a flood of new visitors costs only misses
+        table[digest] = (decision, min(until, time.time() + DECISION_TTL))
+
+
+#: How long a remembered decision is used before it is made again.
+DECISION_TTL: Final = 30.0
+
+#: Request headers a decision reads besides the forwarding ones: the consent cookie, GPC, the bot flag.
+_DECIDING_HEADERS: Final = frozenset({b"cookie", b"sec-gpc", b"user-agent"})
+
+
 class Gateway:
     """Everything built once per process: codec, geo reader, regime table, registry, renderer, store."""
 
@@ -120,6 +173,7 @@ class Gateway:
         )
         self.trusted = TrustedProxies(config.trusted_proxies)
         self.geo = GeoResolver(config.geoip_database)
+        self.decisions = DecisionCache(self.geo)
         self.jurisdiction = Jurisdiction(config.regimes)
         self.registry = TagRegistry.builtin(config.tags)
         self.renderer = BannerRenderer(
@@ -183,6 +237,11 @@ class Visit:
     _regime: Regime | None = None
     _choice: Choice | None = None
     _choice_done = False
+    #: The consent cookie's value as read (None: absent), and whether the codec accepted it.
+    _cookie: str | None = None
+    _address: bytes | None = None
+    #: Something failed on the way to a fact (and the strictest answer stood in): nothing is remembered.
+    _degraded = False
     _decision: Decision | None = None
     _ua: UserAgentInfo | None = None
     #: The language the gateway speaks to this visitor in (set by the banner renderer the first time; read
@@ -216,7 +275,7 @@ class Visit:
             return self.preview.location
         if self._location is None:
             try:
-                material = self._address_material()
+                material = self._address if self._address is not None else self._address_material()
                 if material is None:
                     self._location = self.gateway.geo.lookup(self.client_ip)
                 else:
@@ -225,22 +284,34 @@ class Visit:
                     self._location = self.gateway.geo.lookup_via(material, lambda: self.client_ip)
             except Exception:
                 self.gateway.errors.error("geo", "cookiegate: geo lookup failed; strictest regime applies")
+                self._degraded = True
                 self._location = Location.unknown()
         return self._location
 
     def _address_material(self) -> bytes | None:
         """The peer and every forwarding header, unambiguously joined: all :func:`client_ip` reads."""
+        materials = self._materials()
+        return None if materials is None else materials[0]
+
+    def _materials(self) -> tuple[bytes, bytes] | None:
+        """What decides the address (see above), and what decides the decision: that and the cookie, GPC
+        and User-Agent headers. Every header is length-prefixed and named, so no two requests that differ
+        in any of them give the same bytes. None when the peer is not an address string."""
         client = self.scope.get("client")
         host = client[0] if client else None
         if not isinstance(host, str):
             return None
         peer = host.encode("utf-8", "surrogateescape")
-        parts = [b"%d %s" % (len(peer), peer)]
+        address = [b"%d %s" % (len(peer), peer)]
+        rest = []
         for name, value in self.scope.get("headers", ()):
             lname = name.lower()
             if lname == b"x-forwarded-for" or lname == b"forwarded":
-                parts.append(b"%s %d %s" % (lname, len(value), value))
-        return b"\n".join(parts)
+                address.append(b"%s %d %s" % (lname, len(value), value))
+            elif lname in _DECIDING_HEADERS:
+                rest.append(b"%s %d %s" % (lname, len(value), value))
+        self._address = b"\n".join(address)
+        return self._address, self._address + b"\n\n" + b"\n".join(rest)
 
     @property
     def regime(self) -> Regime:
@@ -250,6 +321,7 @@ class Visit:
                 self._regime = self.gateway.jurisdiction.regime_for(self.location)
             except Exception:
                 self.gateway.errors.error("regime", "cookiegate: regime lookup failed; strictest regime applies")
+                self._degraded = True
                 self._regime = STRICTEST
         return self._regime
 
@@ -262,10 +334,11 @@ class Visit:
                 self._choice = self.preview.choice
                 return self._choice
             try:
-                raw = read_cookie(self.scope.get("headers", ()), self.gateway.config.cookie_name)
+                raw = self._cookie = read_cookie(self.scope.get("headers", ()), self.gateway.config.cookie_name)
                 self._choice = self.gateway.codec.decode(raw)
             except Exception:
                 self.gateway.errors.error("cookie", "cookiegate: consent cookie decoding failed; no choice assumed")
+                self._degraded = True
                 self._choice = None
         return self._choice
 
@@ -308,17 +381,40 @@ class Visit:
         """The one decision every later step reads (computed once; strictest on any failure)."""
         if self._decision is None:
             try:
-                self._decision = decide(
+                cache = self.gateway.decisions if self.preview is None else None
+                materials = self._materials() if cache is not None else None
+                digest = b""
+                if cache is not None and materials is not None:
+                    known, digest = cache.get(materials[1])
+                    if known is not None:
+                        self._adopt(known)
+                        return known
+                decision = self._decision = decide(
                     location=self.location,
                     regime=self.regime,
                     choice=self.choice,
                     gpc=self.gpc,
                     is_bot=is_bot_user_agent(header_value(self.scope, b"user-agent")),
                 )
+                if cache is not None and digest and not self._degraded and decision.location.country is not None:
+                    if self._cookie is None:
+                        cache.put(digest, decision, time.time() + DECISION_TTL)
+                    elif decision.choice is not None:
+                        cache.put(digest, decision, self.gateway.codec.valid_until(self._cookie))
             except Exception:
                 self.gateway.errors.error("decision", "cookiegate: decision failed; strictest treatment applies")
                 self._decision = strictest()
         return self._decision
+
+    def _adopt(self, decision: Decision) -> None:
+        """Take a remembered decision, and the place, regime and choice it was made of."""
+        self._decision = decision
+        if self._location is None:
+            self._location = decision.location
+        if self._regime is None:
+            self._regime = decision.regime
+        if not self._choice_done:
+            self._choice, self._choice_done = decision.choice, True
 
     # Conveniences so templates can write ``cookiegate.allows("analytics")``.
     def allows(self, category: str) -> bool:

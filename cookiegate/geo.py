@@ -108,6 +108,7 @@ class GeoResolver:
         #: a lookup's cost. Keyed by a hash under a per-process random key, not by the address: the
         #: gateway keeps no raw IP, not even in memory between requests.
         self._cache: dict[bytes, Location] = {}
+        self._generation = 0
         self._cache_key = os.urandom(16)
         if self._path is not None:
             self._check_file()
@@ -129,6 +130,18 @@ class GeoResolver:
             return str(current[0].metadata().database_type)
         except Exception:  # a reader closed under us: report nothing rather than fail a health page
             return None
+
+    def generation(self) -> int:
+        """A number that changes whenever another database is loaded or the resolver is closed.
+
+        Checks the file for an update as a lookup does (at most every ``check_interval`` seconds), so a
+        caller that remembers answers derived from lookups can forget them when it changes.
+        """
+        if self._path is not None and not self._closed and (
+            self._check_interval == 0 or _clock() >= self._next_check
+        ):
+            self._maybe_reload()
+        return self._generation
 
     def lookup(self, ip: str | None) -> Location:
         """The coarse location of ``ip``; ``Location.unknown()`` whenever it cannot be placed.
@@ -205,6 +218,7 @@ class GeoResolver:
         self._closed = True
         with self._reload_lock:
             current, self._current = self._current, None
+            self._generation += 1
         if current is not None:
             current[0].close()
 
@@ -275,6 +289,7 @@ class GeoResolver:
             return
         previous, self._current = self._current, (reader, ip_version == 4)
         self._cache = {}
+        self._generation += 1
         self._fingerprint = fingerprint
         self._read_error = False
         # A good file clears the memory of past problems, so a later breakage is reported again.

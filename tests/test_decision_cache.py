@@ -1,0 +1,168 @@
+"""Decisions remembered per returning visitor (``Gateway.decisions``): used again only for the same peer,
+forwarding headers, consent cookie, GPC and User-Agent, never past the cookie's expiry or the time to live,
+forgotten with a new geo database, and never kept when something was in doubt."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from cookiegate import CookieGateMiddleware, gateway
+from cookiegate.consent import Choice, new_consent_id
+from cookiegate.decision import decide
+
+from .helpers import IP, PAGE, client, make_config
+from .test_geo import de_record, fr_record, write_db
+
+pytestmark = pytest.mark.anyio
+
+BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+def site() -> Starlette:
+    async def home(request: Request) -> Response:
+        return HTMLResponse(PAGE)
+
+    return Starlette(routes=[Route("/", home)])
+
+
+class Made:
+    """Counts the decisions actually made (not taken from the cache)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+
+        def counting(**kwargs: Any) -> Any:
+            self.count += 1
+            return decide(**kwargs)
+
+        monkeypatch.setattr(gateway, "decide", counting)
+
+
+def app_for(tmp_path: Path, **overrides: Any) -> CookieGateMiddleware:
+    overrides.setdefault("trusted_proxies", ("10.0.0.0/8",))
+    return CookieGateMiddleware(site(), config=make_config(tmp_path, **overrides))
+
+
+async def state(app: CookieGateMiddleware, peer: str, headers: dict[str, str]) -> dict[str, Any]:
+    async with client(app, peer, headers=headers) as c:
+        answer: dict[str, Any] = (await c.get("/cookiegate/consent")).json()
+        return answer
+
+
+def cookie_for(app: CookieGateMiddleware, *, allow: bool, issued_at: int | None = None) -> str:
+    codec = app.gateway.codec
+    choice = Choice(consent_id=new_consent_id(), categories={c: allow for c in ("functional", "analytics", "ads",
+                                                                                  "social")},
+                    policy_revision=codec.policy_revision, regime_key="FR", regime_kind="opt-in",
+                    action="accept_all" if allow else "reject_all", issued_at=issued_at or int(time.time()))
+    return f"{app.gateway.config.cookie_name}={codec.encode(choice)}"
+
+
+async def test_a_returning_visitor_is_decided_once_and_each_change_of_what_decides_is_decided_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_for(tmp_path)
+    made = Made(monkeypatch)
+    accepted = cookie_for(app, allow=True)
+    base = {"x-forwarded-for": IP["US-CA"], "user-agent": BROWSER_UA}
+    # Each differs from the one before in one thing a decision reads; each is asked twice.
+    visits: list[tuple[str, dict[str, str], dict[str, Any]]] = [
+        ("10.0.0.1", base, {"country": "US", "ads": True}),
+        ("10.0.0.1", {**base, "sec-gpc": "1"}, {"country": "US", "ads": False}),
+        ("10.0.0.1", {**base, "x-forwarded-for": IP["FR"]}, {"country": "FR", "ads": False}),
+        ("10.0.0.1", {**base, "x-forwarded-for": IP["FR"], "cookie": accepted}, {"country": "FR", "ads": True}),
+        ("10.0.0.1", {**base, "x-forwarded-for": IP["FR"], "cookie": accepted, "user-agent": BOT_UA},
+         {"country": "FR", "ads": False}),
+        (IP["FR"], {**base, "cookie": accepted}, {"country": "FR", "ads": True}),  # untrusted peer: its own place
+        (IP["DE"], {**base, "cookie": accepted}, {"country": "DE", "ads": True}),
+    ]
+    for i, (peer, headers, expected) in enumerate(visits):
+        for _ in range(2):
+            got = await state(app, peer, headers)
+            assert got["location"]["country"] == expected["country"], (peer, headers)
+            assert got["categories"]["ads"] is expected["ads"], (peer, headers)
+        assert made.count == i + 1  # the second ask of each came from the cache
+    # The very first visitor again: still remembered.
+    assert (await state(app, "10.0.0.1", base))["categories"]["ads"] is True
+    assert made.count == len(visits)
+
+
+async def test_a_remembered_choice_is_not_used_past_the_cookies_expiry_nor_past_the_time_to_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_for(tmp_path, consent_max_age_days=1)
+    made = Made(monkeypatch)
+    now = time.time()
+    issued = int(now) - 86400 - 60 + 10  # accepted for 10 more seconds (a minute's allowance included)
+    headers = {"cookie": cookie_for(app, allow=True, issued_at=issued)}
+    assert (await state(app, IP["FR"], headers))["categories"]["ads"] is True
+    assert made.count == 1
+    clock = [now + 5]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    assert (await state(app, IP["FR"], headers))["categories"]["ads"] is True
+    assert made.count == 1
+    clock[0] = now + 15  # past the cookie's expiry, within the time to live
+    answer = await state(app, IP["FR"], headers)
+    assert answer["categories"]["ads"] is False and answer["needs_banner"] is True
+    assert made.count == 2
+    # No cookie: remembered for the time to live, then decided again.
+    assert (await state(app, IP["JP"], {}))["location"]["country"] == "JP"
+    assert (await state(app, IP["JP"], {}))["location"]["country"] == "JP"
+    assert made.count == 3
+    clock[0] += gateway.DECISION_TTL + 1
+    assert (await state(app, IP["JP"], {}))["location"]["country"] == "JP"
+    assert made.count == 4
+    # A cookie good for a day: remembered for the time to live only.
+    fresh = {"cookie": cookie_for(app, allow=True, issued_at=int(clock[0]))}
+    for _ in range(2):
+        assert (await state(app, IP["FR"], fresh))["categories"]["ads"] is True
+    assert made.count == 5
+    clock[0] += gateway.DECISION_TTL + 1
+    assert (await state(app, IP["FR"], fresh))["categories"]["ads"] is True
+    assert made.count == 6
+
+
+async def test_a_new_geo_database_forgets_every_remembered_decision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cookiegate import geo
+
+    path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
+    app = app_for(tmp_path, geoip_database=str(path))
+    monkeypatch.setattr(app.gateway.geo, "_check_interval", 0)
+    assert (await state(app, "85.0.1.7", {}))["location"]["country"] == "FR"
+    write_db(path, {"85.0.1.0/24": de_record()})
+    monkeypatch.setattr(geo, "_clock", lambda: time.monotonic() + 10)
+    assert (await state(app, "85.0.1.7", {}))["location"]["country"] == "DE"
+
+
+async def test_nothing_in_doubt_is_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = app_for(tmp_path)
+    made = Made(monkeypatch)
+    forged = f"{app.gateway.config.cookie_name}=eyJmb3JnZWQiOnRydWV9.AAAA.BBBB"
+    rejected_before = app.gateway.codec.rejections
+    for _ in range(3):
+        assert (await state(app, IP["FR"], {"cookie": forged}))["needs_banner"] is True  # a rejected cookie
+        assert (await state(app, IP["private"], {}))["location"]["country"] is None  # an unknown place
+    assert made.count == 6
+    assert app.gateway.codec.rejections == rejected_before + 3  # each time it came, it was looked at
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("regime table broken")
+
+    monkeypatch.setattr(type(app.gateway.jurisdiction), "regime_for", broken)
+    for _ in range(2):
+        assert (await state(app, IP["US-CA"], {}))["categories"]["analytics"] is False  # strictest stood in
+    monkeypatch.undo()
+    made = Made(monkeypatch)
+    assert (await state(app, IP["US-CA"], {}))["categories"]["analytics"] is True  # the failure was not kept
+    assert made.count == 1
