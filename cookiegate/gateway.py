@@ -239,6 +239,8 @@ class Visit:
     _choice_done = False
     #: The consent cookie's value as read (None: absent), and whether the codec accepted it.
     _cookie: str | None = None
+    #: The policy revision of a validly signed cookie from another revision (read with the choice).
+    _previous: str | None = None
     _address: bytes | None = None
     #: Something failed on the way to a fact (and the strictest answer stood in): nothing is remembered.
     _degraded = False
@@ -335,7 +337,7 @@ class Visit:
                 return self._choice
             try:
                 raw = self._cookie = read_cookie(self.scope.get("headers", ()), self.gateway.config.cookie_name)
-                self._choice = self.gateway.codec.decode(raw)
+                self._choice, self._previous = self.gateway.codec.read(raw)
             except Exception:
                 self.gateway.errors.error("cookie", "cookiegate: consent cookie decoding failed; no choice assumed")
                 self._degraded = True
@@ -365,11 +367,7 @@ class Visit:
         """The older policy revision the visitor consented under, when the policy changed since (re-consent)."""
         if self.preview is not None or self.choice is not None:
             return None
-        try:
-            raw = read_cookie(self.scope.get("headers", ()), self.gateway.config.cookie_name)
-            return self.gateway.codec.previous_revision(raw)
-        except Exception:
-            return None
+        return self._previous  # found with the choice: one signature check per cookie
 
     @property
     def dnt(self) -> bool:

@@ -146,3 +146,68 @@ def test_a_remembered_cookie_is_not_trusted_by_a_codec_with_other_keys() -> None
     first = codec([OLD])
     assert first.decode(value) is not None
     assert codec([NEW]).decode(value) is None
+
+
+def _signed_at(value_of: ConsentCodec, c: Choice, when: float, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``c`` signed by ``value_of`` as if at ``when`` (itsdangerous stamps the signing time itself)."""
+    with monkeypatch.context() as m:
+        m.setattr(time, "time", lambda: when)
+        return value_of.encode(c)
+
+
+def test_one_read_gives_the_choice_and_the_other_revision_as_the_two_separate_questions_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = time.time()
+    current, older = codec(revision="2"), codec(revision="1")
+    values = {
+        "current": current.encode(choice(policy_revision="2")),
+        "older revision": older.encode(choice(policy_revision="1")),
+        "older revision, expired": _signed_at(older, choice(policy_revision="1", issued_at=int(now) - 7200),
+                                              now - 7200, monkeypatch),
+        "current, expired": _signed_at(current, choice(policy_revision="2", issued_at=int(now) - 7200),
+                                       now - 7200, monkeypatch),
+        "another key": codec(["x" * 40], revision="1").encode(choice(policy_revision="1")),
+        "forged": "eyJmb3JnZWQiOnRydWV9.AAAAAA.c2lnbmF0dXJlLWZvcmdlZC0xMjM0NTY3",
+        "no separator": "garbage",
+        "absent": None,
+        "empty": "",
+    }
+    expected = {
+        "current": (True, None), "older revision": (False, "1"), "older revision, expired": (False, "1"),
+        "current, expired": (False, None), "another key": (False, None), "forged": (False, None),
+        "no separator": (False, None), "absent": (False, None), "empty": (False, None),
+    }
+    for name, value in values.items():
+        reader = codec(revision="2")
+        got, revision = reader.read(value)
+        assert (got is not None, revision) == expected[name], name
+        assert got == codec(revision="2").decode(value) and revision == codec(revision="2").previous_revision(value)
+
+
+def test_a_forged_cookie_is_refused_before_itsdangerous_and_leaves_no_garbage_cycle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    c = codec([OLD, NEW])
+    valid_old, valid_new = codec([OLD]).encode(choice()), codec([NEW]).encode(choice())
+    forged = [valid_new[:-4] + "AAAA", valid_new.rsplit(".", 1)[0] + ".", "a.b", "x.y.z", valid_old + "x"]
+    gc.collect()
+    gc.disable()
+    try:
+        with monkeypatch.context() as m:
+            def must_not_run(*args: object, **kwargs: object) -> object:
+                raise AssertionError("itsdangerous asked about a forged signature")
+
+            m.setattr(itsdangerous.URLSafeTimedSerializer, "loads", must_not_run)
+            for _ in range(50):
+                for value in forged:
+                    assert c.read(value) == (None, None)
+        assert gc.collect() == 0  # no exception, traceback and frame left in a cycle
+    finally:
+        gc.enable()
+    assert c.rejections == 50 * len(forged)
+    # Both keys' signatures pass the check and go on to the full verification.
+    assert c.decode(valid_old) is not None
+    assert c.decode(valid_new) is not None
