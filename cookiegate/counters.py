@@ -56,6 +56,10 @@ class Counters:
 
     def __init__(self) -> None:
         self._counts: Counter[_Key] = Counter()
+        #: Page views not yet spread into ``_counts``: (day, country, regime, the page's outcomes) -> views.
+        #: A site's pages repeat, so one dict entry per page kind and one addition per view beats one
+        #: key per tag per view; they are spread out when read or flushed.
+        self._pages: Counter[tuple[str, str, str, tuple[tuple[str, bool], ...]]] = Counter()
         self._lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -64,11 +68,26 @@ class Counters:
         self.tags([(tag_id, fired)], country=country, regime=regime)
 
     def tags(self, outcomes: Iterable[tuple[str, bool]], *, country: str | None, regime: str) -> None:
-        """Count the gating decisions of one page, ``(tag_id, fired)`` each: one clock read, one lock."""
-        day, where = _day(), country or "-"
-        keys = [(day, "tag", tag_id, where, regime, "fired" if fired else "blocked") for tag_id, fired in outcomes]
+        """Count the gating decisions of one page, ``(tag_id, fired)`` each: one clock read, one lock.
+
+        Cheapest when ``outcomes`` is a tuple (the same one for every view of a page, as the rewriter
+        gives for a page it remembers)."""
+        page = outcomes if isinstance(outcomes, tuple) else tuple(outcomes)
+        if not page:
+            return
+        key = (_day(), country or "-", regime, page)
         with self._lock:
-            self._counts.update(keys)
+            self._pages[key] += 1
+
+    def _spread(self) -> None:
+        """Move the page views into per-tag counts (with the lock held)."""
+        if not self._pages:
+            return
+        counts = self._counts
+        for (day, where, regime, page), views in self._pages.items():
+            for tag_id, fired in page:
+                counts[(day, "tag", tag_id, where, regime, "fired" if fired else "blocked")] += views
+        self._pages = Counter()
 
     def consent(
         self, action: str, categories: Mapping[str, bool], *, country: str | None, regime: str
@@ -81,6 +100,7 @@ class Counters:
     def pending(self) -> list[CounterRow]:
         """Counts not yet flushed."""
         with self._lock:
+            self._spread()
             return [CounterRow(*k, count=n) for k, n in sorted(self._counts.items())]
 
     async def flush(self, store: CounterSink) -> int:
@@ -90,6 +110,7 @@ class Counters:
         is raised.
         """
         with self._lock:
+            self._spread()
             taken, self._counts = self._counts, Counter()
         if not taken:
             return 0

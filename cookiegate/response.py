@@ -292,11 +292,7 @@ class ResponseGate:
         counters = self.gateway.counters
         country, regime = decision.location.country, decision.regime.key
         if self.visit.preview is None:  # admin previews and scans must not skew the marketers' counts
-            counters.tags(
-                ((event.vendor_id or "-", event.fired) for event in self.rewriter.events),
-                country=country,
-                regime=regime,
-            )
+            counters.tags(self.rewriter.outcomes(), country=country, regime=regime)
         if not decision_log.isEnabledFor(logging.DEBUG):
             return
         for event in self.rewriter.events:

@@ -519,6 +519,8 @@ class _PageResult:
     events: tuple[TagEvent, ...]
     blocked: tuple[tuple[Vendor | None, str], ...]
     placeholders: int
+    #: ``(vendor id or "-", fired)`` of each event: what the counters count, the same tuple every view.
+    outcomes: tuple[tuple[str, bool], ...]
 
 
 def _page_size(known: _PageResult) -> int:
@@ -593,6 +595,7 @@ class HtmlRewriter:
         self._pending: list[tuple[int, int, tuple[Vendor | None, str] | None]] = []
         self._emitted = 0
         self._fed = False
+        self._outcomes: tuple[tuple[str, bool], ...] | None = None
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -653,7 +656,7 @@ class HtmlRewriter:
         self._marks = []
         out = self.feed(data) + self.finish()
         known = _PageResult(data, out, tuple(self._marks), tuple(self.events), tuple(self._blocked),
-                            self._placeholders)
+                            self._placeholders, self.outcomes())
         self._marks = None
         size = _page_size(known)
         if memos.page_bytes + size > _MEMO_PAGE_BYTES:
@@ -666,11 +669,18 @@ class HtmlRewriter:
         memos.page_bytes += size
         return out
 
+    def outcomes(self) -> tuple[tuple[str, bool], ...]:
+        """``(vendor id or "-", fired)`` for every event, in order (call once the body is finished)."""
+        if self._outcomes is None or len(self._outcomes) != len(self.events):
+            self._outcomes = tuple((event.vendor_id or "-", event.fired) for event in self.events)
+        return self._outcomes
+
     def _replay_page(self, known: _PageResult) -> bytes:
         """Emit what a remembered page became, with this visitor's injections and placeholders."""
         self.events.extend(known.events)
         self._blocked.extend(known.blocked)
         self._placeholders = known.placeholders
+        self._outcomes = known.outcomes
         self._finished = True
         out = known.out
         own: list[bytes] = []

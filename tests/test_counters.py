@@ -54,6 +54,26 @@ def test_a_pages_decisions_counted_at_once_add_up_like_one_by_one() -> None:
     assert sum(r.count for r in at_once.pending()) == 4
 
 
+async def test_many_views_of_the_same_pages_add_up_like_one_by_one_and_survive_a_failed_flush() -> None:
+    one_by_one, by_page = Counters(), Counters()
+    pages = [(("ga4", False), ("meta_pixel", False), ("ga4", False)), (("youtube", True),), ()]
+    views = [(pages[0], "DE", "EU"), (pages[1], "DE", "EU"), (pages[0], "DE", "EU"), (pages[0], None, "unknown"),
+             (pages[2], "FR", "EU"), (pages[1], "DE", "EU")]
+    for page, country, regime in views:
+        for tag_id, fired in page:
+            one_by_one.tag(tag_id, country=country, regime=regime, fired=fired)
+        by_page.tags(page, country=country, regime=regime)
+    by_page.tag("ga4", country="DE", regime="EU", fired=False)  # single events mix with whole pages
+    one_by_one.tag("ga4", country="DE", regime="EU", fired=False)
+    expected = one_by_one.pending()
+    with pytest.raises(OSError):
+        await by_page.flush(FailingSink())
+    by_page.tags(pages[1], country="DE", regime="EU")
+    one_by_one.tags(pages[1], country="DE", regime="EU")
+    assert by_page.pending() == one_by_one.pending() != expected
+    assert {(r.subject, r.country, r.outcome): r.count for r in by_page.pending()}[("ga4", "DE", "blocked")] == 5
+
+
 async def test_flush_adds_counts_to_the_store_and_starts_over(tmp_path: Path) -> None:
     store = SQLiteStore(str(tmp_path / "log.db"))
     await store.open()

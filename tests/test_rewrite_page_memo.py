@@ -206,3 +206,13 @@ def test_replayed_pages_are_what_rewriting_gives_for_every_visitor(
         doc = head + body
     for name in ("one", "two", "three"):
         assert whole(Visitor(name), SHARED, doc, allowed) == streamed(Visitor(name), doc, allowed)
+
+
+@pytest.mark.parametrize("doc", PAGES, ids=range(len(PAGES)))
+def test_what_the_counters_count_of_a_replayed_page_is_what_its_events_say(doc: bytes) -> None:
+    classifier = TableClassifier()
+    for _ in range(2):  # recorded, then replayed
+        rewriter = Visitor("v").rewriter(classifier, ("analytics",))
+        rewriter.document(doc)
+        assert rewriter.outcomes() == tuple((e.vendor_id or "-", e.fired) for e in rewriter.events)
+    assert rewriter.outcomes() is rewriter.outcomes()
