@@ -106,7 +106,7 @@ class Translations:
 
 def _cookie(visit: Visit, name: str) -> str | None:
     raw = header_value(visit.scope, b"cookie")
-    if not raw:
+    if not raw or name not in raw:  # most requests carry no language cookie: no need to split them all
         return None
     for part in raw.split(";"):
         key, _, value = part.strip().partition("=")

@@ -60,6 +60,25 @@ def make_private(headers: list[tuple[bytes, bytes]]) -> None:
     headers[:] = rest + [(b"cache-control", ", ".join(["private", *kept]).encode("latin-1"))]
 
 
+_PER_VISITOR_VARY: Final = ("Cookie", "Sec-GPC")
+
+
+def _personalize(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``merge_vary`` for Cookie and Sec-GPC and ``make_private`` in one pass (lower-case names)."""
+    rest: list[tuple[bytes, bytes]] = []
+    for header in headers:
+        key = header[0]
+        if key == b"vary" or key == b"cache-control":
+            # The app set its own: merged by the general forms (rare; most pages set neither).
+            merge_vary(headers, _PER_VISITOR_VARY)
+            make_private(headers)
+            return headers
+        rest.append(header)
+    rest.append((b"vary", b"Cookie, Sec-GPC"))
+    rest.append((b"cache-control", b"private"))
+    return rest
+
+
 def scrub_hosts(data: bytes, hosts: tuple[bytes, ...]) -> bytes:
     """Fail-safe when the rewriter itself failed: make every refused vendor host unreachable in the bytes."""
     for host in hosts:
@@ -141,16 +160,13 @@ class ResponseGate:
         if has_cookie:
             headers = self._filter_cookies(headers, decision)
         status = int(message.get("status", 200))
+        # Which cookies survive (and, for a page, which tags) depends on the visitor's consent: a shared
+        # cache must not hand one visitor's page or (tracker) Set-Cookie to another.
+        headers = _personalize(headers)
         if not is_html:
-            # Which cookies survive depends on the visitor's consent: a shared cache must not hand one
-            # visitor's (tracker) Set-Cookie to another.
-            merge_vary(headers, ("Cookie", "Sec-GPC"))
-            make_private(headers)
             message["headers"] = headers
             await self.send(message)
             return
-        merge_vary(headers, ("Cookie", "Sec-GPC"))
-        make_private(headers)
         encoded = encoding.strip().lower() not in (b"", b"identity")
         csp = self._csp_header(decision, force_enforce=encoded)
         if csp is not None:

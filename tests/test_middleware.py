@@ -600,3 +600,25 @@ async def test_a_request_leaves_no_reference_cycle_behind(app: CookieGateMiddlew
         gc.enable()
     assert all(messages[0]["type"] == "http.response.start" for messages in answers)
     assert found == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"content-type", b"text/html"), (b"content-length", b"10")],
+        [(b"vary", b"Accept-Encoding"), (b"content-type", b"text/html")],
+        [(b"vary", b"cookie, Accept-Language"), (b"vary", b"*")],
+        [(b"cache-control", b"public, max-age=60, s-maxage=600"), (b"etag", b'"x"')],
+        [(b"cache-control", b"no-store"), (b"vary", b"Sec-GPC"), (b"set-cookie", b"a=1")],
+    ],
+)
+def test_one_pass_personalization_gives_what_vary_merging_and_private_caching_give(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    from cookiegate.response import _personalize, make_private, merge_vary
+
+    expected = list(headers)
+    merge_vary(expected, ("Cookie", "Sec-GPC"))
+    make_private(expected)
+    assert _personalize(list(headers)) == expected
