@@ -241,7 +241,8 @@ class Visit:
     _cookie: str | None = None
     #: The policy revision of a validly signed cookie from another revision (read with the choice).
     _previous: str | None = None
-    _address: bytes | None = None
+    #: What decides the address and the decision (see ``_materials``); False: not worked out yet.
+    _found: tuple[bytes, bytes] | None | bool = False
     #: Something failed on the way to a fact (and the strictest answer stood in): nothing is remembered.
     _degraded = False
     _decision: Decision | None = None
@@ -277,7 +278,7 @@ class Visit:
             return self.preview.location
         if self._location is None:
             try:
-                material = self._address if self._address is not None else self._address_material()
+                material = self._address_material()
                 if material is None:
                     self._location = self.gateway.geo.lookup(self.client_ip)
                 else:
@@ -299,9 +300,13 @@ class Visit:
         """What decides the address (see above), and what decides the decision: that and the cookie, GPC
         and User-Agent headers. Every header is length-prefixed and named, so no two requests that differ
         in any of them give the same bytes. None when the peer is not an address string."""
+        if self._found is not False:
+            assert self._found is not True
+            return self._found
         client = self.scope.get("client")
         host = client[0] if client else None
         if not isinstance(host, str):
+            self._found = None
             return None
         peer = host.encode("utf-8", "surrogateescape")
         address = [b"%d %s" % (len(peer), peer)]
@@ -312,8 +317,9 @@ class Visit:
                 address.append(b"%s %d %s" % (lname, len(value), value))
             elif lname in _DECIDING_HEADERS:
                 rest.append(b"%s %d %s" % (lname, len(value), value))
-        self._address = b"\n".join(address)
-        return self._address, self._address + b"\n\n" + b"\n".join(rest)
+        joined = b"\n".join(address)
+        self._found = (joined, joined + b"\n\n" + b"\n".join(rest))
+        return self._found
 
     @property
     def regime(self) -> Regime:
