@@ -24,7 +24,7 @@ from functools import lru_cache
 class CspBuilder:
     """Builds (and caches per allowed-category set) the policy header value."""
 
-    __slots__ = ("_allow", "_build", "_hosts_for", "_report_uri")
+    __slots__ = ("_allow", "_build", "_encoded", "_hosts_for", "_report_uri")
 
     def __init__(
         self,
@@ -38,10 +38,16 @@ class CspBuilder:
         assert callable(hosts_for)
         self._hosts_for = hosts_for
         self._build = lru_cache(maxsize=64)(self._compute)
+        self._encoded = lru_cache(maxsize=64)(lambda allowed: self._build(allowed).encode("latin-1"))
 
     def policy(self, allowed: Collection[str]) -> str:
         """The policy for a visitor whose allowed categories are ``allowed``."""
         return self._build(frozenset(allowed))
+
+    def header_value(self, allowed: Collection[str]) -> bytes:
+        """:meth:`policy` as the header value (encoded once per allowed-category set)."""
+        encoded: bytes = self._encoded(frozenset(allowed))
+        return encoded
 
     def _compute(self, allowed: frozenset[str]) -> str:
         hosts = _outermost(self._hosts_for(allowed))

@@ -229,7 +229,7 @@ class ResponseGate:
             else b"content-security-policy-report-only"
         )
         try:
-            return name, self.gateway.csp.policy(decision.allowed).encode("latin-1")
+            return name, self.gateway.csp.header_value(decision.allowed)
         except Exception:
             self.gateway.errors.error("csp", "cookiegate: CSP could not be built")
             return None

@@ -125,13 +125,21 @@ _MEMOS: weakref.WeakKeyDictionary[object, _Memos] = weakref.WeakKeyDictionary()
 
 
 def _memos_for(classifier: object) -> _Memos | None:
+    global _last_memos
+    last = _last_memos
+    if last is not None and last[0]() is classifier:
+        return last[1]  # the one classifier a gateway has, asked once per page view
     try:
         memos = _MEMOS.get(classifier)
         if memos is None:
             memos = _MEMOS[classifier] = _Memos()
+        _last_memos = (weakref.ref(classifier), memos)
         return memos
     except TypeError:  # not weakly referenceable (or unhashable): classify every time
         return None
+
+
+_last_memos: tuple[weakref.ref[object], _Memos] | None = None
 
 
 def _remember(table: dict[Any, Any], key: Any, value: Any, size: int = _MEMO_SIZE) -> None:
@@ -567,35 +575,40 @@ class HtmlRewriter:
         self._plain = memos.plain if memos is not None else None
         self._region_memo = memos.regions if memos is not None else None
         self._region_lengths = memos.region_lengths if memos is not None else None
-        self._allowed = frozenset(allowed) | {"necessary"}
+        self._allowed = (
+            allowed if isinstance(allowed, frozenset) and "necessary" in allowed else frozenset(allowed) | {"necessary"}
+        )
         self._head_inject = head_inject
         self._body_inject = body_inject
         self._placeholder = placeholder
         #: Every recognised tag, in document order (safety-net finds only when neutralized).
         self.events: list[TagEvent] = []
         self._blocked: list[tuple[Vendor | None, str]] = []
-        self._buf = b""
-        self._region: _Region | None = None
-        self._head_done = False
-        self._body_done = False
-        self._saw_document = False
-        self._finished = False
-        self._depth = 0
-        self._keep_from = 0
-        self._edits: list[_Edit] = []
-        #: How far the last safety-net pass read (buffer offset before its edits); placeholders emitted.
-        self._net_reach = 0
-        self._placeholders = 0
         #: All-allowed fast path: once the body injection is out, pass the rest through untouched.
         self._fast = self._allowed.issuperset(CATEGORIES)
-        self._passthrough = False
-        #: Recording a whole page (see :meth:`document`): where the visitor's own pieces went, as offsets in
-        #: the output, and those put in the current output list, as (index, which, payload), not yet placed.
-        self._marks: list[_Mark] | None = None
-        self._pending: list[tuple[int, int, tuple[Vendor | None, str] | None]] = []
-        self._emitted = 0
-        self._fed = False
-        self._outcomes: tuple[tuple[str, bool], ...] | None = None
+        # Every other piece of state starts at its class-level default below: one rewriter is made per
+        # page view, and most of them only replay a remembered page.
+
+    _buf = b""
+    _region: _Region | None = None
+    _head_done = False
+    _body_done = False
+    _saw_document = False
+    _finished = False
+    _depth = 0
+    _keep_from = 0
+    _edits: tuple[_Edit, ...] | list[_Edit] = ()
+    #: How far the last safety-net pass read (buffer offset before its edits); placeholders emitted.
+    _net_reach = 0
+    _placeholders = 0
+    _passthrough = False
+    #: Recording a whole page (see :meth:`document`): where the visitor's own pieces went, as offsets in the
+    #: output, and those put in the current output list, as (index, which, payload), not yet placed.
+    _marks: list[_Mark] | None = None
+    _pending: list[tuple[int, int, tuple[Vendor | None, str] | None]]
+    _emitted = 0
+    _fed = False
+    _outcomes: tuple[tuple[str, bool], ...] | None = None
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -653,7 +666,7 @@ class HtmlRewriter:
         for known in siblings:
             if known.page is data or known.page == data:
                 return self._replay_page(known)
-        self._marks = []
+        self._marks, self._pending = [], []
         out = self.feed(data) + self.finish()
         known = _PageResult(data, out, tuple(self._marks), tuple(self.events), tuple(self._blocked),
                             self._placeholders, self.outcomes())

@@ -133,3 +133,12 @@ def test_a_host_under_another_listed_host_is_written_once_through_its_parent() -
     assert "https://www.facebook.com" not in policy and "https://*.facebook.com" in policy
     assert "https://connect.facebook.net" in policy
     assert allows(policy, "img", "https://www.facebook.com/tr")
+
+
+def test_the_header_value_is_the_policy_encoded_for_every_choice() -> None:
+    registry = TagRegistry.builtin()
+    builder = CspBuilder(allow=ALLOW, report_uri="/cookiegate/csp-report", hosts_for=registry.hosts_for_categories)
+    for choice in CHOICES:
+        allowed = choice | {"necessary"}
+        assert builder.header_value(allowed) == builder.policy(allowed).encode("latin-1")
+        assert builder.header_value(set(allowed)) is builder.header_value(allowed)  # once per set

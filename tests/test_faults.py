@@ -343,7 +343,7 @@ async def test_a_broken_csp_builder_still_serves_the_gated_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = gate(tmp_path)
-    _break(monkeypatch, app.gateway.csp, "policy")
+    _break(monkeypatch, app.gateway.csp, "header_value")
     assert nothing_fires(await call(app, client=(IP["FR"], 1)))
     assert app.gateway.errors.counts["csp"] == 1
 
