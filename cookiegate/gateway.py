@@ -277,6 +277,8 @@ class Visit:
         if self.preview is not None:
             return self.preview.location
         if self._location is None:
+            self._remembered()  # a remembered decision brings its place along
+        if self._location is None:
             try:
                 material = self._address_material()
                 if material is None:
@@ -385,14 +387,9 @@ class Visit:
         """The one decision every later step reads (computed once; strictest on any failure)."""
         if self._decision is None:
             try:
-                cache = self.gateway.decisions if self.preview is None else None
-                materials = self._materials() if cache is not None else None
-                digest = b""
-                if cache is not None and materials is not None:
-                    known, digest = cache.get(materials[1])
-                    if known is not None:
-                        self._adopt(known)
-                        return known
+                known = self._remembered()
+                if known is not None:
+                    return known
                 decision = self._decision = decide(
                     location=self.location,
                     regime=self.regime,
@@ -400,15 +397,41 @@ class Visit:
                     gpc=self.gpc,
                     is_bot=is_bot_user_agent(header_value(self.scope, b"user-agent")),
                 )
-                if cache is not None and digest and not self._degraded and decision.location.country is not None:
+                digest = self._digest  # set only when the cache was asked (and missed)
+                if digest and not self._degraded and decision.location.country is not None:
                     if self._cookie is None:
-                        cache.put(digest, decision, time.time() + DECISION_TTL)
+                        self.gateway.decisions.put(digest, decision, time.time() + DECISION_TTL)
                     elif decision.choice is not None:
-                        cache.put(digest, decision, self.gateway.codec.valid_until(self._cookie))
+                        until = self.gateway.codec.valid_until(self._cookie)
+                        self.gateway.decisions.put(digest, decision, until)
             except Exception:
                 self.gateway.errors.error("decision", "cookiegate: decision failed; strictest treatment applies")
                 self._decision = strictest()
         return self._decision
+
+    #: The decision cache was asked (None: not yet), and the digest to remember this visit's decision under.
+    _asked: bool = False
+    _digest = b""
+
+    def _remembered(self) -> Decision | None:
+        """This visitor's remembered decision, taken with its place, regime and choice (asked once).
+
+        Whichever fact is asked for first (the demo's pages ask for the place), the cache answers it: one
+        keyed hash per request rather than one for the place and another for the decision."""
+        if self._asked or self.preview is not None:
+            return None
+        self._asked = True
+        try:
+            materials = self._materials()
+            if materials is None:
+                return None
+            known, self._digest = self.gateway.decisions.get(materials[1])
+        except Exception:
+            self.gateway.errors.error("decision-cache", "cookiegate: decision cache failed; deciding afresh")
+            return None
+        if known is not None:
+            self._adopt(known)
+        return known
 
     def _adopt(self, decision: Decision) -> None:
         """Take a remembered decision, and the place, regime and choice it was made of."""

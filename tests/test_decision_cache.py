@@ -166,3 +166,43 @@ async def test_nothing_in_doubt_is_remembered(tmp_path: Path, monkeypatch: pytes
     made = Made(monkeypatch)
     assert (await state(app, IP["US-CA"], {}))["categories"]["analytics"] is True  # the failure was not kept
     assert made.count == 1
+
+
+async def test_an_app_that_asks_for_the_place_first_is_answered_from_the_remembered_decision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def place_first(request: Request) -> Response:
+        visit = request.scope["cookiegate"]
+        return HTMLResponse(f"<p>{visit.location.country} {visit.regime.kind} {sorted(visit.allowed)}</p>")
+
+    app = CookieGateMiddleware(Starlette(routes=[Route("/", place_first)]), config=make_config(tmp_path))
+    made = Made(monkeypatch)
+    placed: list[bytes] = []
+    lookup_via = app.gateway.geo.lookup_via
+
+    def counting(material: bytes, address: Any) -> Any:
+        placed.append(material)
+        return lookup_via(material, address)
+
+    monkeypatch.setattr(app.gateway.geo, "lookup_via", counting)
+    pages = []
+    for _ in range(3):
+        async with client(app, IP["DE"]) as c:
+            pages.append((await c.get("/")).text)
+    assert len(set(pages)) == 1 and "DE opt-in ['necessary']" in pages[0]
+    assert made.count == 1 and len(placed) == 1  # placed and decided once, then remembered together
+
+
+async def test_a_failing_decision_cache_decides_afresh_and_serves_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_for(tmp_path)
+
+    def broken(material: bytes) -> Any:
+        raise RuntimeError("cache broken")
+
+    monkeypatch.setattr(app.gateway.decisions, "get", broken)
+    for _ in range(2):
+        got = await state(app, IP["US-CA"], {"sec-gpc": "1"})
+        assert got["location"]["country"] == "US" and got["categories"]["ads"] is False
+    assert app.gateway.errors.counts["decision-cache"] == 2
