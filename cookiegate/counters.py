@@ -51,6 +51,10 @@ def consent_outcome(categories: Mapping[str, bool]) -> str:
     return "all" if len(granted) == len(categories) else "some"
 
 
+#: Page kinds (outcomes per day, country and regime) kept as such before they are spread into tag counts.
+_PAGE_KINDS = 1024
+
+
 class Counters:
     """In-memory counts, added to a store by :meth:`flush`. Thread-safe."""
 
@@ -77,6 +81,10 @@ class Counters:
             return
         key = (_day(), country or "-", regime, page)
         with self._lock:
+            if len(self._pages) >= _PAGE_KINDS and key not in self._pages:
+                # Pages that echo what a visitor sends can differ on every view: never keep more kinds
+                # than this between flushes (the per-tag counts they spread into are bounded by the catalog).
+                self._spread()
             self._pages[key] += 1
 
     def _spread(self) -> None:

@@ -132,3 +132,14 @@ def test_the_counting_day_is_the_utc_date_and_turns_over_at_utc_midnight(monkeyp
     assert counters._day() == "2026-03-29"
     monkeypatch.setattr(counters.time, "time", lambda: midnight + 86399.9)
     assert counters._day() == "2026-03-29"
+
+
+def test_pages_that_differ_on_every_view_are_spread_into_tag_counts_rather_than_kept_as_kinds() -> None:
+    from cookiegate import counters as counters_module
+
+    counters = Counters()
+    for views in range(1, 3001):  # a page echoing the visitor's input: one more pixel each view
+        counters.tags((("meta_pixel", False),) * (views % 2000 + 1), country="FR", regime="EU")
+        assert len(counters._pages) <= counters_module._PAGE_KINDS
+    (row,) = counters.pending()
+    assert row.subject == "meta_pixel" and row.count == sum(v % 2000 + 1 for v in range(1, 3001))
