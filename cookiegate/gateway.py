@@ -237,7 +237,7 @@ class Visit:
     _regime: Regime | None = None
     _choice: Choice | None = None
     _choice_done = False
-    #: The consent cookie's value as read (None: absent), and whether the codec accepted it.
+    #: The consent cookie's value as read (None: absent).
     _cookie: str | None = None
     #: The policy revision of a validly signed cookie from another revision (read with the choice).
     _previous: str | None = None
@@ -409,7 +409,7 @@ class Visit:
                 self._decision = strictest()
         return self._decision
 
-    #: The decision cache was asked (None: not yet), and the digest to remember this visit's decision under.
+    #: Whether the decision cache was asked yet, and the digest to remember this visit's decision under.
     _asked: bool = False
     _digest = b""
 

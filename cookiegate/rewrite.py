@@ -675,6 +675,7 @@ class HtmlRewriter:
         if memos.page_bytes + size > _MEMO_PAGE_BYTES:
             memos.pages.clear()
             memos.page_bytes = 0
+            siblings = ()
         if len(siblings) >= _MEMO_PAGE_SIBLINGS:
             memos.page_bytes -= _page_size(siblings[0])
             siblings = siblings[1:]
