@@ -157,7 +157,6 @@ class BannerRenderer:
         self._render_cached = lru_cache(maxsize=256)(self._render_banner)
         self._control_cached = lru_cache(maxsize=64)(self._render_control)
         self._head_cached = lru_cache(maxsize=64)(self._render_head)
-        self._head_bytes_cached = lru_cache(maxsize=64)(lambda allowed, bot: self._head_cached(allowed, bot).encode())
         self._body_cached = lru_cache(maxsize=1024)(self._render_body)
         self._placeholder_cached = lru_cache(maxsize=1024)(self._render_placeholder)
 
@@ -235,16 +234,16 @@ class BannerRenderer:
 
     def head_html(self, visit: Visit, decision: Decision) -> str:
         """What goes right after ``<head>``: Consent Mode defaults (before any Google tag), then the stylesheet."""
-        return self._head_cached(decision.allowed, decision.is_bot)
+        return self.head_bytes(visit, decision).decode("utf-8")
 
     def head_bytes(self, visit: Visit, decision: Decision) -> bytes:
         """:meth:`head_html`, encoded: what the rewriter injects."""
-        return self._head_bytes_cached(decision.allowed, decision.is_bot)
+        return self._head_cached(decision.allowed, decision.is_bot)
 
-    def _render_head(self, allowed: frozenset[str], is_bot: bool) -> str:
-        return self.consent_mode_script(allowed, is_bot=is_bot) + (
+    def _render_head(self, allowed: frozenset[str], is_bot: bool) -> bytes:
+        return (self.consent_mode_script(allowed, is_bot=is_bot) + (
             f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
-        )
+        )).encode("utf-8")
 
     # -- the banner ---------------------------------------------------------------------------------
 
