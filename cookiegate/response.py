@@ -89,72 +89,63 @@ def scrub_hosts(data: bytes, hosts: tuple[bytes, ...]) -> bytes:
 class ResponseGate:
     """Per-request send wrapper. Holds all per-request state; the middleware keeps none."""
 
-    __slots__ = (
-        "gateway",
-        "visit",
-        "send",
-        "mode",
-        "start",
-        "rewriter",
-        "failed",
-        "is_head",
-        "scope",
-        "decision",
-        "refused_hosts",
-        "held",
-    )
+    # Per-request state starts as class-level defaults: a response that passes through (most of them) sets
+    # four attributes only.
+    mode = _PASS
+    #: The start message held back until the body's new length is known (or a preview's header is added).
+    start: Message | None = None
+    rewriter: HtmlRewriter | None = None
+    failed = False
+    decision: Decision | None = None
+    refused_hosts: tuple[bytes, ...] = ()
+    #: An admin preview's rewritten body, held until the end (made for the first piece).
+    held: list[bytes] | None = None
 
     def __init__(self, gateway: Gateway, visit: Visit, send: Send, scope: MutableMapping[str, Any]) -> None:
         self.gateway = gateway
         self.visit = visit
         self.send = send
-        self.mode = _PASS
-        self.start: Message | None = None
-        self.rewriter: HtmlRewriter | None = None
-        self.failed = False
-        self.is_head = scope.get("method") == "HEAD"
         self.scope = scope  # the rest is worked out only for responses that need it (most need nothing)
-        self.decision: Decision | None = None
-        self.refused_hosts: tuple[bytes, ...] = ()
-        self.held: list[bytes] = []
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # Not a coroutine itself: it returns the awaitable that does the work (the app awaits what ``send``
+        # returns), so a message that passes through costs one call, not one more coroutine frame. Most
+        # responses (assets, APIs) pass through whole; this is the only code they meet after the start.
         kind = message["type"]
         if kind == "http.response.start":
-            await self._on_start(message)
-        elif self.mode != _REWRITE:
-            await self.send(message)
-        elif kind == "http.response.body":
-            await self._on_body(message.get("body", b""), bool(message.get("more_body", False)))
-        elif kind == "http.response.pathsend":
-            await self._on_pathsend(message["path"])
-        else:
-            await self.send(message)
+            return self._on_start(message)
+        if self.mode != _REWRITE:
+            return self.send(message)
+        if kind == "http.response.body":
+            return self._on_body(message.get("body", b""), bool(message.get("more_body", False)))
+        if kind == "http.response.pathsend":
+            return self._on_pathsend(message["path"])
+        return self.send(message)
 
     def _decide(self) -> Decision:
         if self.decision is None:
             self.decision = self.visit.decision
         return self.decision
 
-    async def _on_start(self, message: Message) -> None:
-        raw_headers = message.get("headers", ())
+    def _on_start(self, message: Message) -> Awaitable[None]:
         content_type = b""
-        encoding = b""
         has_cookie = False
-        for key, value in raw_headers:
+        for key, value in message.get("headers", ()):
             # ASGI asks for lower-case names, but not every framework complies (Django sends "Content-Type").
-            key = key.lower()
-            if key == b"content-type":
+            # The length is compared first: most names are neither, and need no lower-cased copy.
+            size = len(key)
+            if size == 12 and key.lower() == b"content-type":
                 content_type = value
-            elif key == b"content-encoding":
-                encoding = value
-            elif key == b"set-cookie":
+            elif size == 10 and key.lower() == b"set-cookie":
                 has_cookie = True
         is_html = content_type[:9].lower() == b"text/html"
         if not is_html and not has_cookie:
             # The common case for assets and APIs: nothing computed, the message goes out as it came.
-            await self.send(message)
-            return
+            return self.send(message)
+        return self._gate_start(message, is_html=is_html, has_cookie=has_cookie)
+
+    async def _gate_start(self, message: Message, *, is_html: bool, has_cookie: bool) -> None:
+        raw_headers = message.get("headers", ())
         decision = self._decide()
         headers = [(k.lower(), v) for k, v in raw_headers]
         if has_cookie:
@@ -167,11 +158,12 @@ class ResponseGate:
             message["headers"] = headers
             await self.send(message)
             return
+        encoding = next((v for k, v in reversed(headers) if k == b"content-encoding"), b"")
         encoded = encoding.strip().lower() not in (b"", b"identity")
         csp = self._csp_header(decision, force_enforce=encoded)
         if csp is not None:
             headers.append(csp)
-        if self.is_head or status in _NO_BODY_STATUS or status < 200 or encoded:
+        if self.scope.get("method") == "HEAD" or status in _NO_BODY_STATUS or status < 200 or encoded:
             if encoded:
                 # We cannot rewrite a compressed body; the enforced CSP above keeps refused vendors out.
                 # Compress outside cookiegate (GZipMiddleware wrapping it) to get both.
@@ -330,10 +322,13 @@ class ResponseGate:
         out = self._rewrite(body, last=not more)
         if self.visit.preview is not None and self.start is not None:
             # Admin preview: hold the page so the start message can carry what fired (Cookiegate-Decision).
+            if self.held is None:
+                self.held = []
             self.held.append(out)
             if more:
                 return
             out = b"".join(self.held)
+            self.held = None
             self.start["headers"] = [*self.start["headers"], (b"cookiegate-decision", self._decision_header())]
         if self.start is not None:
             start, self.start = self.start, None
