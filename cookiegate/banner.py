@@ -175,9 +175,10 @@ class BannerRenderer:
     def language(self, visit: Visit) -> str:
         """The language to speak to this visitor in: switcher choice, ``Accept-Language``, country, English.
 
-        Worked out once per visit (the head, the banner, the control and every embed placeholder ask)."""
+        Worked out once per visit (the head, the banner, the control and every embed placeholder ask), and
+        kept with the visitor's remembered decision."""
         if visit._language is None:
-            visit._language = self._negotiate(visit)
+            return visit.language_by(self._negotiate)
         return visit._language
 
     def _negotiate(self, visit: Visit) -> str:

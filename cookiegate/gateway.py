@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -112,28 +112,44 @@ class OnceLogger:
             logger.error(msg + " (logged once; later occurrences are only counted)", *args, exc_info=exc_info)
 
 
+class Remembered:
+    """A decision kept by :class:`DecisionCache`, until when it may be used, and the visitor's language.
+
+    The language is worked out after the decision (by the banner, for pages only) and kept with it: it is a
+    function of the language cookie, ``Accept-Language`` and the place, which the cache key covers too."""
+
+    __slots__ = ("decision", "until", "language")
+
+    def __init__(self, decision: Decision, until: float) -> None:
+        self.decision = decision
+        self.until = until
+        self.language: str | None = None
+
+
 class DecisionCache:
     """Decisions of visitors seen lately, under a keyed hash of everything a decision is made of.
 
     A decision is a function of the peer and the forwarding headers (the place), the consent cookie (the
     choice, until it expires), ``Sec-GPC`` and the User-Agent (the bot flag), given the configuration and
-    the geo database. A visitor who sends those again gets the decision made before, for one keyed hash
-    instead of the proxy walk, the cookie's checks and the rules: most of the gateway's work before the
-    first byte of a page. An entry is used at most :data:`DECISION_TTL` seconds and never past its
-    cookie's expiry, and a new geo database forgets every entry. Kept only when nothing was in doubt: a
-    known place, and a cookie that was absent or accepted (a rejected cookie is counted and logged every
-    time it comes). Keyed by a hash under a per-process random key: no header value is kept.
+    the geo database; the visitor's language adds ``Accept-Language`` (and the language cookie, which the
+    Cookie header carries). A visitor who sends those again gets the decision made before, for one keyed
+    hash instead of the proxy walk, the cookie's checks, the rules and the language negotiation: most of
+    the gateway's work before the first byte of a page. An entry is used at most :data:`DECISION_TTL`
+    seconds and never past its cookie's expiry, and a new geo database forgets every entry. Kept only when
+    nothing was in doubt: a known place, and a cookie that was absent or accepted (a rejected cookie is
+    counted and logged every time it comes). Keyed by a hash under a per-process random key: no header
+    value is kept.
     """
 
     def __init__(self, geo: GeoResolver, size: int = 8192) -> None:
         self._geo = geo
         self._key = os.urandom(16)
         self._size = size
-        self._table: dict[bytes, tuple[Decision, float]] = {}
+        self._table: dict[bytes, Remembered] = {}
         self._generation = geo.generation()
 
-    def get(self, material: bytes) -> tuple[Decision | None, bytes]:
-        """The decision remembered under ``material`` (or None), and the digest to remember one under."""
+    def get(self, material: bytes) -> tuple[Remembered | None, bytes]:
+        """What is remembered under ``material`` (or None), and the digest to remember a decision under."""
         generation = self._geo.generation()
         if generation != self._generation:
             self._table = {}
@@ -142,24 +158,26 @@ class DecisionCache:
         entry = self._table.get(digest)
         if entry is None:
             return None, digest
-        if time.time() >= entry[1]:
+        if time.time() >= entry.until:
             self._table.pop(digest, None)
             return None, digest
-        return entry[0], digest
+        return entry, digest
 
-    def put(self, digest: bytes, decision: Decision, until: float) -> None:
+    def put(self, digest: bytes, decision: Decision, until: float) -> Remembered:
         """Remember ``decision`` under ``digest`` until ``until`` (POSIX time) at the latest."""
         table = self._table
         if len(table) >= self._size:
             table.clear()  # a flood of new visitors costs only misses
-        table[digest] = (decision, min(until, time.time() + DECISION_TTL))
+        entry = table[digest] = Remembered(decision, min(until, time.time() + DECISION_TTL))
+        return entry
 
 
 #: How long a remembered decision is used before it is made again.
 DECISION_TTL: Final = 30.0
 
-#: Request headers a decision reads besides the forwarding ones: the consent cookie, GPC, the bot flag.
-_DECIDING_HEADERS: Final = frozenset({b"cookie", b"sec-gpc", b"user-agent"})
+#: Request headers a remembered visit is made of besides the forwarding ones: the consent (and language)
+#: cookie, GPC, the bot flag, and the languages the browser asks for.
+_DECIDING_HEADERS: Final = frozenset({b"cookie", b"sec-gpc", b"user-agent", b"accept-language"})
 
 
 class Gateway:
@@ -400,10 +418,10 @@ class Visit:
                 digest = self._digest  # set only when the cache was asked (and missed)
                 if digest and not self._degraded and decision.location.country is not None:
                     if self._cookie is None:
-                        self.gateway.decisions.put(digest, decision, time.time() + DECISION_TTL)
+                        self._entry = self.gateway.decisions.put(digest, decision, time.time() + DECISION_TTL)
                     elif decision.choice is not None:
                         until = self.gateway.codec.valid_until(self._cookie)
-                        self.gateway.decisions.put(digest, decision, until)
+                        self._entry = self.gateway.decisions.put(digest, decision, until)
             except Exception:
                 self.gateway.errors.error("decision", "cookiegate: decision failed; strictest treatment applies")
                 self._decision = strictest()
@@ -412,6 +430,21 @@ class Visit:
     #: Whether the decision cache was asked yet, and the digest to remember this visit's decision under.
     _asked: bool = False
     _digest = b""
+    #: What the decision cache keeps for this visit (found there, or just put there), else None.
+    _entry: Remembered | None = None
+
+    def language_by(self, negotiate: Callable[[Visit], str]) -> str:
+        """The visitor's language: worked out by ``negotiate`` once per visit, and kept with a remembered
+        decision, so a returning visitor's language is not negotiated again."""
+        if self._language is None:
+            entry = self._entry
+            language = entry.language if entry is not None else None
+            if language is None:
+                language = negotiate(self)
+                if entry is not None:
+                    entry.language = language
+            self._language = language
+        return self._language
 
     def _remembered(self) -> Decision | None:
         """This visitor's remembered decision, taken with its place, regime and choice (asked once).
@@ -425,13 +458,15 @@ class Visit:
             materials = self._materials()
             if materials is None:
                 return None
-            known, self._digest = self.gateway.decisions.get(materials[1])
+            entry, self._digest = self.gateway.decisions.get(materials[1])
         except Exception:
             self.gateway.errors.error("decision-cache", "cookiegate: decision cache failed; deciding afresh")
             return None
-        if known is not None:
-            self._adopt(known)
-        return known
+        if entry is None:
+            return None
+        self._entry = entry
+        self._adopt(entry.decision)
+        return entry.decision
 
     def _adopt(self, decision: Decision) -> None:
         """Take a remembered decision, and the place, regime and choice it was made of."""

@@ -206,3 +206,38 @@ async def test_a_failing_decision_cache_decides_afresh_and_serves_the_page(
         got = await state(app, IP["US-CA"], {"sec-gpc": "1"})
         assert got["location"]["country"] == "US" and got["categories"]["ads"] is False
     assert app.gateway.errors.counts["decision-cache"] == 2
+
+
+async def test_a_returning_visitors_language_is_remembered_and_negotiated_anew_when_what_decides_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_for(tmp_path)
+    negotiated: list[str] = []
+    negotiate = app.gateway.renderer._negotiate
+
+    def counting(visit: Any) -> str:
+        negotiated.append(lang := negotiate(visit))
+        return lang
+
+    monkeypatch.setattr(app.gateway.renderer, "_negotiate", counting)
+
+    async def banner_language(peer: str, headers: dict[str, str]) -> str:
+        async with client(app, peer, headers={"user-agent": BROWSER_UA, **headers}) as c:
+            page = (await c.get("/")).text
+        return page.split('id="cookiegate-banner"', 1)[1].split('lang="', 1)[1].split('"', 1)[0]
+
+    # Each changes one thing the language is made of (Accept-Language, the language cookie, the place);
+    # each is asked twice, the second time from what was remembered.
+    visits = [
+        (IP["DE"], {"accept-language": "fr"}, "fr"),
+        (IP["DE"], {"accept-language": "it"}, "it"),
+        (IP["DE"], {"accept-language": "it", "cookie": "cookiegate_lang=nl"}, "nl"),
+        (IP["DE"], {}, "de"),
+        (IP["FR"], {}, "fr"),
+    ]
+    for i, (peer, headers, expected) in enumerate(visits):
+        for _ in range(2):
+            assert await banner_language(peer, headers) == expected, headers
+        assert negotiated == [lang for _, _, lang in visits[: i + 1]]
+    assert await banner_language(IP["DE"], {"accept-language": "fr"}) == "fr"
+    assert len(negotiated) == len(visits)  # the first visitor is still remembered with their language
