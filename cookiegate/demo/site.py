@@ -10,11 +10,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
 import anyio
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -173,7 +175,20 @@ def create_site() -> Starlette:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    templates = Jinja2Templates(env=env, context_processors=[_page_context])
+    box_template = env.get_template("gateway_box.html")
+
+    # The footer box is the one part of a page that depends on the visitor, and there are few distinct
+    # boxes (place × regime × choices): each is rendered once, then reused as markup.
+    @lru_cache(maxsize=256)
+    def gateway_box(view: GatewayView | None) -> Markup:
+        return Markup(box_template.render(gateway=view))
+
+    def page_context(request: Request) -> dict[str, Any]:
+        context = _page_context(request)
+        context["gateway_box"] = gateway_box(context["gateway"])
+        return context
+
+    templates = Jinja2Templates(env=env, context_processors=[page_context])
 
     def page(template: str, **context: Any) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -192,7 +207,7 @@ def create_site() -> Starlette:
         return response
 
     async def stream(request: Request) -> Response:
-        context = _page_context(request) | {"request": request, "entries": _CHANGELOG}
+        context = page_context(request) | {"request": request, "entries": _CHANGELOG}
         chunks = _split_at_cuts(env.get_template("stream.html").render(context).encode("utf-8"))
 
         async def body() -> AsyncIterator[bytes]:
