@@ -79,6 +79,28 @@ def _personalize(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
     return rest
 
 
+def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool] | None:
+    """An uncompressed page's headers as the gate sends them, in one pass, and whether a length was sent.
+
+    Names lower-cased, the length and strong validator dropped (the body changes), ``Vary: Cookie,
+    Sec-GPC`` and ``Cache-Control: private`` added: what :func:`_personalize` and the general path give.
+    ``None`` when the page needs that general path: the app set its own Vary or Cache-Control (merged),
+    or a Content-Encoding (a compressed body is not rewritten and keeps its length)."""
+    headers: list[tuple[bytes, bytes]] = []
+    has_length = False
+    for key, value in raw:
+        key = key.lower()
+        if key == b"content-length":
+            has_length = True
+        elif key == b"vary" or key == b"cache-control" or key == b"content-encoding":
+            return None
+        elif key != b"etag":
+            headers.append((key, value))
+    headers.append((b"vary", b"Cookie, Sec-GPC"))
+    headers.append((b"cache-control", b"private"))
+    return headers, has_length
+
+
 def scrub_hosts(data: bytes, hosts: tuple[bytes, ...]) -> bytes:
     """Fail-safe when the rewriter itself failed: make every refused vendor host unreachable in the bytes."""
     for host in hosts:
@@ -147,6 +169,17 @@ class ResponseGate:
     async def _gate_start(self, message: Message, *, is_html: bool, has_cookie: bool) -> None:
         raw_headers = message.get("headers", ())
         decision = self._decide()
+        if is_html and not has_cookie and message.get("status", 200) == 200 and self.scope.get("method") != "HEAD":
+            page = _page_headers(raw_headers)
+            if page is not None:
+                # The common page: its headers made in one pass (what the general steps below give).
+                headers, has_length = page
+                csp = self._csp_header(decision, force_enforce=False)
+                if csp is not None:
+                    headers.append(csp)
+                if self._begin_rewrite(message, headers, has_length):
+                    await self.send(message)
+                return
         headers = [(k.lower(), v) for k, v in raw_headers]
         if has_cookie:
             headers = self._filter_cookies(headers, decision)
@@ -179,15 +212,21 @@ class ResponseGate:
             return
         # The body changes: its length and strong validator no longer hold.
         has_length = any(k == b"content-length" for k, _ in headers)
-        message["headers"] = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
+        kept = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
+        if self._begin_rewrite(message, kept, has_length):
+            await self.send(message)
+
+    def _begin_rewrite(self, message: Message, headers: list[tuple[bytes, bytes]], has_length: bool) -> bool:
+        """Set the page's headers and start rewriting; True when the start message is to leave now."""
+        message["headers"] = headers
         self.mode = _REWRITE  # the rewriter is built with the first body bytes, after a streamed start left
         if not has_length and self.visit.preview is None:
             # The app sent no length (a stream, or framing left to the server): there is none to correct,
             # so the headers leave now and time to first byte stays the app's own, framed as the app framed
             # it. An admin preview still waits: it adds what fired as a header at the end.
-            await self.send(message)
-            return
+            return True
         self.start = message
+        return False
 
     def _filter_cookies(self, headers: list[tuple[bytes, bytes]], decision: Decision) -> list[tuple[bytes, bytes]]:
         registry = self.gateway.registry

@@ -622,3 +622,32 @@ def test_one_pass_personalization_gives_what_vary_merging_and_private_caching_gi
     merge_vary(expected, ("Cookie", "Sec-GPC"))
     make_private(expected)
     assert _personalize(list(headers)) == expected
+
+
+def test_a_plain_pages_one_pass_headers_are_what_the_general_steps_give() -> None:
+    import random
+
+    from cookiegate.response import _page_headers, _personalize
+
+    pool = [
+        (b"content-type", b"text/html; charset=utf-8"), (b"Content-Type", b"text/html"),
+        (b"content-length", b"6979"), (b"Content-Length", b"10"), (b"etag", b'"abc"'), (b"ETag", b'W/"x"'),
+        (b"x-frame-options", b"DENY"), (b"Link", b"</a.css>; rel=preload"), (b"date", b"Thu, 26 Nov 2026"),
+        (b"vary", b"Accept-Encoding"), (b"Cache-Control", b"public, max-age=60"),
+        (b"content-encoding", b"gzip"), (b"Content-Encoding", b"identity"),
+    ]
+    general_only = {b"vary", b"cache-control", b"content-encoding"}
+    rng = random.Random(6)
+    fast = 0
+    for _ in range(3000):
+        raw = rng.sample(pool, rng.randint(0, 6))
+        page = _page_headers(raw)
+        if any(k.lower() in general_only for k, _ in raw):
+            assert page is None, raw  # merged or kept by the general path
+            continue
+        assert page is not None, raw
+        fast += 1
+        general = [(k, v) for k, v in _personalize([(k.lower(), v) for k, v in raw]) if k not in (b"content-length",
+                                                                                                  b"etag")]
+        assert page == (general, any(k.lower() == b"content-length" for k, _ in raw)), raw
+    assert fast > 1000
