@@ -22,6 +22,7 @@ from .store.base import CounterRow
 logger = logging.getLogger("cookiegate.counters")
 
 _Key = tuple[str, str, str, str, str, str]  # day, kind, subject, country, regime, outcome
+_PageView = tuple[str, str, str, tuple[tuple[str, bool], ...]]  # day, country, regime, the page's outcomes
 
 
 class CounterSink(Protocol):
@@ -53,6 +54,8 @@ def consent_outcome(categories: Mapping[str, bool]) -> str:
 
 #: Page kinds (outcomes per day, country and regime) kept as such before they are spread into tag counts.
 _PAGE_KINDS = 1024
+#: Page views appended as they come before they are added up by kind (in one C-level pass).
+_VIEWS_HELD = 512
 
 
 class Counters:
@@ -63,7 +66,9 @@ class Counters:
         #: Page views not yet spread into ``_counts``: (day, country, regime, the page's outcomes) -> views.
         #: A site's pages repeat, so one dict entry per page kind and one addition per view beats one
         #: key per tag per view; they are spread out when read or flushed.
-        self._pages: Counter[tuple[str, str, str, tuple[tuple[str, bool], ...]]] = Counter()
+        self._pages: Counter[_PageView] = Counter()
+        #: The latest page views, in order, not yet added to ``_pages``: an append is all a view costs.
+        self._views: list[_PageView] = []
         self._lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -79,23 +84,34 @@ class Counters:
         page = outcomes if isinstance(outcomes, tuple) else tuple(outcomes)
         if not page:
             return
-        key = (_day(), country or "-", regime, page)
+        view = (_day(), country or "-", regime, page)
         with self._lock:
-            if len(self._pages) >= _PAGE_KINDS and key not in self._pages:
-                # Pages that echo what a visitor sends can differ on every view: never keep more kinds
-                # than this between flushes (the per-tag counts they spread into are bounded by the catalog).
-                self._spread()
-            self._pages[key] += 1
+            views = self._views
+            views.append(view)
+            if len(views) >= _VIEWS_HELD:
+                self._add_views()
+
+    def _add_views(self) -> None:
+        """Add the held page views up by kind (with the lock held)."""
+        if not self._views:
+            return
+        self._pages.update(self._views)
+        self._views = []
+        if len(self._pages) > _PAGE_KINDS:
+            # Pages that echo what a visitor sends can differ on every view: never keep more kinds than
+            # this between flushes (the per-tag counts they spread into are bounded by the catalog).
+            self._spread()
 
     def _spread(self) -> None:
         """Move the page views into per-tag counts (with the lock held)."""
+        self._add_views()
         if not self._pages:
             return
         counts = self._counts
-        for (day, where, regime, page), views in self._pages.items():
+        pages, self._pages = self._pages, Counter()
+        for (day, where, regime, page), views in pages.items():
             for tag_id, fired in page:
                 counts[(day, "tag", tag_id, where, regime, "fired" if fired else "blocked")] += views
-        self._pages = Counter()
 
     def consent(
         self, action: str, categories: Mapping[str, bool], *, country: str | None, regime: str

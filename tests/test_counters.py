@@ -141,5 +141,6 @@ def test_pages_that_differ_on_every_view_are_spread_into_tag_counts_rather_than_
     for views in range(1, 3001):  # a page echoing the visitor's input: one more pixel each view
         counters.tags((("meta_pixel", False),) * (views % 2000 + 1), country="FR", regime="EU")
         assert len(counters._pages) <= counters_module._PAGE_KINDS
+        assert len(counters._views) < counters_module._VIEWS_HELD
     (row,) = counters.pending()
     assert row.subject == "meta_pixel" and row.count == sum(v % 2000 + 1 for v in range(1, 3001))
