@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
@@ -126,6 +126,16 @@ class GatewayView:
 
 def gateway_view(scope: Mapping[str, Any]) -> GatewayView | None:
     """Read ``scope["cookiegate"]`` (the gateway's ``Decision``), or ``None`` when no gateway ran."""
+    facts = _gateway_facts(scope)
+    return None if facts is None else _view_of(facts)
+
+
+def _view_of(facts: tuple[Any, ...]) -> GatewayView:
+    return GatewayView(**dict(zip((field.name for field in fields(GatewayView)), facts, strict=True)))
+
+
+def _gateway_facts(scope: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """:class:`GatewayView`'s fields, in order, as a plain tuple (cheaper to build and hash)."""
     decision = scope.get("cookiegate")
     if decision is None:
         return None
@@ -133,23 +143,15 @@ def gateway_view(scope: Mapping[str, Any]) -> GatewayView | None:
     location = getattr(decision, "location", None)
     regime = getattr(decision, "regime", None)
     allowed = frozenset(getattr(decision, "allowed", ()))
-    return GatewayView(
-        country=getattr(location, "country", None),
-        subdivision=getattr(location, "subdivision", None),
-        city=getattr(location, "city", None),
-        regime=str(getattr(regime, "name", "unknown")),
-        regime_key=getattr(regime, "key", None),
-        allowed=tuple(c for c in CATEGORIES if c in allowed),
-        gpc=bool(getattr(decision, "gpc", False)),
+    return (
+        getattr(location, "country", None),
+        getattr(location, "subdivision", None),
+        getattr(location, "city", None),
+        str(getattr(regime, "name", "unknown")),
+        getattr(regime, "key", None),
+        tuple(c for c in CATEGORIES if c in allowed),
+        bool(getattr(decision, "gpc", False)),
     )
-
-
-def _page_context(request: Request) -> dict[str, Any]:
-    return {
-        "nav": _NAV,
-        "gateway": gateway_view(request.scope),
-        "visit_as": request.scope.get(VISIT_AS_SCOPE_KEY),
-    }
 
 
 def _split_at_cuts(page: bytes) -> list[bytes]:
@@ -180,13 +182,15 @@ def create_site() -> Starlette:
     # The footer box is the one part of a page that depends on the visitor, and there are few distinct
     # boxes (place × regime × choices): each is rendered once, then reused as markup.
     @lru_cache(maxsize=256)
-    def gateway_box(view: GatewayView | None) -> Markup:
-        return Markup(box_template.render(gateway=view))
+    def gateway_box(facts: tuple[Any, ...] | None) -> Markup:
+        return Markup(box_template.render(gateway=None if facts is None else _view_of(facts)))
 
     def page_context(request: Request) -> dict[str, Any]:
-        context = _page_context(request)
-        context["gateway_box"] = gateway_box(context["gateway"])
-        return context
+        return {
+            "nav": _NAV,
+            "gateway_box": gateway_box(_gateway_facts(request.scope)),
+            "visit_as": request.scope.get(VISIT_AS_SCOPE_KEY),
+        }
 
     templates = Jinja2Templates(env=env, context_processors=[page_context])
 
