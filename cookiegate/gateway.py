@@ -265,6 +265,7 @@ class Visit:
     _degraded = False
     _decision: Decision | None = None
     _ua: UserAgentInfo | None = None
+    _gpc: bool | None = None
     #: The language the gateway speaks to this visitor in (set by the banner renderer the first time; read
     #: it through ``BannerRenderer.language``: it is None until the response is gated).
     _language: str | None = None
@@ -386,7 +387,9 @@ class Visit:
         """True when the browser sent ``Sec-GPC: 1``."""
         if self.preview is not None:
             return self.preview.gpc
-        return gpc_signal(self.scope.get("headers", ()))
+        if self._gpc is None:
+            self._gpc = gpc_signal(self.scope.get("headers", ()))
+        return self._gpc
 
     @property
     def previous_revision(self) -> str | None:

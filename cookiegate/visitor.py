@@ -387,7 +387,12 @@ def header_value(scope: Mapping[str, Any], name: bytes) -> str | None:
 
 
 def _has_flag(headers: Iterable[tuple[bytes, bytes]], header: bytes) -> bool:
-    return any(name.lower() == header and value.strip() == b"1" for name, value in headers)
+    size = len(header)
+    for name, value in headers:
+        # A plain loop (asked on every page): the length first, so most names need no lower-cased copy.
+        if len(name) == size and name.lower() == header and value.strip() == b"1":
+            return True
+    return False
 
 
 def gpc_signal(headers: Iterable[tuple[bytes, bytes]]) -> bool:

@@ -134,6 +134,11 @@ def _view_of(facts: tuple[Any, ...]) -> GatewayView:
     return GatewayView(**dict(zip((field.name for field in fields(GatewayView)), facts, strict=True)))
 
 
+@lru_cache(maxsize=64)
+def _in_order(allowed: frozenset[str]) -> tuple[str, ...]:
+    return tuple(c for c in CATEGORIES if c in allowed)
+
+
 def _gateway_facts(scope: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """:class:`GatewayView`'s fields, in order, as a plain tuple (cheaper to build and hash)."""
     decision = scope.get("cookiegate")
@@ -149,7 +154,7 @@ def _gateway_facts(scope: Mapping[str, Any]) -> tuple[Any, ...] | None:
         getattr(location, "city", None),
         str(getattr(regime, "name", "unknown")),
         getattr(regime, "key", None),
-        tuple(c for c in CATEGORIES if c in allowed),
+        _in_order(allowed),
         bool(getattr(decision, "gpc", False)),
     )
 
