@@ -178,6 +178,8 @@ DECISION_TTL: Final = 30.0
 #: Request headers a remembered visit is made of besides the forwarding ones: the consent (and language)
 #: cookie, GPC, the bot flag, and the languages the browser asks for.
 _DECIDING_HEADERS: Final = frozenset({b"cookie", b"sec-gpc", b"user-agent", b"accept-language"})
+#: The lengths of those names and of the forwarding ones: a header of another length is none of them.
+_MATERIAL_NAME_LENGTHS: Final = frozenset(len(n) for n in (*_DECIDING_HEADERS, b"x-forwarded-for", b"forwarded"))
 
 
 class Gateway:
@@ -333,6 +335,8 @@ class Visit:
         address = [b"%d %s" % (len(peer), peer)]
         rest = []
         for name, value in self.scope.get("headers", ()):
+            if len(name) not in _MATERIAL_NAME_LENGTHS:
+                continue  # most headers (accept, sec-fetch-*, referer…): not even lower-cased
             lname = name.lower()
             if lname == b"x-forwarded-for" or lname == b"forwarded":
                 address.append(b"%s %d %s" % (lname, len(value), value))
