@@ -274,8 +274,10 @@ class Visit:
     #: Set only for an authenticated admin preview: overrides location, consent state and GPC.
     preview: Preview | None = None
 
-    def __init__(self, gateway: Gateway, scope: Mapping[str, Any]) -> None:
+    def __init__(self, gateway: Gateway, scope: Mapping[str, Any], *, preview: Preview | None = None) -> None:
         self.gateway = gateway
+        if preview is not None:
+            self.preview = preview
         #: What the visit reads of the request: its peer and headers. Not the scope itself: the scope holds
         #: the visit (``scope["cookiegate"]``), and a visit holding the scope would make every request a
         #: reference cycle, freed only by the cyclic garbage collector.

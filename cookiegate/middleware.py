@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from .admin import PREVIEW_HEADER
 from .config import Config
 from .endpoint import GPC_JSON, Endpoint, respond
-from .gateway import Gateway, Visit
+from .gateway import Gateway, Preview, Visit
 from .response import ResponseGate
 
 Scope = MutableMapping[str, Any]
@@ -51,22 +52,29 @@ class CookieGateMiddleware:
                     head=scope.get("method") == "HEAD",
                 )
                 return
-            # Only an authenticated admin's request is previewed; anyone else's header is ignored (counted).
-            # Checked before the visit is made: a preview removes the credentials from the scope's headers.
-            try:
-                preview = self.admin.preview_for(scope)
-            except Exception:
-                # Never fail the page: the request is simply not previewed (the visitor's own view applies).
-                self.gateway.errors.error("preview", "cookiegate: admin preview check failed; request not previewed")
-                preview = None
-            visit = Visit(self.gateway, scope)
-            visit.preview = preview
+            visit = None
+            for key, _ in scope.get("headers", ()):
+                if key == PREVIEW_HEADER:  # rare: looked for inline, the common request makes no call for it
+                    # Checked before the visit is made: a preview removes the credentials from the headers.
+                    visit = Visit(self.gateway, scope, preview=self._preview(scope))
+                    break
+            if visit is None:
+                visit = Visit(self.gateway, scope)
             scope["cookiegate"] = visit
             await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
         elif kind == "lifespan":
             await self.app(scope, self._lifespan_receive(receive), send)
         else:
             await self.app(scope, receive, send)
+
+    def _preview(self, scope: Scope) -> Preview | None:
+        # Only an authenticated admin's request is previewed; anyone else's header is ignored (counted).
+        try:
+            return self.admin.preview_for(scope)
+        except Exception:
+            # Never fail the page: the request is simply not previewed (the visitor's own view applies).
+            self.gateway.errors.error("preview", "cookiegate: admin preview check failed; request not previewed")
+            return None
 
     def _lifespan_receive(self, receive: Receive) -> Receive:
         gateway = self.gateway
