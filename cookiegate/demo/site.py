@@ -184,8 +184,8 @@ def create_site() -> Starlette:
     )
     box_template = env.get_template("gateway_box.html")
 
-    # The footer box is the one part of a page that depends on the visitor, and there are few distinct
-    # boxes (place × regime × choices): each is rendered once, then reused as markup.
+    # The footer box shows the visitor's decision, and there are few distinct boxes (place × regime ×
+    # choices): each is rendered once, then reused as markup.
     @lru_cache(maxsize=256)
     def gateway_box(facts: tuple[Any, ...] | None) -> Markup:
         return Markup(box_template.render(gateway=None if facts is None else _view_of(facts)))
