@@ -322,9 +322,10 @@ class Visit:
         return None if materials is None else materials[0]
 
     def _materials(self) -> tuple[bytes, bytes] | None:
-        """What decides the address (see above), and what decides the decision: that and the cookie, GPC
-        and User-Agent headers. Every header is length-prefixed and named, so no two requests that differ
-        in any of them give the same bytes. None when the peer is not an address string."""
+        """What decides the address (see above), and what decides the decision and the language: that and
+        the Cookie, Sec-GPC, User-Agent and Accept-Language headers. Every header is length-prefixed and
+        named, so no two requests that differ in any of them give the same bytes. None when the peer is not
+        an address string."""
         if self._found is not False:
             assert self._found is not True
             return self._found
