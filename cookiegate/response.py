@@ -61,6 +61,11 @@ def make_private(headers: list[tuple[bytes, bytes]]) -> None:
 
 
 _PER_VISITOR_VARY: Final = ("Cookie", "Sec-GPC")
+#: What a response that set neither Vary nor Cache-Control gets: the two headers above, already made.
+_PERSONAL_HEADERS: Final = (
+    (b"vary", ", ".join(_PER_VISITOR_VARY).encode("latin-1")),
+    (b"cache-control", b"private"),
+)
 
 
 def _personalize(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -74,8 +79,7 @@ def _personalize(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
             make_private(headers)
             return headers
         rest.append(header)
-    rest.append((b"vary", b"Cookie, Sec-GPC"))
-    rest.append((b"cache-control", b"private"))
+    rest.extend(_PERSONAL_HEADERS)
     return rest
 
 
@@ -96,8 +100,7 @@ def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool] | None:
             return None
         elif key != b"etag":
             headers.append((key, value))
-    headers.append((b"vary", b"Cookie, Sec-GPC"))
-    headers.append((b"cache-control", b"private"))
+    headers.extend(_PERSONAL_HEADERS)
     return headers, has_length
 
 
