@@ -1,5 +1,8 @@
 /*
- * cookiegate._scan: the rewriter's skip scan in C (optional accelerator).
+ * cookiegate._scan: the gateway's optional C accelerators. Where it is not built (or is stale), the
+ * pure-Python code it mirrors runs instead, with the same results:
+ *   - Skipper: the rewriter's skip scan (below);
+ *   - PassGate and has_header: the per-request pass-through of responses that need nothing (at the end).
  *
  * Skipper.skip(buf, pos, plain) returns exactly what the pure-Python rewriter computes with
  * cookiegate.rewrite._SKIP.match(buf, pos).end() followed by its known-tag loop (see
@@ -17,9 +20,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include <structmember.h>
 
-/* Bumped whenever skip()'s meaning changes: Python refuses a stale build with another number. */
-#define SCAN_API 1
+/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, has_header): Python refuses a
+ * stale build with another number. */
+#define SCAN_API 2
 #define MAX_NAMES 64
 #define MAX_NAME_LEN 32
 
@@ -437,9 +442,258 @@ static PyTypeObject SkipperType = {
     .tp_methods = Skipper_methods,
 };
 
+/* ------------------------------------------------------------------------------------------------------
+ * PassGate: the send wrapper's pass-through in C.
+ *
+ * Most responses (assets, APIs) need nothing from the gateway. PassGate(slow, gateway, visit, send, scope)
+ * is the `send` the app receives: it looks at the http.response.start headers exactly as
+ * cookiegate.response.ResponseGate._on_start does (the last Content-Type, any Set-Cookie; names compared
+ * ASCII-case-insensitively) and, when the response is neither HTML nor sets a cookie, hands that message
+ * and every later one to `send` untouched. Otherwise, and for any headers not shaped as ASGI says (a
+ * list or tuple of (bytes, bytes) pairs), it makes the Python gate, slow(gateway, visit, send, scope),
+ * and passes it this message and every later one, so the Python code alone decides everything beyond
+ * "pass through". tests/test_native_gate.py holds the two to the same choice.
+ * ---------------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *slow_class;
+    PyObject *gateway;
+    PyObject *visit;
+    PyObject *send;
+    PyObject *scope;
+    PyObject *slow;   /* the Python gate, once the start showed work (NULL before) */
+    int passing;      /* the start showed no work: everything goes to send */
+    vectorcallfunc vectorcall;
+} PassGate;
+
+static PyObject *str_type, *str_headers, *str_start;
+
+/* 0: pass through; 1: the Python gate decides; -1: error set. */
+static int start_needs_gate(PyObject *message) {
+    PyObject *headers;
+    if (PyDict_CheckExact(message)) {
+        headers = PyDict_GetItemWithError(message, str_headers);
+        if (headers == NULL) {
+            if (PyErr_Occurred()) return -1;
+            return 0; /* no headers: neither HTML nor a cookie */
+        }
+        Py_INCREF(headers);
+    } else {
+        return 1; /* another mapping type: the Python gate reads it its own way */
+    }
+    int result = 0;
+    const char *content_type = NULL;
+    Py_ssize_t content_type_len = 0;
+    if (!PyList_CheckExact(headers) && !PyTuple_CheckExact(headers)) {
+        result = 1;
+        goto done;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(headers);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* The list cannot change under us: nothing below runs Python code. */
+        PyObject *item = PySequence_Fast_GET_ITEM(headers, i);
+        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) { result = 1; goto done; }
+        PyObject *key = PyTuple_GET_ITEM(item, 0), *value = PyTuple_GET_ITEM(item, 1);
+        if (!PyBytes_CheckExact(key) || !PyBytes_CheckExact(value)) { result = 1; goto done; }
+        Py_ssize_t size = PyBytes_GET_SIZE(key);
+        const u8 *k = (const u8 *)PyBytes_AS_STRING(key);
+        if (size == 12) {
+            static const u8 ct[] = "content-type";
+            int same = 1;
+            for (int j = 0; j < 12 && same; j++) same = lower(k[j]) == ct[j];
+            if (same) {
+                content_type = PyBytes_AS_STRING(value);
+                content_type_len = PyBytes_GET_SIZE(value);
+            }
+        } else if (size == 10) {
+            static const u8 sc[] = "set-cookie";
+            int same = 1;
+            for (int j = 0; j < 10 && same; j++) same = lower(k[j]) == sc[j];
+            if (same) { result = 1; goto done; }
+        }
+    }
+    if (content_type != NULL && content_type_len >= 9) {
+        static const u8 html[] = "text/html";
+        int same = 1;
+        for (int j = 0; j < 9 && same; j++) same = lower((u8)content_type[j]) == html[j];
+        result = same;
+    }
+done:
+    Py_DECREF(headers);
+    return result;
+}
+
+static int is_start(PyObject *message) {
+    /* 1: an http.response.start message (as a dict); 0: anything else; -1: error set. */
+    if (!PyDict_CheckExact(message)) return 0;
+    PyObject *kind = PyDict_GetItemWithError(message, str_type);
+    if (kind == NULL) return PyErr_Occurred() ? -1 : 0;
+    if (kind == str_start) return 1;
+    if (!PyUnicode_CheckExact(kind) || PyUnicode_GET_LENGTH(kind) != 19) return 0;
+    return PyUnicode_Compare(kind, str_start) == 0;
+}
+
+static PyObject *PassGate_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    PassGate *self = (PassGate *)self_;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 1 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "send() takes exactly one message");
+        return NULL;
+    }
+    PyObject *message = args[0];
+    if (self->slow != NULL) return PyObject_CallOneArg(self->slow, message);
+    if (self->passing) return PyObject_CallOneArg(self->send, message);
+    if (!PyDict_CheckExact(message)) {
+        /* Not the dict every server and framework sends: the Python gate reads it its own way. */
+        goto make_slow;
+    }
+    int start = is_start(message);
+    if (start < 0) return NULL;
+    if (!start) return PyObject_CallOneArg(self->send, message); /* as the Python gate: nothing held yet */
+    int needs = start_needs_gate(message);
+    if (needs < 0) return NULL;
+    if (!needs) {
+        self->passing = 1;
+        return PyObject_CallOneArg(self->send, message);
+    }
+make_slow:;
+    PyObject *slow = PyObject_CallFunctionObjArgs(self->slow_class, self->gateway, self->visit, self->send,
+                                                  self->scope, NULL);
+    if (slow == NULL) return NULL;
+    self->slow = slow;
+    return PyObject_CallOneArg(slow, message);
+}
+
+static PyObject *PassGate_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *slow_class, *gateway, *visit, *send, *scope;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+        PyErr_SetString(PyExc_TypeError, "PassGate() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_UnpackTuple(args, "PassGate", 5, 5, &slow_class, &gateway, &visit, &send, &scope)) return NULL;
+    PassGate *self = PyObject_GC_New(PassGate, type);
+    if (self == NULL) return NULL;
+    Py_INCREF(slow_class); self->slow_class = slow_class;
+    Py_INCREF(gateway); self->gateway = gateway;
+    Py_INCREF(visit); self->visit = visit;
+    Py_INCREF(send); self->send = send;
+    Py_INCREF(scope); self->scope = scope;
+    self->slow = NULL;
+    self->passing = 0;
+    self->vectorcall = PassGate_vectorcall;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static int PassGate_traverse(PassGate *self, visitproc visit, void *arg) {
+    Py_VISIT(self->slow_class);
+    Py_VISIT(self->gateway);
+    Py_VISIT(self->visit);
+    Py_VISIT(self->send);
+    Py_VISIT(self->scope);
+    Py_VISIT(self->slow);
+    return 0;
+}
+
+static int PassGate_clear(PassGate *self) {
+    Py_CLEAR(self->slow_class);
+    Py_CLEAR(self->gateway);
+    Py_CLEAR(self->visit);
+    Py_CLEAR(self->send);
+    Py_CLEAR(self->scope);
+    Py_CLEAR(self->slow);
+    return 0;
+}
+
+static void PassGate_dealloc(PassGate *self) {
+    PyObject_GC_UnTrack(self);
+    PassGate_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyObject *PassGate_get_slow(PassGate *self, void *closure) {
+    (void)closure;
+    if (self->slow == NULL) Py_RETURN_NONE;
+    Py_INCREF(self->slow);
+    return self->slow;
+}
+
+static PyObject *PassGate_get_passing(PassGate *self, void *closure) {
+    (void)closure;
+    return PyBool_FromLong(self->passing);
+}
+
+static PyGetSetDef PassGate_getset[] = {
+    {"slow", (getter)PassGate_get_slow, NULL, "The Python gate, once the start showed work (else None).", NULL},
+    {"passing", (getter)PassGate_get_passing, NULL, "True once the start showed nothing to do.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef PassGate_members[] = {
+    {"visit", T_OBJECT_EX, offsetof(PassGate, visit), READONLY, "The request's visit."},
+    {"send", T_OBJECT_EX, offsetof(PassGate, send), READONLY, "The server's send."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject PassGateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cookiegate._scan.PassGate",
+    .tp_basicsize = sizeof(PassGate),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "PassGate(slow, gateway, visit, send, scope): the send wrapper's pass-through in C.",
+    .tp_new = PassGate_new,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(PassGate, vectorcall),
+    .tp_traverse = (traverseproc)PassGate_traverse,
+    .tp_clear = (inquiry)PassGate_clear,
+    .tp_dealloc = (destructor)PassGate_dealloc,
+    .tp_getset = PassGate_getset,
+    .tp_members = PassGate_members,
+};
+
+static PyObject *has_header(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    /* has_header(headers, name): any pair in headers whose name equals `name` (bytes, exact). */
+    (void)module;
+    if (nargs != 2 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "has_header(headers, name: bytes)");
+        return NULL;
+    }
+    PyObject *name = args[1];
+    Py_ssize_t name_len = PyBytes_GET_SIZE(name);
+    PyObject *seq = PySequence_Fast(args[0], "headers must be iterable");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *key;
+        if (PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) == 2) {
+            key = PyTuple_GET_ITEM(item, 0);
+            Py_INCREF(key);
+        } else {
+            key = PySequence_GetItem(item, 0);
+            if (key == NULL) { Py_DECREF(seq); return NULL; }
+        }
+        int same;
+        if (PyBytes_CheckExact(key)) {
+            same = PyBytes_GET_SIZE(key) == name_len
+                   && memcmp(PyBytes_AS_STRING(key), PyBytes_AS_STRING(name), (size_t)name_len) == 0;
+        } else {
+            same = PyObject_RichCompareBool(key, name, Py_EQ);
+        }
+        Py_DECREF(key);
+        if (same < 0) { Py_DECREF(seq); return NULL; }
+        if (same) { Py_DECREF(seq); Py_RETURN_TRUE; }
+    }
+    Py_DECREF(seq);
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef module_methods[] = {
     {"has_explicit_markup", (PyCFunction)has_explicit_markup, METH_O,
      "has_explicit_markup(data) -> bool: data-cookiegate or data-category, in any case."},
+    {"has_header", (PyCFunction)(void (*)(void))has_header, METH_FASTCALL,
+     "has_header(headers, name) -> bool: a header of exactly that (bytes) name is in the ASGI headers."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -454,11 +708,22 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__scan(void) {
     init_classes();
     if (PyType_Ready(&SkipperType) < 0) return NULL;
+    if (PyType_Ready(&PassGateType) < 0) return NULL;
+    str_type = PyUnicode_InternFromString("type");
+    str_headers = PyUnicode_InternFromString("headers");
+    str_start = PyUnicode_InternFromString("http.response.start");
+    if (str_type == NULL || str_headers == NULL || str_start == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     Py_INCREF(&SkipperType);
     if (PyModule_AddObject(m, "Skipper", (PyObject *)&SkipperType) < 0) {
         Py_DECREF(&SkipperType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&PassGateType);
+    if (PyModule_AddObject(m, "PassGate", (PyObject *)&PassGateType) < 0) {
+        Py_DECREF(&PassGateType);
         Py_DECREF(m);
         return NULL;
     }

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -273,15 +273,25 @@ class Visit:
     _language: str | None = None
     #: Set only for an authenticated admin preview: overrides location, consent state and GPC.
     preview: Preview | None = None
+    _scope: Mapping[str, Any] | None = None
 
     def __init__(self, gateway: Gateway, scope: Mapping[str, Any], *, preview: Preview | None = None) -> None:
         self.gateway = gateway
         if preview is not None:
             self.preview = preview
-        #: What the visit reads of the request: its peer and headers. Not the scope itself: the scope holds
-        #: the visit (``scope["cookiegate"]``), and a visit holding the scope would make every request a
-        #: reference cycle, freed only by the cyclic garbage collector.
-        self.scope: Mapping[str, Any] = {"client": scope.get("client"), "headers": scope.get("headers", ())}
+        # What the visit reads of the request: its peer and headers. Not the scope itself: the scope holds
+        # the visit (``scope["cookiegate"]``), and a visit holding the scope would make every request a
+        # reference cycle, freed only by the cyclic garbage collector. Two attributes, not a dict: most
+        # visits are never asked anything.
+        self._peer: Any = scope.get("client")
+        self._headers: Sequence[tuple[bytes, bytes]] = scope.get("headers", ())
+
+    @property
+    def scope(self) -> Mapping[str, Any]:
+        """What the visit reads of the request, shaped as a scope: ``{"client": ..., "headers": ...}``."""
+        if self._scope is None:
+            self._scope = {"client": self._peer, "headers": self._headers}
+        return self._scope
 
     def __repr__(self) -> str:
         return f"<cookiegate.Visit decided={self._decision is not None}>"
@@ -329,7 +339,7 @@ class Visit:
         if self._found is not False:
             assert self._found is not True
             return self._found
-        client = self.scope.get("client")
+        client = self._peer
         host = client[0] if client else None
         if not isinstance(host, str):
             self._found = None
@@ -337,7 +347,7 @@ class Visit:
         peer = host.encode("utf-8", "surrogateescape")
         address = [b"%d %s" % (len(peer), peer)]
         rest = []
-        for name, value in self.scope.get("headers", ()):
+        for name, value in self._headers:
             if len(name) not in _MATERIAL_NAME_LENGTHS:
                 continue  # most headers (accept, sec-fetch-*, referer…): not even lower-cased
             lname = name.lower()
@@ -370,7 +380,7 @@ class Visit:
                 self._choice = self.preview.choice
                 return self._choice
             try:
-                raw = self._cookie = read_cookie(self.scope.get("headers", ()), self.gateway.config.cookie_name)
+                raw = self._cookie = read_cookie(self._headers, self.gateway.config.cookie_name)
                 self._choice, self._previous = self.gateway.codec.read(raw)
             except Exception:
                 self.gateway.errors.error("cookie", "cookiegate: consent cookie decoding failed; no choice assumed")
@@ -395,7 +405,7 @@ class Visit:
         if self.preview is not None:
             return self.preview.gpc
         if self._gpc is None:
-            self._gpc = gpc_signal(self.scope.get("headers", ()))
+            self._gpc = gpc_signal(self._headers)
         return self._gpc
 
     @property
@@ -408,7 +418,7 @@ class Visit:
     @property
     def dnt(self) -> bool:
         """True when the browser sent ``DNT: 1``."""
-        return dnt_signal(self.scope.get("headers", ()))
+        return dnt_signal(self._headers)
 
     @property
     def decision(self) -> Decision:

@@ -9,7 +9,7 @@ from .admin import PREVIEW_HEADER
 from .config import Config
 from .endpoint import GPC_JSON, Endpoint, respond
 from .gateway import Gateway, Preview, Visit
-from .response import ResponseGate
+from .response import PassGate, ResponseGate, has_header
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -52,16 +52,17 @@ class CookieGateMiddleware:
                     head=scope.get("method") == "HEAD",
                 )
                 return
-            visit = None
-            for key, _ in scope.get("headers", ()):
-                if key == PREVIEW_HEADER:  # rare: looked for inline, the common request makes no call for it
-                    # Checked before the visit is made: a preview removes the credentials from the headers.
-                    visit = Visit(self.gateway, scope, preview=self._preview(scope))
-                    break
-            if visit is None:
+            if has_header(scope.get("headers", ()), PREVIEW_HEADER):
+                # Checked before the visit is made: a preview removes the credentials from the headers.
+                visit = Visit(self.gateway, scope, preview=self._preview(scope))
+            else:
                 visit = Visit(self.gateway, scope)
             scope["cookiegate"] = visit
-            await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
+            if PassGate is not None:
+                # The C pass-through: it makes the ResponseGate only when the start shows work to do.
+                await self.app(scope, receive, PassGate(ResponseGate, self.gateway, visit, send, scope))
+            else:
+                await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
         elif kind == "lifespan":
             await self.app(scope, self._lifespan_receive(receive), send)
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, Final
 
 import anyio
@@ -16,7 +16,7 @@ import anyio
 from .categories import CATEGORIES
 from .decision import Decision, strictest
 from .gateway import Gateway, Visit
-from .rewrite import HtmlRewriter
+from .rewrite import HtmlRewriter, _native
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -109,6 +109,24 @@ def scrub_hosts(data: bytes, hosts: tuple[bytes, ...]) -> bytes:
     for host in hosts:
         data = re.sub(re.escape(host), b"cookiegate-blocked.invalid", data, flags=re.IGNORECASE)
     return data
+
+
+def _has_header_python(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bool:
+    for key, _ in headers:
+        if key == name:
+            return True
+    return False
+
+
+#: ``has_header(headers, name)``: a header of exactly that (lower-case) name is among the ASGI headers.
+has_header: Callable[[Iterable[tuple[bytes, bytes]], bytes], bool] = (
+    _has_header_python if _native is None else _native.has_header
+)
+#: ``PassGate(ResponseGate, gateway, visit, send, scope)``, the C pass-through in front of the gate below
+#: (``cookiegate/_scan.c``), or None where the accelerator is not built. It hands a response whose start
+#: shows no HTML and no Set-Cookie straight to ``send``, as ``ResponseGate`` does, and otherwise makes the
+#: ``ResponseGate`` and passes it every message; only the per-request cost differs.
+PassGate: Any = None if _native is None else _native.PassGate
 
 
 class ResponseGate:

@@ -1,0 +1,333 @@
+"""The C pass-through (``PassGate`` and ``has_header`` in ``cookiegate/_scan.c``) against the Python code it
+stands in front of: for any response, what reaches the server is what ``ResponseGate`` alone sends, the
+Python gate is made exactly when the start shows work (HTML or a Set-Cookie), and the middleware answers
+the same with and without the accelerator."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import sys
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from cookiegate import middleware, response
+from cookiegate.gateway import Gateway, Visit
+from cookiegate.middleware import CookieGateMiddleware
+from cookiegate.response import ResponseGate, _has_header_python
+
+from .helpers import IP, PAGE, make_config
+
+native = pytest.mark.skipif(response.PassGate is None, reason="the C accelerator is not built here")
+
+Message = dict[str, Any]
+
+
+def run(awaitable: Awaitable[None]) -> None:
+    """Drive an awaitable that never waits on I/O (the gate and the recording send below) to its end."""
+    it = awaitable.__await__()
+    try:
+        it.send(None)
+    except StopIteration:
+        return
+    raise AssertionError("the gate suspended where nothing could make it wait")
+
+
+class Recorder:
+    """The server's ``send``: keeps a deep copy of every message as it arrived."""
+
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+
+    async def __call__(self, message: Message) -> None:
+        self.sent.append(copy.deepcopy(message) if isinstance(message, dict) else message)
+
+
+class WatchedGate(ResponseGate):
+    """``ResponseGate`` noting whether the start message took the gated path."""
+
+    gated = False
+
+    async def _gate_start(self, message: Any, *, is_html: bool, has_cookie: bool) -> None:
+        self.gated = True
+        await super()._gate_start(message, is_html=is_html, has_cookie=has_cookie)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Gateway:
+    return Gateway(make_config(tmp_path_factory.mktemp("gate")))
+
+
+def scope_for(headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": "/p",
+        "raw_path": b"/p",
+        "query_string": b"",
+        "headers": headers if headers is not None else [(b"host", b"testserver")],
+        "client": (IP["FR"], 51000),
+    }
+
+
+def through(gate_for: Callable[[Recorder, dict[str, Any]], Any], messages: list[Message]) -> list[Message]:
+    recorder = Recorder()
+    gate = gate_for(recorder, scope_for())
+    for message in copy.deepcopy(messages):
+        run(gate(message))
+    return recorder.sent
+
+
+# Header names and values near and on what the gate looks for, in the shapes frameworks send.
+_NAMES = [b"content-type", b"Content-Type", b"CONTENT-TYPE", b"content-typf", b"content-typ", b"set-cookie",
+          b"Set-Cookie", b"set-cookiE", b"set-cookie2", b"set-cookiz", b"content-length", b"vary", b"x-thing",
+          b"cache-control", b"etag", b"content-encoding"]
+_VALUES = [b"text/html", b"TEXT/HTML; charset=utf-8", b"text/htm", b"text/html5", b"application/json",
+           b"text/plain", b"", b"_ga=GA1.1.1.1", b"prefs=dark", b"gzip", b"12", b"text/htmx", b"tExT/hTmL"]
+_pair = st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES))
+# Shapes ASGI allows but the C side does not read itself (it hands them to the Python gate).
+_odd_pair = st.one_of(
+    _pair.map(list),
+    _pair.map(lambda p: (bytearray(p[0]), p[1])),
+    _pair.map(lambda p: (p[0], bytearray(p[1]))),
+)
+_headers = st.lists(st.one_of(_pair, _pair, _pair, _odd_pair), max_size=8)
+_bodies = st.lists(st.sampled_from([PAGE.encode(), b"", b"<p>x</p>", b'{"ok": true}', PAGE.encode()[:77]]),
+                   min_size=1, max_size=3)
+
+
+def _response(headers: list[Any], status: int, as_tuple: bool, bodies: list[bytes]) -> list[Message]:
+    start: Message = {"type": "http.response.start", "status": status,
+                      "headers": tuple(headers) if as_tuple else headers}
+    parts: list[Message] = [{"type": "http.response.body", "body": b, "more_body": True} for b in bodies[:-1]]
+    parts.append({"type": "http.response.body", "body": bodies[-1], "more_body": False})
+    return [start, *parts]
+
+
+def _canonical(headers: list[Any]) -> bool:
+    return all(type(p) is tuple and type(p[0]) is bytes and type(p[1]) is bytes for p in headers)
+
+
+@native
+@settings(max_examples=600, deadline=None)
+@given(headers=_headers, status=st.sampled_from([200, 200, 404, 204, 302]), as_tuple=st.booleans(),
+       bodies=_bodies)
+# The last Content-Type counts (as in the Python gate), and a Set-Cookie anywhere.
+@example(headers=[(b"content-type", b"application/json"), (b"Content-Type", b"text/html")], status=200,
+         as_tuple=False, bodies=[PAGE.encode()])
+@example(headers=[(b"content-type", b"text/html"), (b"content-type", b"text/plain")], status=200,
+         as_tuple=True, bodies=[PAGE.encode()])
+@example(headers=[(b"content-type", b"text/css"), (b"content-type", b"text/css"), (b"x-thing", b""),
+                  (b"SET-COOKIE", b"_ga=GA1.1.1.1")], status=200, as_tuple=False, bodies=[b"body{}"])
+def test_the_c_pass_through_sends_what_the_python_gate_sends_and_gates_the_same_responses(
+    gateway: Gateway, headers: list[Any], status: int, as_tuple: bool, bodies: list[bytes]
+) -> None:
+    messages = _response(headers, status, as_tuple, bodies)
+    python_gates: list[WatchedGate] = []
+    native_gates: list[Any] = []
+
+    def python_gate(send: Recorder, scope: dict[str, Any]) -> WatchedGate:
+        python_gates.append(WatchedGate(gateway, Visit(gateway, scope), send, scope))
+        return python_gates[-1]
+
+    def native_gate(send: Recorder, scope: dict[str, Any]) -> Any:
+        native_gates.append(response.PassGate(WatchedGate, gateway, Visit(gateway, scope), send, scope))
+        return native_gates[-1]
+
+    assert through(native_gate, messages) == through(python_gate, messages)
+    (expected,), (gate,) = python_gates, native_gates
+    made = gate.slow
+    if expected.gated:
+        assert made is not None and made.gated
+    elif _canonical(headers):
+        # The common response never makes a Python object per request.
+        assert made is None and gate.passing
+    else:
+        assert made is None or not made.gated
+
+
+@native
+def test_messages_before_the_start_and_after_a_pass_go_straight_to_send(gateway: Gateway) -> None:
+    recorder = Recorder()
+    scope = scope_for()
+    gate = response.PassGate(ResponseGate, gateway, Visit(gateway, scope), recorder, scope)
+    early = {"type": "http.response.trailers", "headers": [], "more_trailers": False}
+    run(gate(early))
+    assert gate.slow is None and not gate.passing
+    run(gate({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"image/png")]}))
+    run(gate({"type": "http.response.body", "body": b"<script src=https://x>", "more_body": False}))
+    assert gate.passing and gate.slow is None
+    assert recorder.sent[0] == early and recorder.sent[2]["body"] == b"<script src=https://x>"
+
+
+@native
+def test_a_mapping_that_is_not_a_dict_is_read_by_the_python_gate(gateway: Gateway) -> None:
+    from types import MappingProxyType
+
+    recorder = Recorder()
+    scope = scope_for()
+    gate = response.PassGate(ResponseGate, gateway, Visit(gateway, scope), recorder, scope)
+    run(gate(MappingProxyType({"type": "http.response.start", "status": 200, "headers": []})))
+    assert isinstance(gate.slow, ResponseGate) and len(recorder.sent) == 1
+
+
+@native
+def test_the_pass_through_refuses_what_send_does_not_take(gateway: Gateway) -> None:
+    scope = scope_for()
+    gate = response.PassGate(ResponseGate, gateway, Visit(gateway, scope), Recorder(), scope)
+    with pytest.raises(TypeError):
+        gate()
+    with pytest.raises(TypeError):
+        gate({}, {})
+    with pytest.raises(TypeError):
+        gate(message={})
+    with pytest.raises(TypeError):
+        response.PassGate(ResponseGate, gateway)
+    with pytest.raises(TypeError):
+        response.PassGate(ResponseGate, gateway, None, None, scope, extra=1)
+
+
+@native
+def test_an_error_from_send_or_from_making_the_python_gate_reaches_the_app(gateway: Gateway) -> None:
+    class Broken(Exception):
+        pass
+
+    async def failing_send(message: Message) -> None:
+        raise Broken
+
+    scope = scope_for()
+    gate = response.PassGate(ResponseGate, gateway, Visit(gateway, scope), failing_send, scope)
+    with pytest.raises(Broken):
+        run(gate({"type": "http.response.start", "status": 200, "headers": []}))
+
+    def no_gate(*args: Any) -> Any:
+        raise Broken
+
+    gate = response.PassGate(no_gate, gateway, Visit(gateway, scope), Recorder(), scope)
+    with pytest.raises(Broken):
+        run(gate({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]}))
+    assert gate.slow is None
+
+
+@native
+def test_the_pass_through_keeps_no_reference_it_does_not_own(gateway: Gateway) -> None:
+    scope = scope_for()
+    send = Recorder()
+    visit = Visit(gateway, scope)
+    message = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/css")]}
+    before = [sys.getrefcount(x) for x in (send, visit, scope, message, message["headers"])]
+    for _ in range(1000):
+        gate = response.PassGate(ResponseGate, gateway, visit, send, scope)
+        run(gate(message))
+        run(gate({"type": "http.response.body", "body": b"x"}))
+        del gate
+    send.sent.clear()
+    assert [sys.getrefcount(x) for x in (send, visit, scope, message, message["headers"])] == before
+
+
+@native
+def test_a_reference_cycle_through_the_pass_through_is_collected(gateway: Gateway) -> None:
+    class Send:
+        gate: Any = None
+
+        async def __call__(self, message: Message) -> None:
+            pass
+
+    send = Send()
+    scope = scope_for()
+    send.gate = response.PassGate(ResponseGate, gateway, Visit(gateway, scope), send, scope)
+    ref = weakref.ref(send)
+    del send
+    gc.collect()
+    assert ref() is None
+
+
+_header_lists = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from([b"cookiegate-preview", b"Cookiegate-Preview", b"cookie", b"", b"x"]),
+                  st.binary(max_size=3)),
+        st.lists(st.sampled_from([b"cookiegate-preview", b"cookie"]), min_size=2, max_size=2),
+        st.tuples(st.sampled_from(["cookiegate-preview", bytearray(b"cookiegate-preview")]), st.just(b"")),
+    ),
+    max_size=6,
+)
+
+
+@native
+@settings(max_examples=400, deadline=None)
+@given(headers=_header_lists, as_tuple=st.booleans(),
+       name=st.sampled_from([b"cookiegate-preview", b"cookie", b"", b"cookiegate-preview2"]))
+def test_has_header_answers_as_the_python_loop(headers: list[Any], as_tuple: bool, name: bytes) -> None:
+    seq = tuple(headers) if as_tuple else headers
+    assert response._native.has_header(seq, name) is _has_header_python(seq, name)
+
+
+@native
+def test_has_header_refuses_what_is_not_headers() -> None:
+    with pytest.raises(TypeError):
+        response._native.has_header(5, b"x")
+    with pytest.raises(TypeError):
+        response._native.has_header([], "x")
+    with pytest.raises(TypeError):
+        response._native.has_header([5], b"x")
+
+
+# --- the middleware with and without the accelerator ------------------------------------------------------
+
+
+def _scripted_app(messages: list[Message]) -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        for message in copy.deepcopy(messages):
+            await send(message)
+
+    return app
+
+
+_SCENARIOS = {
+    "json": _response([(b"content-type", b"application/json"), (b"content-length", b"11")], 200, False,
+                      [b'{"ok": true}']),
+    "page": _response([(b"content-type", b"text/html; charset=utf-8")], 200, False, [PAGE.encode()]),
+    "django-style page": _response([(b"Content-Type", b"text/html"), (b"Set-Cookie", b"_ga=GA1.1.1.1; Path=/")],
+                                   200, True, [PAGE.encode()[:90], PAGE.encode()[90:]]),
+    "json setting cookies": _response([(b"content-type", b"application/json"), (b"set-cookie", b"_fbp=fb.1"),
+                                       (b"set-cookie", b"prefs=dark")], 200, False, [b"{}"]),
+    "css": _response([(b"content-type", b"text/css")], 200, False, [b"body{}"]),
+}
+
+
+@pytest.fixture
+def both_gates(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], None]]:
+    def use(native_gate: bool) -> None:
+        monkeypatch.setattr(middleware, "PassGate", response.PassGate if native_gate else None)
+        monkeypatch.setattr(middleware, "has_header", response.has_header if native_gate else _has_header_python)
+
+    yield use
+
+
+@native
+@pytest.mark.parametrize("name", sorted(_SCENARIOS))
+@pytest.mark.parametrize("visitor", ["FR", "US-CA"])
+def test_the_middleware_answers_the_same_with_and_without_the_accelerator(
+    tmp_path: Path, both_gates: Callable[[bool], None], name: str, visitor: str
+) -> None:
+    outputs = []
+    for native_gate in (True, False):
+        both_gates(native_gate)
+        gated = CookieGateMiddleware(_scripted_app(_SCENARIOS[name]), config=make_config(tmp_path))
+        recorder = Recorder()
+        scope = scope_for()
+        scope["client"] = (IP[visitor], 51000)
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        run(gated(scope, receive, recorder))
+        outputs.append(recorder.sent)
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) >= 2
