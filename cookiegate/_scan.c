@@ -467,42 +467,36 @@ typedef struct {
     vectorcallfunc vectorcall;
 } PassGate;
 
-static PyObject *str_type, *str_headers, *str_start;
+static PyObject *str_type, *str_headers, *str_start, *str_gate_start;
 
-/* 0: pass through; 1: the Python gate decides; -1: error set. */
+/* What the start headers show: 0 nothing (pass through); NEEDS_GATE plus IS_HTML and/or HAS_COOKIE (the
+ * Python gate's _gate_start takes them from there); ODD_SHAPE (the Python gate reads them itself); -1 error. */
+enum { IS_HTML = 1, HAS_COOKIE = 2, NEEDS_GATE = 4, ODD_SHAPE = 8 };
+
 static int start_needs_gate(PyObject *message) {
-    PyObject *headers;
-    if (PyDict_CheckExact(message)) {
-        headers = PyDict_GetItemWithError(message, str_headers);
-        if (headers == NULL) {
-            if (PyErr_Occurred()) return -1;
-            return 0; /* no headers: neither HTML nor a cookie */
-        }
-        Py_INCREF(headers);
-    } else {
-        return 1; /* another mapping type: the Python gate reads it its own way */
+    PyObject *headers = PyDict_GetItemWithError(message, str_headers);
+    if (headers == NULL) {
+        if (PyErr_Occurred()) return -1;
+        return 0; /* no headers: neither HTML nor a cookie */
     }
-    int result = 0;
+    if (!PyList_CheckExact(headers) && !PyTuple_CheckExact(headers)) return ODD_SHAPE;
+    int has_cookie = 0;
     const char *content_type = NULL;
     Py_ssize_t content_type_len = 0;
-    if (!PyList_CheckExact(headers) && !PyTuple_CheckExact(headers)) {
-        result = 1;
-        goto done;
-    }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(headers);
+    /* Nothing below runs Python code, so the list cannot change (or be freed) under the loop. */
     for (Py_ssize_t i = 0; i < n; i++) {
-        /* The list cannot change under us: nothing below runs Python code. */
         PyObject *item = PySequence_Fast_GET_ITEM(headers, i);
-        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) { result = 1; goto done; }
+        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) return ODD_SHAPE;
         PyObject *key = PyTuple_GET_ITEM(item, 0), *value = PyTuple_GET_ITEM(item, 1);
-        if (!PyBytes_CheckExact(key) || !PyBytes_CheckExact(value)) { result = 1; goto done; }
+        if (!PyBytes_CheckExact(key) || !PyBytes_CheckExact(value)) return ODD_SHAPE;
         Py_ssize_t size = PyBytes_GET_SIZE(key);
         const u8 *k = (const u8 *)PyBytes_AS_STRING(key);
         if (size == 12) {
             static const u8 ct[] = "content-type";
             int same = 1;
             for (int j = 0; j < 12 && same; j++) same = lower(k[j]) == ct[j];
-            if (same) {
+            if (same) { /* the last one counts, as in the Python gate */
                 content_type = PyBytes_AS_STRING(value);
                 content_type_len = PyBytes_GET_SIZE(value);
             }
@@ -510,18 +504,17 @@ static int start_needs_gate(PyObject *message) {
             static const u8 sc[] = "set-cookie";
             int same = 1;
             for (int j = 0; j < 10 && same; j++) same = lower(k[j]) == sc[j];
-            if (same) { result = 1; goto done; }
+            if (same) has_cookie = 1;
         }
     }
+    int is_html = 0;
     if (content_type != NULL && content_type_len >= 9) {
         static const u8 html[] = "text/html";
-        int same = 1;
-        for (int j = 0; j < 9 && same; j++) same = lower((u8)content_type[j]) == html[j];
-        result = same;
+        is_html = 1;
+        for (int j = 0; j < 9 && is_html; j++) is_html = lower((u8)content_type[j]) == html[j];
     }
-done:
-    Py_DECREF(headers);
-    return result;
+    if (!is_html && !has_cookie) return 0;
+    return NEEDS_GATE | (is_html ? IS_HTML : 0) | (has_cookie ? HAS_COOKIE : 0);
 }
 
 static int is_start(PyObject *message) {
@@ -532,6 +525,14 @@ static int is_start(PyObject *message) {
     if (kind == str_start) return 1;
     if (!PyUnicode_CheckExact(kind) || PyUnicode_GET_LENGTH(kind) != 19) return 0;
     return PyUnicode_Compare(kind, str_start) == 0;
+}
+
+static int make_slow(PassGate *self) {
+    PyObject *slow = PyObject_CallFunctionObjArgs(self->slow_class, self->gateway, self->visit, self->send,
+                                                  self->scope, NULL);
+    if (slow == NULL) return -1;
+    self->slow = slow;
+    return 0;
 }
 
 static PyObject *PassGate_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
@@ -546,7 +547,7 @@ static PyObject *PassGate_vectorcall(PyObject *self_, PyObject *const *args, siz
     if (self->passing) return PyObject_CallOneArg(self->send, message);
     if (!PyDict_CheckExact(message)) {
         /* Not the dict every server and framework sends: the Python gate reads it its own way. */
-        goto make_slow;
+        goto make_odd;
     }
     int start = is_start(message);
     if (start < 0) return NULL;
@@ -557,12 +558,17 @@ static PyObject *PassGate_vectorcall(PyObject *self_, PyObject *const *args, siz
         self->passing = 1;
         return PyObject_CallOneArg(self->send, message);
     }
-make_slow:;
-    PyObject *slow = PyObject_CallFunctionObjArgs(self->slow_class, self->gateway, self->visit, self->send,
-                                                  self->scope, NULL);
-    if (slow == NULL) return NULL;
-    self->slow = slow;
-    return PyObject_CallOneArg(slow, message);
+    if (make_slow(self) < 0) return NULL;
+    if (needs & NEEDS_GATE) {
+        /* What the headers show is known: straight to the gated start (the page's time to first byte). */
+        PyObject *call[4] = {self->slow, message, (needs & IS_HTML) ? Py_True : Py_False,
+                             (needs & HAS_COOKIE) ? Py_True : Py_False};
+        return PyObject_VectorcallMethod(str_gate_start, call, 4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    }
+    return PyObject_CallOneArg(self->slow, message);
+make_odd:
+    if (make_slow(self) < 0) return NULL;
+    return PyObject_CallOneArg(self->slow, message);
 }
 
 static PyObject *PassGate_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
@@ -712,7 +718,8 @@ PyMODINIT_FUNC PyInit__scan(void) {
     str_type = PyUnicode_InternFromString("type");
     str_headers = PyUnicode_InternFromString("headers");
     str_start = PyUnicode_InternFromString("http.response.start");
-    if (str_type == NULL || str_headers == NULL || str_start == NULL) return NULL;
+    str_gate_start = PyUnicode_InternFromString("_gate_start");
+    if (str_type == NULL || str_headers == NULL || str_start == NULL || str_gate_start == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
     Py_INCREF(&SkipperType);

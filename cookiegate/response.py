@@ -187,7 +187,8 @@ class ResponseGate:
             return self.send(message)
         return self._gate_start(message, is_html=is_html, has_cookie=has_cookie)
 
-    async def _gate_start(self, message: Message, *, is_html: bool, has_cookie: bool) -> None:
+    async def _gate_start(self, message: Message, is_html: bool, has_cookie: bool) -> None:
+        # Also called by the C pass-through (positional arguments), which has read the headers already.
         raw_headers = message.get("headers", ())
         decision = self._decide()
         if is_html and not has_cookie and message.get("status", 200) == 200 and self.scope.get("method") != "HEAD":

@@ -53,10 +53,12 @@ class WatchedGate(ResponseGate):
     """``ResponseGate`` noting whether the start message took the gated path."""
 
     gated = False
+    seen: tuple[bool, bool] | None = None
 
-    async def _gate_start(self, message: Any, *, is_html: bool, has_cookie: bool) -> None:
+    async def _gate_start(self, message: Any, is_html: bool, has_cookie: bool) -> None:
         self.gated = True
-        await super()._gate_start(message, is_html=is_html, has_cookie=has_cookie)
+        self.seen = (is_html, has_cookie)
+        await super()._gate_start(message, is_html, has_cookie)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +146,8 @@ def test_the_c_pass_through_sends_what_the_python_gate_sends_and_gates_the_same_
     (expected,), (gate,) = python_gates, native_gates
     made = gate.slow
     if expected.gated:
-        assert made is not None and made.gated
+        # ... and with what the Python gate read from the headers (the C side hands it over).
+        assert made is not None and made.gated and made.seen == expected.seen
     elif _canonical(headers):
         # The common response never makes a Python object per request.
         assert made is None and gate.passing
