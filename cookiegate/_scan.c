@@ -2,7 +2,8 @@
  * cookiegate._scan: the gateway's optional C accelerators. Where it is not built (or is stale), the
  * pure-Python code it mirrors runs instead, with the same results:
  *   - Skipper: the rewriter's skip scan (below);
- *   - PassGate and has_header: the per-request pass-through of responses that need nothing (at the end).
+ *   - PassGate and has_header: the per-request pass-through of responses that need nothing;
+ *   - MemoKey: the decision memo's key material (at the end).
  *
  * Skipper.skip(buf, pos, plain) returns exactly what the pure-Python rewriter computes with
  * cookiegate.rewrite._SKIP.match(buf, pos).end() followed by its known-tag loop (see
@@ -22,9 +23,9 @@
 #include <string.h>
 #include <structmember.h>
 
-/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, has_header): Python refuses a
- * stale build with another number. */
-#define SCAN_API 2
+/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, has_header, MemoKey): Python
+ * refuses a stale build with another number. */
+#define SCAN_API 3
 #define MAX_NAMES 64
 #define MAX_NAME_LEN 32
 
@@ -658,6 +659,165 @@ static PyTypeObject PassGateType = {
     .tp_members = PassGate_members,
 };
 
+/* ------------------------------------------------------------------------------------------------------
+ * MemoKey: what the decision memo is keyed by, in C (cookiegate.gateway.Visit._materials is its
+ * specification). MemoKey(address_names, deciding_names).materials(peer, headers) returns the pair
+ * (address, full): `address` is "<len(peer)> <peer>" then, for each header named in address_names (in
+ * any case, in order), "\n<name> <len(value)> <value>" with the name lower-cased; `full` is address +
+ * "\n\n" + the headers named in deciding_names, each "<name> <len(value)> <value>", joined by "\n".
+ * None when the headers are not a list or tuple of (bytes, bytes) tuples: the Python code reads those.
+ * ---------------------------------------------------------------------------------------------------- */
+
+#define MEMO_MAX_NAMES 8
+
+typedef struct {
+    PyObject_HEAD
+    int count;
+    int address_count; /* names [0, address_count) decide the address, the rest only the decision */
+    Py_ssize_t len[MEMO_MAX_NAMES];
+    u8 name[MEMO_MAX_NAMES][MAX_NAME_LEN];
+} MemoKey;
+
+static int MemoKey_init(MemoKey *self, PyObject *args, PyObject *kwds) {
+    PyObject *address_names, *deciding_names;
+    static char *kwlist[] = {"address_names", "deciding_names", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!", kwlist, &PyTuple_Type, &address_names, &PyTuple_Type,
+                                     &deciding_names))
+        return -1;
+    self->count = 0;
+    PyObject *groups[2] = {address_names, deciding_names};
+    for (int g = 0; g < 2; g++) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(groups[g]); i++) {
+            PyObject *name = PyTuple_GET_ITEM(groups[g], i);
+            if (!PyBytes_Check(name) || PyBytes_GET_SIZE(name) == 0 || PyBytes_GET_SIZE(name) > MAX_NAME_LEN
+                || self->count >= MEMO_MAX_NAMES) {
+                PyErr_SetString(PyExc_ValueError, "names must be 1 to 32 lower-case bytes, 8 at most");
+                return -1;
+            }
+            const u8 *b = (const u8 *)PyBytes_AS_STRING(name);
+            for (Py_ssize_t j = 0; j < PyBytes_GET_SIZE(name); j++) {
+                if (lower(b[j]) != b[j]) {
+                    PyErr_SetString(PyExc_ValueError, "names must be 1 to 32 lower-case bytes, 8 at most");
+                    return -1;
+                }
+                self->name[self->count][j] = b[j];
+            }
+            self->len[self->count] = PyBytes_GET_SIZE(name);
+            self->count++;
+        }
+        if (g == 0) self->address_count = self->count;
+    }
+    return 0;
+}
+
+/* Which name `key` is, in any case: its index, or -1. */
+static int memo_name(const MemoKey *self, const u8 *key, Py_ssize_t size) {
+    for (int k = 0; k < self->count; k++) {
+        if (self->len[k] != size) continue;
+        Py_ssize_t j = 0;
+        while (j < size && lower(key[j]) == self->name[k][j]) j++;
+        if (j == size) return k;
+    }
+    return -1;
+}
+
+static Py_ssize_t decimal_digits(Py_ssize_t n) {
+    Py_ssize_t d = 1;
+    while (n >= 10) { n /= 10; d++; }
+    return d;
+}
+
+/* "<name> <len(value)> <value>" at out (lower-cased name); returns the end. */
+static char *memo_item(char *out, const MemoKey *self, int k, const char *value, Py_ssize_t value_len) {
+    memcpy(out, self->name[k], (size_t)self->len[k]);
+    out += self->len[k];
+    out += sprintf(out, " %zd ", value_len);
+    memcpy(out, value, (size_t)value_len);
+    return out + value_len;
+}
+
+static PyObject *MemoKey_materials(MemoKey *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "materials(peer: bytes, headers)");
+        return NULL;
+    }
+    PyObject *peer = args[0], *headers = args[1];
+    if (!PyList_CheckExact(headers) && !PyTuple_CheckExact(headers)) Py_RETURN_NONE;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(headers);
+    Py_ssize_t peer_len = PyBytes_GET_SIZE(peer);
+    Py_ssize_t address_len = decimal_digits(peer_len) + 1 + peer_len, rest_len = 0, rest_count = 0;
+    /* First pass: the sizes (and the shapes). Nothing here or in the second pass runs Python code, so the
+     * list is the same in both. */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(headers, i);
+        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) Py_RETURN_NONE;
+        PyObject *key = PyTuple_GET_ITEM(item, 0), *value = PyTuple_GET_ITEM(item, 1);
+        if (!PyBytes_CheckExact(key) || !PyBytes_CheckExact(value)) Py_RETURN_NONE;
+        int k = memo_name(self, (const u8 *)PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key));
+        if (k < 0) continue;
+        Py_ssize_t value_len = PyBytes_GET_SIZE(value);
+        Py_ssize_t size = self->len[k] + 1 + decimal_digits(value_len) + 1 + value_len;
+        if (k < self->address_count) {
+            address_len += 1 + size;
+        } else {
+            rest_len += (rest_count ? 1 : 0) + size;
+            rest_count++;
+        }
+    }
+    PyObject *address = PyBytes_FromStringAndSize(NULL, address_len);
+    if (address == NULL) return NULL;
+    PyObject *full = PyBytes_FromStringAndSize(NULL, address_len + 2 + rest_len);
+    if (full == NULL) {
+        Py_DECREF(address);
+        return NULL;
+    }
+    /* sprintf writes a terminating NUL: PyBytes objects keep one byte past their size for it. */
+    char *a = PyBytes_AS_STRING(address);
+    a += sprintf(a, "%zd ", peer_len);
+    memcpy(a, PyBytes_AS_STRING(peer), (size_t)peer_len);
+    a += peer_len;
+    char *r = PyBytes_AS_STRING(full) + address_len + 2;
+    Py_ssize_t written = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(headers, i);
+        PyObject *key = PyTuple_GET_ITEM(item, 0), *value = PyTuple_GET_ITEM(item, 1);
+        int k = memo_name(self, (const u8 *)PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key));
+        if (k < 0) continue;
+        if (k < self->address_count) {
+            *a++ = '\n';
+            a = memo_item(a, self, k, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
+        } else {
+            if (written++) *r++ = '\n';
+            r = memo_item(r, self, k, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
+        }
+    }
+    char *f = PyBytes_AS_STRING(full);
+    memcpy(f, PyBytes_AS_STRING(address), (size_t)address_len);
+    f[address_len] = '\n';
+    f[address_len + 1] = '\n';
+    PyObject *pair = PyTuple_Pack(2, address, full);
+    Py_DECREF(address);
+    Py_DECREF(full);
+    return pair;
+}
+
+static PyMethodDef MemoKey_methods[] = {
+    {"materials", (PyCFunction)(void (*)(void))MemoKey_materials, METH_FASTCALL,
+     "materials(peer, headers) -> (address, full) | None: see cookiegate.gateway.Visit._materials."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject MemoKeyType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cookiegate._scan.MemoKey",
+    .tp_basicsize = sizeof(MemoKey),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "MemoKey(address_names, deciding_names): the decision memo's key material.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)MemoKey_init,
+    .tp_methods = MemoKey_methods,
+};
+
 static PyObject *has_header(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     /* has_header(headers, name): any pair in headers whose name equals `name` (bytes, exact). */
     (void)module;
@@ -715,6 +875,7 @@ PyMODINIT_FUNC PyInit__scan(void) {
     init_classes();
     if (PyType_Ready(&SkipperType) < 0) return NULL;
     if (PyType_Ready(&PassGateType) < 0) return NULL;
+    if (PyType_Ready(&MemoKeyType) < 0) return NULL;
     str_type = PyUnicode_InternFromString("type");
     str_headers = PyUnicode_InternFromString("headers");
     str_start = PyUnicode_InternFromString("http.response.start");
@@ -731,6 +892,12 @@ PyMODINIT_FUNC PyInit__scan(void) {
     Py_INCREF(&PassGateType);
     if (PyModule_AddObject(m, "PassGate", (PyObject *)&PassGateType) < 0) {
         Py_DECREF(&PassGateType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&MemoKeyType);
+    if (PyModule_AddObject(m, "MemoKey", (PyObject *)&MemoKeyType) < 0) {
+        Py_DECREF(&MemoKeyType);
         Py_DECREF(m);
         return NULL;
     }

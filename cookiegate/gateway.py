@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -29,6 +29,7 @@ from .decision import Decision, decide, strictest
 from .geo import GeoResolver
 from .jurisdiction import STRICTEST, Jurisdiction, Regime
 from .location import Location
+from .rewrite import _native
 from .store import DecisionStore, open_store
 from .visitor import (
     TrustedProxies,
@@ -178,8 +179,33 @@ DECISION_TTL: Final = 30.0
 #: Request headers a remembered visit is made of besides the forwarding ones: the consent (and language)
 #: cookie, GPC, the bot flag, and the languages the browser asks for.
 _DECIDING_HEADERS: Final = frozenset({b"cookie", b"sec-gpc", b"user-agent", b"accept-language"})
-#: The lengths of those names and of the forwarding ones: a header of another length is none of them.
-_MATERIAL_NAME_LENGTHS: Final = frozenset(len(n) for n in (*_DECIDING_HEADERS, b"x-forwarded-for", b"forwarded"))
+#: The forwarding headers: with the peer, what decides the visitor's address.
+_ADDRESS_HEADERS: Final = (b"x-forwarded-for", b"forwarded")
+#: The lengths of all those names: a header of another length is none of them.
+_MATERIAL_NAME_LENGTHS: Final = frozenset(len(n) for n in (*_DECIDING_HEADERS, *_ADDRESS_HEADERS))
+
+
+def memo_materials(peer: bytes, headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+    """The decision memo's key material for a request from ``peer`` with ``headers``: the address part (the
+    peer, then each forwarding header as ``name len value``, names lower-cased) and the whole (that, a blank
+    line, then the deciding headers the same way). See ``Visit._materials``."""
+    address = [b"%d %s" % (len(peer), peer)]
+    rest = []
+    for name, value in headers:
+        if len(name) not in _MATERIAL_NAME_LENGTHS:
+            continue  # most headers (accept, sec-fetch-*, referer…): not even lower-cased
+        lname = name.lower()
+        if lname in _ADDRESS_HEADERS:
+            address.append(b"%s %d %s" % (lname, len(value), value))
+        elif lname in _DECIDING_HEADERS:
+            rest.append(b"%s %d %s" % (lname, len(value), value))
+    joined = b"\n".join(address)
+    return joined, joined + b"\n\n" + b"\n".join(rest)
+
+
+#: :func:`memo_materials` in C (``cookiegate/_scan.c``; the function above specifies it), or None where the
+#: accelerator is not built.
+_memo_key: Any = None if _native is None else _native.MemoKey(_ADDRESS_HEADERS, tuple(sorted(_DECIDING_HEADERS)))
 
 
 class Gateway:
@@ -345,18 +371,11 @@ class Visit:
             self._found = None
             return None
         peer = host.encode("utf-8", "surrogateescape")
-        address = [b"%d %s" % (len(peer), peer)]
-        rest = []
-        for name, value in self._headers:
-            if len(name) not in _MATERIAL_NAME_LENGTHS:
-                continue  # most headers (accept, sec-fetch-*, referer…): not even lower-cased
-            lname = name.lower()
-            if lname == b"x-forwarded-for" or lname == b"forwarded":
-                address.append(b"%s %d %s" % (lname, len(value), value))
-            elif lname in _DECIDING_HEADERS:
-                rest.append(b"%s %d %s" % (lname, len(value), value))
-        joined = b"\n".join(address)
-        self._found = (joined, joined + b"\n\n" + b"\n".join(rest))
+        found = None
+        if _memo_key is not None:
+            # The same bytes made in one C call (None for headers not shaped as ASGI says).
+            found = _memo_key.materials(peer, self._headers)
+        self._found = found or memo_materials(peer, self._headers)
         return self._found
 
     @property

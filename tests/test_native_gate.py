@@ -1,7 +1,7 @@
-"""The C pass-through (``PassGate`` and ``has_header`` in ``cookiegate/_scan.c``) against the Python code it
-stands in front of: for any response, what reaches the server is what ``ResponseGate`` alone sends, the
-Python gate is made exactly when the start shows work (HTML or a Set-Cookie), and the middleware answers
-the same with and without the accelerator."""
+"""The per-request C code (``PassGate``, ``has_header`` and ``MemoKey`` in ``cookiegate/_scan.c``) against
+the Python code it stands for: for any response, what reaches the server is what ``ResponseGate`` alone
+sends, the Python gate is made exactly when the start shows work (HTML or a Set-Cookie), the middleware
+answers the same with and without the accelerator, and the decision memo's key is the same bytes."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from cookiegate import gateway as gateway_module
 from cookiegate import middleware, response
 from cookiegate.gateway import Gateway, Visit
 from cookiegate.middleware import CookieGateMiddleware
@@ -334,3 +335,46 @@ def test_the_middleware_answers_the_same_with_and_without_the_accelerator(
         outputs.append(recorder.sent)
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) >= 2
+
+
+# --- the decision memo's key material ---------------------------------------------------------------------
+
+_MEMO_NAMES = [b"x-forwarded-for", b"X-Forwarded-For", b"forwarded", b"FORWARDED", b"cookie", b"Cookie",
+               b"sec-gpc", b"Sec-GPC", b"user-agent", b"User-Agent", b"accept-language", b"Accept-Language",
+               b"accept", b"x-forwarded-fox", b"forwardee", b"cookies", b"sec-gp", b"host", b"user_agent", b""]
+_memo_values = st.one_of(st.binary(max_size=30), st.sampled_from([b"", b"1", b"85.0.1.10, 10.0.0.1", b"a\nb c",
+                                                                  b"9" * 12, b"x" * 1000]))
+_memo_headers = st.lists(st.tuples(st.sampled_from(_MEMO_NAMES), _memo_values), max_size=12)
+_peers = st.one_of(st.sampled_from([b"127.0.0.1", b"::1", b"", b"85.0.1.10"]), st.binary(max_size=40))
+
+
+@native
+@settings(max_examples=1500, deadline=None)
+@given(peer=_peers, headers=_memo_headers, as_tuple=st.booleans())
+@example(peer=b"1", headers=[], as_tuple=False)
+@example(peer=b"127.0.0.1", headers=[(b"sec-gpc", b""), (b"X-Forwarded-For", b"1.2.3.4"), (b"cookie", b"a=b"),
+                                     (b"forwarded", b"for=1.2.3.4")], as_tuple=True)
+def test_the_c_memo_key_is_made_of_the_same_bytes_as_the_python_one(
+    peer: bytes, headers: list[tuple[bytes, bytes]], as_tuple: bool
+) -> None:
+    seq = tuple(headers) if as_tuple else headers
+    assert gateway_module._memo_key.materials(peer, seq) == gateway_module.memo_materials(peer, seq)
+
+
+@native
+def test_the_c_memo_key_leaves_odd_shaped_headers_to_the_python_one(gateway: Gateway) -> None:
+    memo = gateway_module._memo_key
+    assert memo.materials(b"1", [[b"cookie", b"a"]]) is None
+    assert memo.materials(b"1", [(bytearray(b"cookie"), b"a")]) is None
+    assert memo.materials(b"1", [(b"cookie", b"a", b"b")]) is None
+    assert memo.materials(b"1", iter([(b"cookie", b"a")])) is None
+    # and the visit then reads them itself, to the same key as the ordinary shape gives
+    odd = Visit(gateway, {"client": ("85.0.1.10", 1), "headers": [[b"cookie", b"a"], (b"sec-gpc", bytearray(b"1"))]})
+    plain = Visit(gateway, {"client": ("85.0.1.10", 1), "headers": [(b"cookie", b"a"), (b"sec-gpc", b"1")]})
+    assert odd._materials() == plain._materials() is not None
+    with pytest.raises(TypeError):
+        memo.materials("85.0.1.10", [])
+    with pytest.raises(ValueError):
+        gateway_module._native.MemoKey((b"Cookie",), ())
+    with pytest.raises(ValueError):
+        gateway_module._native.MemoKey((b"x" * 33,), ())
