@@ -660,7 +660,7 @@ static PyTypeObject PassGateType = {
 };
 
 /* ------------------------------------------------------------------------------------------------------
- * MemoKey: what the decision memo is keyed by, in C (cookiegate.gateway.Visit._materials is its
+ * MemoKey: what the decision memo is keyed by, in C (cookiegate.gateway.memo_materials is its
  * specification). MemoKey(address_names, deciding_names).materials(peer, headers) returns the pair
  * (address, full): `address` is "<len(peer)> <peer>" then, for each header named in address_names (in
  * any case, in order), "\n<name> <len(value)> <value>" with the name lower-cased; `full` is address +
@@ -803,7 +803,7 @@ static PyObject *MemoKey_materials(MemoKey *self, PyObject *const *args, Py_ssiz
 
 static PyMethodDef MemoKey_methods[] = {
     {"materials", (PyCFunction)(void (*)(void))MemoKey_materials, METH_FASTCALL,
-     "materials(peer, headers) -> (address, full) | None: see cookiegate.gateway.Visit._materials."},
+     "materials(peer, headers) -> (address, full) | None: see cookiegate.gateway.memo_materials."},
     {NULL, NULL, 0, NULL},
 };
 
