@@ -2,7 +2,8 @@
  * cookiegate._scan: the gateway's optional C accelerators. Where it is not built (or is stale), the
  * pure-Python code it mirrors runs instead, with the same results:
  *   - Skipper: the rewriter's skip scan (below);
- *   - PassGate and has_header: the per-request pass-through of responses that need nothing;
+ *   - Entry, PassGate and has_header: the middleware's per-request step and the pass-through of responses
+ *     that need nothing;
  *   - MemoKey: the decision memo's key material (at the end).
  *
  * Skipper.skip(buf, pos, plain) returns exactly what the pure-Python rewriter computes with
@@ -23,9 +24,9 @@
 #include <string.h>
 #include <structmember.h>
 
-/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, has_header, MemoKey): Python
+/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, Entry, has_header, MemoKey): Python
  * refuses a stale build with another number. */
-#define SCAN_API 3
+#define SCAN_API 4
 #define MAX_NAMES 64
 #define MAX_NAME_LEN 32
 
@@ -572,13 +573,8 @@ make_odd:
     return PyObject_CallOneArg(self->slow, message);
 }
 
-static PyObject *PassGate_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-    PyObject *slow_class, *gateway, *visit, *send, *scope;
-    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
-        PyErr_SetString(PyExc_TypeError, "PassGate() takes no keyword arguments");
-        return NULL;
-    }
-    if (!PyArg_UnpackTuple(args, "PassGate", 5, 5, &slow_class, &gateway, &visit, &send, &scope)) return NULL;
+static PyObject *make_pass_gate(PyTypeObject *type, PyObject *slow_class, PyObject *gateway, PyObject *visit,
+                                PyObject *send, PyObject *scope) {
     PassGate *self = PyObject_GC_New(PassGate, type);
     if (self == NULL) return NULL;
     Py_INCREF(slow_class); self->slow_class = slow_class;
@@ -591,6 +587,16 @@ static PyObject *PassGate_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     self->vectorcall = PassGate_vectorcall;
     PyObject_GC_Track(self);
     return (PyObject *)self;
+}
+
+static PyObject *PassGate_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *slow_class, *gateway, *visit, *send, *scope;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+        PyErr_SetString(PyExc_TypeError, "PassGate() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_UnpackTuple(args, "PassGate", 5, 5, &slow_class, &gateway, &visit, &send, &scope)) return NULL;
+    return make_pass_gate(type, slow_class, gateway, visit, send, scope);
 }
 
 static int PassGate_traverse(PassGate *self, visitproc visit, void *arg) {
@@ -818,6 +824,149 @@ static PyTypeObject MemoKeyType = {
     .tp_methods = MemoKey_methods,
 };
 
+/* ------------------------------------------------------------------------------------------------------
+ * Entry: the middleware's per-request step in C, for the common request.
+ *
+ * Entry(visit_class, slow_class, gateway, prefix, prefix_bare, own_path, preview_header)(scope, send) does
+ * what cookiegate.middleware.CookieGateMiddleware.__call__ does for an HTTP request that is not for the
+ * gateway's own routes and carries no preview header: it makes the visit as visit_class(gateway, scope)
+ * would (the object, then its `gateway`, `_peer` and `_headers`: what Visit.__init__ sets when there is no
+ * preview; tests compare the two), puts it at scope["cookiegate"], and returns the PassGate the app is to
+ * get. It returns None, doing nothing, for a request the Python code must take: a path under the prefix
+ * or equal to prefix_bare or own_path, a preview header, or a scope or headers not shaped as ASGI says.
+ * ---------------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *visit_class, *slow_class, *gateway, *prefix, *prefix_bare, *own_path, *preview_header;
+    vectorcallfunc vectorcall;
+} Entry;
+
+static PyObject *str_path, *str_client, *str_cookiegate, *str_gateway, *str_peer, *str_headers_attr, *empty_tuple;
+
+static PyObject *Entry_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Entry *self = (Entry *)self_;
+    if (PyVectorcall_NARGS(nargsf) != 2 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "entry(scope, send)");
+        return NULL;
+    }
+    PyObject *scope = args[0], *send = args[1];
+    if (!PyDict_CheckExact(scope)) Py_RETURN_NONE;
+    PyObject *path = PyDict_GetItemWithError(scope, str_path);
+    if (path == NULL) {
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    if (!PyUnicode_CheckExact(path)) Py_RETURN_NONE;
+    Py_ssize_t under = PyUnicode_Tailmatch(path, self->prefix, 0, PY_SSIZE_T_MAX, -1);
+    if (under < 0) return NULL;
+    if (under || PyUnicode_Compare(path, self->prefix_bare) == 0 || PyUnicode_Compare(path, self->own_path) == 0) {
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *headers = PyDict_GetItemWithError(scope, str_headers);
+    if (headers == NULL) {
+        if (PyErr_Occurred()) return NULL;
+        headers = empty_tuple; /* scope.get("headers", ()) */
+    }
+    if (!PyList_CheckExact(headers) && !PyTuple_CheckExact(headers)) Py_RETURN_NONE;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(headers);
+    Py_ssize_t preview_len = PyBytes_GET_SIZE(self->preview_header);
+    const char *preview = PyBytes_AS_STRING(self->preview_header);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(headers, i);
+        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) Py_RETURN_NONE;
+        PyObject *key = PyTuple_GET_ITEM(item, 0);
+        if (!PyBytes_CheckExact(key)) Py_RETURN_NONE;
+        if (PyBytes_GET_SIZE(key) == preview_len && memcmp(PyBytes_AS_STRING(key), preview, (size_t)preview_len) == 0)
+            Py_RETURN_NONE;
+    }
+    PyObject *client = PyDict_GetItemWithError(scope, str_client);
+    if (client == NULL) {
+        if (PyErr_Occurred()) return NULL;
+        client = Py_None; /* scope.get("client") */
+    }
+    /* The visit, as Visit(gateway, scope) makes it: the object (object.__new__), then its three attributes.
+     * Keep the references: the attribute stores below may run Python code (a custom __setattr__) in theory. */
+    Py_INCREF(headers);
+    Py_INCREF(client);
+    PyTypeObject *visit_type = (PyTypeObject *)self->visit_class;
+    PyObject *visit = visit_type->tp_new(visit_type, empty_tuple, NULL);
+    PyObject *gate = NULL;
+    if (visit == NULL) goto done;
+    if (PyObject_SetAttr(visit, str_gateway, self->gateway) < 0 || PyObject_SetAttr(visit, str_peer, client) < 0
+        || PyObject_SetAttr(visit, str_headers_attr, headers) < 0 || PyDict_SetItem(scope, str_cookiegate, visit) < 0)
+        goto done;
+    gate = make_pass_gate(&PassGateType, self->slow_class, self->gateway, visit, send, scope);
+done:
+    Py_XDECREF(visit);
+    Py_DECREF(client);
+    Py_DECREF(headers);
+    return gate;
+}
+
+static PyObject *Entry_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *visit_class, *slow_class, *gateway, *prefix, *prefix_bare, *own_path, *preview_header;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+        PyErr_SetString(PyExc_TypeError, "Entry() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "O!OOUUUS:Entry", &PyType_Type, &visit_class, &slow_class, &gateway, &prefix,
+                          &prefix_bare, &own_path, &preview_header))
+        return NULL;
+    Entry *self = PyObject_GC_New(Entry, type);
+    if (self == NULL) return NULL;
+    PyObject *fields[7] = {visit_class, slow_class, gateway, prefix, prefix_bare, own_path, preview_header};
+    PyObject **slots[7] = {&self->visit_class, &self->slow_class, &self->gateway, &self->prefix,
+                           &self->prefix_bare, &self->own_path, &self->preview_header};
+    for (int i = 0; i < 7; i++) {
+        Py_INCREF(fields[i]);
+        *slots[i] = fields[i];
+    }
+    self->vectorcall = Entry_vectorcall;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static int Entry_traverse(Entry *self, visitproc visit, void *arg) {
+    Py_VISIT(self->visit_class);
+    Py_VISIT(self->slow_class);
+    Py_VISIT(self->gateway);
+    return 0; /* the rest are str and bytes: no cycles through them */
+}
+
+static int Entry_clear(Entry *self) {
+    Py_CLEAR(self->visit_class);
+    Py_CLEAR(self->slow_class);
+    Py_CLEAR(self->gateway);
+    Py_CLEAR(self->prefix);
+    Py_CLEAR(self->prefix_bare);
+    Py_CLEAR(self->own_path);
+    Py_CLEAR(self->preview_header);
+    return 0;
+}
+
+static void Entry_dealloc(Entry *self) {
+    PyObject_GC_UnTrack(self);
+    Entry_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject EntryType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cookiegate._scan.Entry",
+    .tp_basicsize = sizeof(Entry),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Entry(visit_class, slow_class, gateway, prefix, prefix_bare, own_path, preview_header): "
+              "the middleware's per-request step in C.",
+    .tp_new = Entry_new,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Entry, vectorcall),
+    .tp_traverse = (traverseproc)Entry_traverse,
+    .tp_clear = (inquiry)Entry_clear,
+    .tp_dealloc = (destructor)Entry_dealloc,
+};
+
 static PyObject *has_header(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     /* has_header(headers, name): any pair in headers whose name equals `name` (bytes, exact). */
     (void)module;
@@ -876,6 +1025,17 @@ PyMODINIT_FUNC PyInit__scan(void) {
     if (PyType_Ready(&SkipperType) < 0) return NULL;
     if (PyType_Ready(&PassGateType) < 0) return NULL;
     if (PyType_Ready(&MemoKeyType) < 0) return NULL;
+    if (PyType_Ready(&EntryType) < 0) return NULL;
+    str_path = PyUnicode_InternFromString("path");
+    str_client = PyUnicode_InternFromString("client");
+    str_cookiegate = PyUnicode_InternFromString("cookiegate");
+    str_gateway = PyUnicode_InternFromString("gateway");
+    str_peer = PyUnicode_InternFromString("_peer");
+    str_headers_attr = PyUnicode_InternFromString("_headers");
+    empty_tuple = PyTuple_New(0);
+    if (str_path == NULL || str_client == NULL || str_cookiegate == NULL || str_gateway == NULL
+        || str_peer == NULL || str_headers_attr == NULL || empty_tuple == NULL)
+        return NULL;
     str_type = PyUnicode_InternFromString("type");
     str_headers = PyUnicode_InternFromString("headers");
     str_start = PyUnicode_InternFromString("http.response.start");
@@ -898,6 +1058,12 @@ PyMODINIT_FUNC PyInit__scan(void) {
     Py_INCREF(&MemoKeyType);
     if (PyModule_AddObject(m, "MemoKey", (PyObject *)&MemoKeyType) < 0) {
         Py_DECREF(&MemoKeyType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&EntryType);
+    if (PyModule_AddObject(m, "Entry", (PyObject *)&EntryType) < 0) {
+        Py_DECREF(&EntryType);
         Py_DECREF(m);
         return NULL;
     }

@@ -10,12 +10,18 @@ from .config import Config
 from .endpoint import GPC_JSON, Endpoint, respond
 from .gateway import Gateway, Preview, Visit
 from .response import PassGate, ResponseGate, has_header
+from .rewrite import _native
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Served by the gateway itself, outside its prefix (the GPC support resource).
+GPC_PATH = "/.well-known/gpc.json"
+#: The common request's step below, in C (``cookiegate/_scan.c``), or None where it is not built.
+Entry: Any = None if _native is None else _native.Entry
 
 
 class CookieGateMiddleware:
@@ -34,15 +40,28 @@ class CookieGateMiddleware:
         self.admin = self.endpoint.admin
         self._prefix = config.prefix
         self._prefix_bare = config.prefix.rstrip("/")
+        # In C, what the branch below does for a request that is not for the gateway's own routes and not
+        # previewed (the visit made, the send wrapper returned); None from it means: take the branch.
+        self._entry = (
+            None
+            if Entry is None or PassGate is None
+            else Entry(Visit, ResponseGate, self.gateway, self._prefix, self._prefix_bare, GPC_PATH, PREVIEW_HEADER)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            entry = self._entry
+            if entry is not None:
+                gate = entry(scope, send)
+                if gate is not None:
+                    await self.app(scope, receive, gate)
+                    return
             path: str = scope["path"]
             if path.startswith(self._prefix) or path == self._prefix_bare:
                 await self.endpoint(scope, receive, send)
                 return
-            if path == "/.well-known/gpc.json":
+            if path == GPC_PATH:
                 await respond(
                     send,
                     200,

@@ -444,7 +444,7 @@ def _is_alpha(byte: int) -> bool:
 
 
 #: The C scan's API version this module was written against; a build with another one is not used.
-_SCAN_API = 3
+_SCAN_API = 4
 
 
 def _load_native() -> Any:

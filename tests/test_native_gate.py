@@ -305,9 +305,14 @@ _SCENARIOS = {
 }
 
 
+_MODES = ("entry and pass-through in C", "pass-through in C", "pure Python")
+
+
 @pytest.fixture
-def both_gates(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], None]]:
-    def use(native_gate: bool) -> None:
+def gate_mode(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    def use(mode: str) -> None:
+        native_gate = mode != "pure Python"
+        monkeypatch.setattr(middleware, "Entry", response._native.Entry if mode == _MODES[0] else None)
         monkeypatch.setattr(middleware, "PassGate", response.PassGate if native_gate else None)
         monkeypatch.setattr(middleware, "has_header", response.has_header if native_gate else _has_header_python)
 
@@ -318,12 +323,13 @@ def both_gates(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], Non
 @pytest.mark.parametrize("name", sorted(_SCENARIOS))
 @pytest.mark.parametrize("visitor", ["FR", "US-CA"])
 def test_the_middleware_answers_the_same_with_and_without_the_accelerator(
-    tmp_path: Path, both_gates: Callable[[bool], None], name: str, visitor: str
+    tmp_path: Path, gate_mode: Callable[[str], None], name: str, visitor: str
 ) -> None:
     outputs = []
-    for native_gate in (True, False):
-        both_gates(native_gate)
+    for mode in _MODES:
+        gate_mode(mode)
         gated = CookieGateMiddleware(_scripted_app(_SCENARIOS[name]), config=make_config(tmp_path))
+        assert (gated._entry is not None) is (mode == _MODES[0])
         recorder = Recorder()
         scope = scope_for()
         scope["client"] = (IP[visitor], 51000)
@@ -333,8 +339,87 @@ def test_the_middleware_answers_the_same_with_and_without_the_accelerator(
 
         run(gated(scope, receive, recorder))
         outputs.append(recorder.sent)
-    assert outputs[0] == outputs[1]
+    assert outputs[0] == outputs[1] == outputs[2]
     assert len(outputs[0]) >= 2
+
+
+# --- the middleware's per-request step --------------------------------------------------------------------
+
+
+def _entry(gateway: Gateway) -> Any:
+    return response._native.Entry(Visit, ResponseGate, gateway, "/cookiegate/", "/cookiegate",
+                                  middleware.GPC_PATH, b"cookiegate-preview")
+
+
+@native
+@pytest.mark.parametrize("headers", [None, [], [(b"host", b"x"), (b"cookie", b"a=b")], ((b"x-forwarded-for", b"1"),)])
+@pytest.mark.parametrize("client", [("85.0.1.10", 5), None, "absent"])
+def test_the_c_entry_makes_the_visit_the_python_constructor_makes(
+    gateway: Gateway, headers: Any, client: Any
+) -> None:
+    scope: dict[str, Any] = {"type": "http", "path": "/pricing"}
+    if headers is not None:
+        scope["headers"] = headers
+    if client != "absent":
+        scope["client"] = client
+    send = Recorder()
+    gate = _entry(gateway)(scope, send)
+    visit = scope["cookiegate"]
+    assert type(gate) is response.PassGate and gate.visit is visit and gate.send is send
+    made = Visit(gateway, dict(scope))
+    assert type(visit) is Visit and vars(visit) == vars(made)
+    assert vars(visit)["gateway"] is gateway and vars(visit)["_headers"] is scope.get("headers", vars(made)["_headers"])
+
+
+@native
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"path": "/cookiegate/consent"},
+        {"path": "/cookiegate"},
+        {"path": "/.well-known/gpc.json"},
+        {"path": "/x", "headers": [(b"host", b"x"), (b"cookiegate-preview", b"token")]},
+        {"path": "/x", "headers": [[b"host", b"x"]]},
+        {"path": "/x", "headers": [(bytearray(b"host"), b"x")]},
+        {"path": "/x", "headers": iter([(b"host", b"x")])},
+        {"path": b"/x"},
+        {},
+    ],
+    ids=["own route", "own prefix", "gpc.json", "preview", "list pair", "bytearray name", "iterator", "bytes path",
+         "no path"],
+)
+def test_the_c_entry_leaves_to_python_what_python_must_take(gateway: Gateway, scope: dict[str, Any]) -> None:
+    before = dict(scope)
+    assert _entry(gateway)(scope, Recorder()) is None
+    assert scope == before  # nothing made, nothing stored
+
+
+@native
+def test_a_mapping_scope_is_left_to_python(gateway: Gateway) -> None:
+    from collections import UserDict
+
+    assert _entry(gateway)(UserDict({"path": "/x"}), Recorder()) is None
+    with pytest.raises(TypeError):
+        _entry(gateway)({"path": "/x"})
+    with pytest.raises(TypeError):
+        response._native.Entry(Visit, ResponseGate, gateway, b"/cookiegate/", "/cookiegate", "/", b"x")
+
+
+@native
+def test_the_c_entry_keeps_no_reference_it_does_not_own(gateway: Gateway) -> None:
+    entry = _entry(gateway)
+    send = Recorder()
+    headers = [(b"host", b"x")]
+    client = ("85.0.1.10", 5)
+    scope = {"type": "http", "path": "/x", "headers": headers, "client": client}
+    before = [sys.getrefcount(x) for x in (send, headers, client, scope, gateway)]
+    for _ in range(1000):
+        gate = entry(scope, send)
+        run(gate({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/css")]}))
+        del gate
+        del scope["cookiegate"]
+    send.sent.clear()
+    assert [sys.getrefcount(x) for x in (send, headers, client, scope, gateway)] == before
 
 
 # --- the decision memo's key material ---------------------------------------------------------------------
