@@ -443,7 +443,8 @@ def _is_alpha(byte: int) -> bool:
     return 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
 
 
-#: The C scan's API version this module was written against; a build with another one is not used.
+#: The C module's API version (its skip scan, pass-through, entry and memo key) this package was written
+#: against; a build with another one is not used.
 _SCAN_API = 4
 
 
