@@ -1,6 +1,6 @@
 """cookiegate performance benchmark: bare app vs gated app under uvicorn, plus in-process microbenchmarks.
 
-    .venv/bin/python -m bench            # the full run (about 10 minutes on 2 cores)
+    .venv/bin/python -m bench            # the full run (about 6 minutes on 2 cores)
     .venv/bin/python -m bench --quick    # a few seconds, Python load client; numbers are indicative only
 
 Uvicorn servers (``bench.apps:bare``, ``bench.apps:gated`` and a no-op middleware for reference; uvloop +
