@@ -395,7 +395,7 @@ def test_the_c_entry_leaves_to_python_what_python_must_take(gateway: Gateway, sc
 
 
 @native
-def test_a_mapping_scope_is_left_to_python(gateway: Gateway) -> None:
+def test_a_mapping_scope_is_left_to_python_and_bad_arguments_are_refused(gateway: Gateway) -> None:
     from collections import UserDict
 
     assert _entry(gateway)(UserDict({"path": "/x"}), Recorder()) is None
