@@ -3,7 +3,8 @@
  * pure-Python code it mirrors runs instead, with the same results:
  *   - Skipper: the rewriter's skip scan (below);
  *   - Entry, PassGate and has_header: the middleware's per-request step and the pass-through of responses
- *     that need nothing;
+ *     that need nothing; VisitBase: the base of cookiegate.gateway.Visit, so that making one is one
+ *     allocation and three stores;
  *   - MemoKey: the decision memo's key material (at the end).
  *
  * Skipper.skip(buf, pos, plain) returns exactly what the pure-Python rewriter computes with
@@ -24,9 +25,9 @@
 #include <string.h>
 #include <structmember.h>
 
-/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, Entry, has_header, MemoKey): Python
+/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, Entry, VisitBase, has_header, MemoKey): Python
  * refuses a stale build with another number. */
-#define SCAN_API 4
+#define SCAN_API 5
 #define MAX_NAMES 64
 #define MAX_NAME_LEN 32
 
@@ -825,6 +826,79 @@ static PyTypeObject MemoKeyType = {
 };
 
 /* ------------------------------------------------------------------------------------------------------
+ * VisitBase: the base class of cookiegate.gateway.Visit where this module is built.
+ *
+ * A visit is made for every request and most are never asked anything. As a plain Python instance it
+ * costs an allocation for the object, another for its attribute values (sized for every attribute any
+ * visit ever set) and three generic attribute stores. VisitBase holds the three attributes every visit
+ * has (`gateway`, `_peer`, `_headers`) as plain fields, and a __dict__ made only when a fact is first
+ * remembered (a page, a cookie, an app asking). Attribute access from Python is unchanged: the three are
+ * member descriptors, everything else lives in the instance dict or falls back to the class defaults.
+ * ---------------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *gateway;
+    PyObject *peer;
+    PyObject *headers;
+    PyObject *dict;
+    PyObject *weakreflist;
+} VisitBase;
+
+static int VisitBase_traverse(VisitBase *self, visitproc visit, void *arg) {
+    Py_VISIT(self->gateway);
+    Py_VISIT(self->peer);
+    Py_VISIT(self->headers);
+    Py_VISIT(self->dict);
+    return 0;
+}
+
+static int VisitBase_clear(VisitBase *self) {
+    Py_CLEAR(self->gateway);
+    Py_CLEAR(self->peer);
+    Py_CLEAR(self->headers);
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void VisitBase_dealloc(VisitBase *self) {
+    /* Also reached from a Python subclass's dealloc (after its own finalizers), which leaves the dict
+     * and the weak references to the base that declared them. */
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL) PyObject_ClearWeakRefs((PyObject *)self);
+    VisitBase_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef VisitBase_members[] = {
+    {"gateway", T_OBJECT_EX, offsetof(VisitBase, gateway), 0, "The gateway this visit belongs to."},
+    {"_peer", T_OBJECT_EX, offsetof(VisitBase, peer), 0, "The request's ASGI client (peer), as given."},
+    {"_headers", T_OBJECT_EX, offsetof(VisitBase, headers), 0, "The request's ASGI headers, as given."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef VisitBase_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject VisitBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cookiegate._scan.VisitBase",
+    .tp_basicsize = sizeof(VisitBase),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The fields every cookiegate visit has (gateway, _peer, _headers); the rest in a lazy __dict__.",
+    .tp_new = PyType_GenericNew,
+    .tp_traverse = (traverseproc)VisitBase_traverse,
+    .tp_clear = (inquiry)VisitBase_clear,
+    .tp_dealloc = (destructor)VisitBase_dealloc,
+    .tp_members = VisitBase_members,
+    .tp_getset = VisitBase_getset,
+    .tp_dictoffset = offsetof(VisitBase, dict),
+    .tp_weaklistoffset = offsetof(VisitBase, weakreflist),
+};
+
+/* ------------------------------------------------------------------------------------------------------
  * Entry: the middleware's per-request step in C, for the common request.
  *
  * Entry(visit_class, slow_class, gateway, prefix, prefix_bare, own_path, preview_header)(scope, send) does
@@ -839,6 +913,9 @@ static PyTypeObject MemoKeyType = {
 typedef struct {
     PyObject_HEAD
     PyObject *visit_class, *slow_class, *gateway, *prefix, *prefix_bare, *own_path, *preview_header;
+    /* visit_class is a VisitBase whose three attributes are still VisitBase's fields (no subclass put
+     * something else under those names): they are stored directly, not through setattr. */
+    int direct;
     vectorcallfunc vectorcall;
 } Entry;
 
@@ -894,9 +971,17 @@ static PyObject *Entry_vectorcall(PyObject *self_, PyObject *const *args, size_t
     PyObject *visit = visit_type->tp_new(visit_type, empty_tuple, NULL);
     PyObject *gate = NULL;
     if (visit == NULL) goto done;
-    if (PyObject_SetAttr(visit, str_gateway, self->gateway) < 0 || PyObject_SetAttr(visit, str_peer, client) < 0
-        || PyObject_SetAttr(visit, str_headers_attr, headers) < 0 || PyDict_SetItem(scope, str_cookiegate, visit) < 0)
+    if (self->direct && Py_TYPE(visit) == visit_type) {
+        /* What the member descriptors' setattr would do, without looking them up. */
+        VisitBase *v = (VisitBase *)visit;
+        Py_INCREF(self->gateway); Py_XSETREF(v->gateway, self->gateway);
+        Py_INCREF(client); Py_XSETREF(v->peer, client);
+        Py_INCREF(headers); Py_XSETREF(v->headers, headers);
+    } else if (PyObject_SetAttr(visit, str_gateway, self->gateway) < 0 || PyObject_SetAttr(visit, str_peer, client) < 0
+               || PyObject_SetAttr(visit, str_headers_attr, headers) < 0) {
         goto done;
+    }
+    if (PyDict_SetItem(scope, str_cookiegate, visit) < 0) goto done;
     gate = make_pass_gate(&PassGateType, self->slow_class, self->gateway, visit, send, scope);
 done:
     Py_XDECREF(visit);
@@ -923,7 +1008,25 @@ static PyObject *Entry_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
         Py_INCREF(fields[i]);
         *slots[i] = fields[i];
     }
+    self->direct = 0;
     self->vectorcall = Entry_vectorcall;
+    int direct = PyType_IsSubtype((PyTypeObject *)visit_class, &VisitBaseType);
+    PyObject *names[3] = {str_gateway, str_peer, str_headers_attr};
+    for (int i = 0; i < 3 && direct; i++) {
+        /* The class's attribute under that name must be VisitBase's own member descriptor. */
+        PyObject *seen = PyObject_GetAttr(visit_class, names[i]);
+        if (seen == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        direct = seen == PyDict_GetItemWithError(VisitBaseType.tp_dict, names[i]);
+        Py_DECREF(seen);
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->direct = direct;
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
@@ -952,6 +1055,16 @@ static void Entry_dealloc(Entry *self) {
     PyObject_GC_Del(self);
 }
 
+static PyObject *Entry_get_direct(Entry *self, void *closure) {
+    (void)closure;
+    return PyBool_FromLong(self->direct);
+}
+
+static PyGetSetDef Entry_getset[] = {
+    {"direct", (getter)Entry_get_direct, NULL, "Whether visits are made by direct stores into VisitBase.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyTypeObject EntryType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "cookiegate._scan.Entry",
@@ -965,6 +1078,7 @@ static PyTypeObject EntryType = {
     .tp_traverse = (traverseproc)Entry_traverse,
     .tp_clear = (inquiry)Entry_clear,
     .tp_dealloc = (destructor)Entry_dealloc,
+    .tp_getset = Entry_getset,
 };
 
 static PyObject *has_header(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
@@ -1026,6 +1140,7 @@ PyMODINIT_FUNC PyInit__scan(void) {
     if (PyType_Ready(&PassGateType) < 0) return NULL;
     if (PyType_Ready(&MemoKeyType) < 0) return NULL;
     if (PyType_Ready(&EntryType) < 0) return NULL;
+    if (PyType_Ready(&VisitBaseType) < 0) return NULL;
     str_path = PyUnicode_InternFromString("path");
     str_client = PyUnicode_InternFromString("client");
     str_cookiegate = PyUnicode_InternFromString("cookiegate");
@@ -1064,6 +1179,12 @@ PyMODINIT_FUNC PyInit__scan(void) {
     Py_INCREF(&EntryType);
     if (PyModule_AddObject(m, "Entry", (PyObject *)&EntryType) < 0) {
         Py_DECREF(&EntryType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&VisitBaseType);
+    if (PyModule_AddObject(m, "VisitBase", (PyObject *)&VisitBaseType) < 0) {
+        Py_DECREF(&VisitBaseType);
         Py_DECREF(m);
         return NULL;
     }

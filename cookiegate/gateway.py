@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .banner import BannerRenderer
 from .catalog import TagRegistry, Vendor
@@ -269,7 +269,16 @@ class Gateway:
             self.geo.close()
 
 
-class Visit:
+if TYPE_CHECKING:
+    _VisitBase = object
+else:
+    # Where the C module is built, a visit's three always-set attributes are plain fields and its __dict__
+    # is made only when a fact is first remembered: making a visit (every request) is then one allocation
+    # and three stores. Attribute access is the same either way.
+    _VisitBase = object if _native is None else _native.VisitBase
+
+
+class Visit(_VisitBase):
     """What the gateway knows about the visitor of one request; every fact is computed on first use.
 
     The app sees this object as ``scope["cookiegate"]``: ``visit.decision.allows("analytics")`` (or

@@ -367,8 +367,66 @@ def test_the_c_entry_makes_the_visit_the_python_constructor_makes(
     visit = scope["cookiegate"]
     assert type(gate) is response.PassGate and gate.visit is visit and gate.send is send
     made = Visit(gateway, dict(scope))
-    assert type(visit) is Visit and vars(visit) == vars(made)
-    assert vars(visit)["gateway"] is gateway and vars(visit)["_headers"] is scope.get("headers", vars(made)["_headers"])
+    assert type(visit) is Visit and _state(visit) == _state(made)
+    assert visit.gateway is gateway and visit._headers is scope.get("headers", made._headers)
+
+
+def _state(visit: Any) -> tuple[Any, ...]:
+    # Everything a visit holds: its three fields (C members where the module is built) and its __dict__.
+    return visit.gateway, visit._peer, visit._headers, vars(visit)
+
+
+@native
+def test_a_visit_holds_nothing_else_until_a_fact_is_asked_for(gateway: Gateway) -> None:
+    scope: dict[str, Any] = {"type": "http", "path": "/x", "headers": [(b"x-forwarded-for", b"85.0.1.10")],
+                             "client": ("127.0.0.1", 5)}
+    entry = _entry(gateway)
+    assert entry.direct and issubclass(Visit, response._native.VisitBase)
+    entry(scope, Recorder())
+    visit = scope["cookiegate"]
+    assert vars(visit) == {} and visit._location is None  # the class default, no per-visit storage
+    assert visit.client_ip == "127.0.0.1"  # the peer is no trusted proxy here: the header is not believed
+    assert vars(visit)["_ip"] == "127.0.0.1"  # remembered in the dict made for it
+
+
+@native
+def test_a_visit_class_that_puts_something_else_under_a_field_name_is_made_through_setattr(gateway: Gateway) -> None:
+    class Recording(Visit):
+        seen: list[Any] = []
+
+        @property
+        def gateway(self) -> Any:  # type: ignore[override]
+            return self.__dict__["_gw"]
+
+        @gateway.setter
+        def gateway(self, value: Any) -> None:
+            self.seen.append(value)
+            self.__dict__["_gw"] = value
+
+    entry = response._native.Entry(Recording, ResponseGate, gateway, "/cookiegate/", "/cookiegate",
+                                   middleware.GPC_PATH, b"cookiegate-preview")
+    assert not entry.direct
+    scope: dict[str, Any] = {"type": "http", "path": "/x", "headers": [], "client": None}
+    entry(scope, Recorder())
+    visit = scope["cookiegate"]
+    assert type(visit) is Recording and Recording.seen == [gateway] and visit.gateway is gateway
+    assert _state(visit) == _state(Recording(gateway, dict(scope)))
+
+
+@native
+def test_visits_in_reference_cycles_are_still_collected(gateway: Gateway) -> None:
+    import gc
+    import weakref
+
+    for close_cycle in (lambda v: setattr(v, "me", v), lambda v: v._headers.append(v)):
+        scope: dict[str, Any] = {"type": "http", "path": "/x", "headers": [], "client": None}
+        _entry(gateway)(scope, Recorder())
+        visit = scope.pop("cookiegate")
+        close_cycle(visit)
+        ref = weakref.ref(visit)
+        del visit, scope
+        gc.collect()
+        assert ref() is None
 
 
 @native
