@@ -145,6 +145,9 @@ class DecisionCache:
     def __init__(self, geo: GeoResolver, size: int = 8192) -> None:
         self._geo = geo
         self._key = os.urandom(16)
+        # The keyed hash, set up once: each lookup copies it rather than keying a new one (the key is
+        # hashed as a block of its own; a copy skips that, ~0.2 us of the ~0.8 per lookup).
+        self._keyed = hashlib.blake2b(digest_size=16, key=self._key)
         self._size = size
         self._table: dict[bytes, Remembered] = {}
         self._generation = geo.generation()
@@ -155,7 +158,9 @@ class DecisionCache:
         if generation != self._generation:
             self._table = {}
             self._generation = generation
-        digest = hashlib.blake2b(material, digest_size=16, key=self._key).digest()
+        keyed = self._keyed.copy()
+        keyed.update(material)
+        digest = keyed.digest()
         entry = self._table.get(digest)
         if entry is None:
             return None, digest

@@ -110,6 +110,8 @@ class GeoResolver:
         self._cache: dict[bytes, Location] = {}
         self._generation = 0
         self._cache_key = os.urandom(16)
+        # Set up once and copied per lookup: keying a new hash costs a block of its own each time.
+        self._keyed = hashlib.blake2b(digest_size=16, key=self._cache_key)
         if self._path is not None:
             self._check_file()
 
@@ -173,7 +175,9 @@ class GeoResolver:
         # The cache first, then the reader: a reload installs the reader before the new (empty) cache,
         # so a cache seen here is never newer than the reader read next.
         cache = self._cache
-        digest = hashlib.blake2b(material, digest_size=16, key=self._cache_key).digest()
+        keyed = self._keyed.copy()
+        keyed.update(material)
+        digest = keyed.digest()
         cached = cache.get(digest)
         current = self._current
         if current is None:

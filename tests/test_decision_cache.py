@@ -241,3 +241,21 @@ async def test_a_returning_visitors_language_is_remembered_and_negotiated_anew_w
         assert negotiated == [lang for _, _, lang in visits[: i + 1]]
     assert await banner_language(IP["DE"], {"accept-language": "fr"}) == "fr"
     assert len(negotiated) == len(visits)  # the first visitor is still remembered with their language
+
+
+def test_decisions_are_filed_under_the_keyed_hash_of_what_decides_them(tmp_path: Path) -> None:
+    import hashlib
+
+    from cookiegate.geo import GeoResolver
+
+    with GeoResolver(str(write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()}))) as geo:
+        cache = gateway.DecisionCache(geo)
+        digests = set()
+        for material in (b"", b"a", b"b", b"a" * 200, b"9 127.0.0.1\n\ncookie 3 x=1"):
+            entry, digest = cache.get(material)
+            # The keyed hash is set up once and copied per lookup; what it gives is the plain keyed hash.
+            assert entry is None and digest == hashlib.blake2b(material, digest_size=16, key=cache._key).digest()
+            digests.add(digest)
+        assert len(digests) == 5
+        other = gateway.DecisionCache(geo)
+        assert other.get(b"a")[1] != cache.get(b"a")[1]  # a key of its own per cache (per process)
