@@ -2,7 +2,7 @@
  * cookiegate._scan: the gateway's optional C accelerators. Where it is not built (or is stale), the
  * pure-Python code it mirrors runs instead, with the same results:
  *   - Skipper: the rewriter's skip scan (below);
- *   - Entry, PassGate and has_header: the middleware's per-request step and the pass-through of responses
+ *   - Entry and PassGate: the middleware's per-request step and the pass-through of responses
  *     that need nothing; VisitBase: the base of cookiegate.gateway.Visit, so that making one is one
  *     allocation and three stores;
  *   - MemoKey: the decision memo's key material (at the end).
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <structmember.h>
 
-/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, Entry, VisitBase, has_header, MemoKey): Python
+/* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, Entry, VisitBase, MemoKey): Python
  * refuses a stale build with another number. */
 #define SCAN_API 5
 #define MAX_NAMES 64
@@ -1081,48 +1081,9 @@ static PyTypeObject EntryType = {
     .tp_getset = Entry_getset,
 };
 
-static PyObject *has_header(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    /* has_header(headers, name): any pair in headers whose name equals `name` (bytes, exact). */
-    (void)module;
-    if (nargs != 2 || !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "has_header(headers, name: bytes)");
-        return NULL;
-    }
-    PyObject *name = args[1];
-    Py_ssize_t name_len = PyBytes_GET_SIZE(name);
-    PyObject *seq = PySequence_Fast(args[0], "headers must be iterable");
-    if (seq == NULL) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
-        PyObject *key;
-        if (PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) == 2) {
-            key = PyTuple_GET_ITEM(item, 0);
-            Py_INCREF(key);
-        } else {
-            key = PySequence_GetItem(item, 0);
-            if (key == NULL) { Py_DECREF(seq); return NULL; }
-        }
-        int same;
-        if (PyBytes_CheckExact(key)) {
-            same = PyBytes_GET_SIZE(key) == name_len
-                   && memcmp(PyBytes_AS_STRING(key), PyBytes_AS_STRING(name), (size_t)name_len) == 0;
-        } else {
-            same = PyObject_RichCompareBool(key, name, Py_EQ);
-        }
-        Py_DECREF(key);
-        if (same < 0) { Py_DECREF(seq); return NULL; }
-        if (same) { Py_DECREF(seq); Py_RETURN_TRUE; }
-    }
-    Py_DECREF(seq);
-    Py_RETURN_FALSE;
-}
-
 static PyMethodDef module_methods[] = {
     {"has_explicit_markup", (PyCFunction)has_explicit_markup, METH_O,
      "has_explicit_markup(data) -> bool: data-cookiegate or data-category, in any case."},
-    {"has_header", (PyCFunction)(void (*)(void))has_header, METH_FASTCALL,
-     "has_header(headers, name) -> bool: a header of exactly that (bytes) name is in the ASGI headers."},
     {NULL, NULL, 0, NULL},
 };
 

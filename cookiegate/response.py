@@ -111,17 +111,14 @@ def scrub_hosts(data: bytes, hosts: tuple[bytes, ...]) -> bytes:
     return data
 
 
-def _has_header_python(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bool:
+def has_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bool:
+    """Whether a header of exactly that (lower-case) name is among the ASGI headers."""
+    # Only requests the C entry leaves to Python come here (the gateway's own routes, previews, odd
+    # shapes): the common request's preview check is made in C, with the visit.
     for key, _ in headers:
         if key == name:
             return True
     return False
-
-
-#: ``has_header(headers, name)``: a header of exactly that (lower-case) name is among the ASGI headers.
-has_header: Callable[[Iterable[tuple[bytes, bytes]], bytes], bool] = (
-    _has_header_python if _native is None else _native.has_header
-)
 #: ``PassGate(ResponseGate, gateway, visit, send, scope)``, the C pass-through in front of the gate below
 #: (``cookiegate/_scan.c``), or None where the accelerator is not built. It hands a response whose start
 #: shows no HTML and no Set-Cookie straight to ``send``, as ``ResponseGate`` does, and otherwise makes the
