@@ -456,8 +456,9 @@ def load_goals(quick: bool) -> list[Row]:
                 assert status == 200 and b"data-cookiegate-blocked" in body, "gated /page was not neutralized"
                 status, body = _fetch(gated.base, "/page", allow_all)
                 assert status == 200 and b"data-cookiegate-blocked" not in body, "allowed visitor still blocked"
-            for scenario in scenarios.values():
-                for server in servers:
+            for key, scenario in scenarios.items():
+                # The no-op middleware is measured on the JSON route only (below): it is warmed there only.
+                for server in servers if key == "json" else (bare, gated):
                     for _ in range(3):  # a new process's first requests fill its caches and memos
                         _fetch(server.base, scenario.path, scenario.headers)
             for key, scenario in scenarios.items():
