@@ -336,6 +336,9 @@ class ResponseGate:
                 # No banner or notice can reach this visitor, so nothing optional may fire, whatever the regime.
                 self._fail_safe(strictest())
         if not self.failed and self.rewriter is not None:
+            # What earlier pieces left with the rewriter (a tag or script split across them): if it fails
+            # now, that goes out too, scrubbed with this piece, so the page loses nothing.
+            held = self.rewriter.held_back()
             try:
                 if not last:
                     return self.rewriter.feed(data)
@@ -349,6 +352,7 @@ class ResponseGate:
                 )
                 # Our neutralization can no longer be trusted: nothing optional fires, whatever was allowed.
                 self._fail_safe(strictest())
+                data = held + data
         return scrub_hosts(data, self.refused_hosts)
 
     def _log_events(self) -> None:

@@ -623,6 +623,11 @@ class HtmlRewriter:
         self._buf = self._buf + data if self._buf else bytes(data)
         return self._run(final=False)
 
+    def held_back(self) -> bytes:
+        """The input received but not yet emitted: a construct (tag, comment, script, region) that the
+        chunks so far have not completed. All input before it has been rewritten and emitted."""
+        return self._buf
+
     def finish(self) -> bytes:
         """End of body: returns everything still held back, plus any injection not yet emitted."""
         if self._finished:

@@ -495,6 +495,41 @@ async def test_rewriter_failure_is_fail_closed_and_still_serves(
     assert "googletagmanager.com" not in r.text and "facebook.com/tr" not in r.text
 
 
+async def test_a_rewriter_failing_mid_stream_still_sends_what_it_held_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cookiegate import rewrite
+
+    head = b"<!doctype html><html><head><title>Split</title></head><body><p>one</p>"
+    split_tag = b"<img src=/static/logo.svg alt='split across pieces'>"
+    tail = b"<script src=https://www.googletagmanager.com/gtag/js?id=G-1></script><p>two</p></body></html>"
+    pieces = [head + split_tag[:20], split_tag[20:] + tail]
+
+    async def stream(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+        for piece in pieces:
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    feed = rewrite.HtmlRewriter.feed
+    calls = []
+
+    def fails_second(self: Any, data: bytes) -> bytes:
+        calls.append(data)
+        if len(calls) == 2:
+            raise RuntimeError("tokenizer bug")
+        return feed(self, data)
+
+    monkeypatch.setattr(rewrite.HtmlRewriter, "feed", fails_second)
+    app = CookieGateMiddleware(stream, config=make_config(tmp_path))
+    messages = await raw_get(app, "/", IP["FR"])
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    assert len(calls) == 2 and messages[0]["status"] == 200
+    assert split_tag in body and body.endswith(b"<p>two</p></body></html>")  # nothing held back was lost
+    assert b"<p>one</p>" in body and b"googletagmanager.com" not in body  # and nothing optional fires
+
+
 async def test_missing_geo_database_means_unknown_and_strictest(tmp_path: Path) -> None:
     app = CookieGateMiddleware(site(), config=make_config(tmp_path, geoip_database=str(tmp_path / "nope.mmdb")))
     async with client(app, IP["US-NY"]) as c:

@@ -429,3 +429,34 @@ def test_region_past_the_cap_is_decided_on_its_first_bytes(monkeypatch: pytest.M
     late = b"<script>" + b"x" * 300 + b"fbq('init');</script>"
     assert run(late)[0] == late  # only the first 64 bytes are classified, in one shot as in chunks
     assert run(late, chunks=[100, 200])[0] == late
+
+
+_UNCHANGED = (b"<!doctype html><html><head><title>T &amp; t</title><style>p{color:red}</style>"
+              b"<script>var a = '<img src=x>';</script><!-- a <script> in a comment --></head>"
+              b"<body><p class=\"x\" data-y='z'>Hello</p><img src=/static/logo.svg alt=\"a > b\">"
+              b"<textarea><script>not a tag</script></textarea><script>" + b"y" * 90 + b"</script>"
+              b"<iframe src=/embed></iframe><p>end</p></body></html>")
+
+
+@pytest.mark.parametrize("cap", [16, 1 << 16])
+def test_what_the_rewriter_holds_back_is_all_of_its_input_not_yet_emitted(
+    monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    # A page the rewrite leaves as it is: after any first piece, what came out plus what is held back is
+    # exactly that piece. (A gate whose rewriter fails sends the held-back bytes on, scrubbed.)
+    monkeypatch.setattr(rewrite, "_REGION_CAP", cap)
+    assert run(_UNCHANGED)[0] == _UNCHANGED
+    for split in range(1, len(_UNCHANGED)):
+        rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=())
+        out = rewriter.feed(_UNCHANGED[:split])
+        assert out + rewriter.held_back() == _UNCHANGED[:split], split
+        rest = rewriter.feed(_UNCHANGED[split:]) + rewriter.finish()
+        assert out + rest == _UNCHANGED and rewriter.held_back() == b""
+
+
+def test_a_rewriter_holds_back_only_the_unfinished_end_of_a_page_it_changes() -> None:
+    page = b"<p>a</p><img src=//connect.facebook.net/x.gif><script>fbq('init');</script><p>b</p>"
+    for split in range(1, len(page)):
+        rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=())
+        rewriter.feed(page[:split])
+        assert page[:split].endswith(rewriter.held_back()), split
