@@ -16,7 +16,7 @@ import anyio
 from .categories import CATEGORIES
 from .decision import Decision, strictest
 from .gateway import Gateway, Visit
-from .rewrite import HtmlRewriter, _native
+from .rewrite import HtmlRewriter, Utf16Rewriter, _native, could_start_a_bom, utf16_codec
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -104,10 +104,15 @@ def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool] | None:
     return headers, has_length
 
 
-def scrub_hosts(data: bytes, hosts: tuple[bytes, ...]) -> bytes:
-    """Fail-safe when the rewriter itself failed: make every refused vendor host unreachable in the bytes."""
+def scrub_hosts(data: bytes, hosts: tuple[bytes, ...], codec: str | None = None) -> bytes:
+    """Fail-safe when the rewriter itself failed: make every refused vendor host unreachable in the bytes
+    (of a page in ``codec`` when it is not ASCII-compatible: UTF-16)."""
+    blocked = b"cookiegate-blocked.invalid"
+    if codec is not None:
+        hosts = tuple(host.decode("ascii").encode(codec) for host in hosts)
+        blocked = blocked.decode("ascii").encode(codec)
     for host in hosts:
-        data = re.sub(re.escape(host), b"cookiegate-blocked.invalid", data, flags=re.IGNORECASE)
+        data = re.sub(re.escape(host), blocked, data, flags=re.IGNORECASE)
     return data
 
 
@@ -134,12 +139,18 @@ class ResponseGate:
     mode = _PASS
     #: The start message held back until the body's new length is known (or a preview's header is added).
     start: Message | None = None
-    rewriter: HtmlRewriter | None = None
+    rewriter: HtmlRewriter | Utf16Rewriter | None = None
     failed = False
     decision: Decision | None = None
     refused_hosts: tuple[bytes, ...] = ()
     #: An admin preview's rewritten body, held until the end (made for the first piece).
     held: list[bytes] | None = None
+    #: The page's headers as they leave (set when the body is to be rewritten).
+    page_headers: list[tuple[bytes, bytes]] | tuple[()] = ()
+    #: The page's codec when it is UTF-16 (None: ASCII-compatible, read as it is).
+    codec: str | None = None
+    #: The body's first bytes, kept while they could still be the start of a byte order mark.
+    lead = b""
 
     def __init__(self, gateway: Gateway, visit: Visit, send: Send, scope: MutableMapping[str, Any]) -> None:
         self.gateway = gateway
@@ -238,6 +249,7 @@ class ResponseGate:
     def _begin_rewrite(self, message: Message, headers: list[tuple[bytes, bytes]], has_length: bool) -> bool:
         """Set the page's headers and start rewriting; True when the start message is to leave now."""
         message["headers"] = headers
+        self.page_headers = headers
         self.mode = _REWRITE  # the rewriter is built with the first body bytes, after a streamed start left
         if not has_length and self.visit.preview is None:
             # The app sent no length (a stream, or framing left to the server): there is none to correct,
@@ -327,8 +339,23 @@ class ResponseGate:
 
     def _rewrite(self, data: bytes, last: bool) -> bytes:
         if self.rewriter is None and not self.failed:
+            if self.lead:
+                data, self.lead = self.lead + data, b""
+            if len(data) < 3 and not last and could_start_a_bom(data):
+                # A browser reads the page by its byte order mark first: wait until it is whole.
+                self.lead = data
+                return b""
             try:
-                self.rewriter = self._make_rewriter(self._decide())
+                content_type = b""
+                for key, value in self.page_headers:
+                    if key == b"content-type":
+                        content_type = value  # the last one counts, as for the gate's own check
+                found = utf16_codec(data, content_type)
+                if found is not None:
+                    self.codec = found[0]  # known before anything can fail: the fail-safe scrub needs it
+                rewriter = self._make_rewriter(self._decide())
+                # UTF-16: no tag is visible in its bytes; its text is rewritten, then encoded back.
+                self.rewriter = rewriter if found is None else Utf16Rewriter(rewriter, *found)
             except Exception:
                 self.gateway.errors.error(
                     "rewriter-init", "cookiegate: could not build the rewriter; fail-safe scrub"
@@ -353,7 +380,7 @@ class ResponseGate:
                 # Our neutralization can no longer be trusted: nothing optional fires, whatever was allowed.
                 self._fail_safe(strictest())
                 data = held + data
-        return scrub_hosts(data, self.refused_hosts)
+        return scrub_hosts(data, self.refused_hosts, self.codec)
 
     def _log_events(self) -> None:
         if self.rewriter is None:

@@ -214,13 +214,34 @@ def _hostile_app(**config_overrides: Any) -> Any:
 
         return StreamingResponse(pieces(), media_type="text/html; charset=utf-8")
 
-    site = Starlette(routes=[StarletteRoute("/hostile", whole), StarletteRoute("/hostile/chunked", chunked)])
+    # The same page in UTF-16, which browsers read by its byte order mark or its Content-Type charset
+    # (the page's own <meta charset> then does not count): whole with a little-endian mark and no charset,
+    # and in pieces with no mark, the charset naming UTF-16 (little-endian, as the Encoding Standard says).
+    utf16 = b"\xff\xfe" + HOSTILE_PAGE.encode("utf-16-le")
+    utf16_bare = HOSTILE_PAGE.encode("utf-16-le")
+
+    async def whole_utf16(request: StarletteRequest) -> HTMLResponse:
+        return HTMLResponse(utf16, media_type="text/html")
+
+    async def chunked_utf16(request: StarletteRequest) -> StreamingResponse:
+        async def pieces() -> AsyncIterator[bytes]:
+            for start in range(0, len(utf16_bare), HOSTILE_CHUNK_BYTES):
+                yield utf16_bare[start : start + HOSTILE_CHUNK_BYTES]
+
+        return StreamingResponse(pieces(), headers={"content-type": "text/html; charset=utf-16"})
+
+    site = Starlette(routes=[StarletteRoute("/hostile", whole), StarletteRoute("/hostile/chunked", chunked),
+                             StarletteRoute("/hostile/utf16", whole_utf16),
+                             StarletteRoute("/hostile/utf16/chunked", chunked_utf16)])
     gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(**config_overrides)))
     ungated = HTMLResponse(body)
+    ungated_utf16 = HTMLResponse(utf16, media_type="text/html")
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH:
             await ungated(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH + "/utf16":
+            await ungated_utf16(scope, receive, send)
         else:
             await gated(scope, receive, send)  # lifespan included: the gateway starts and stops
 

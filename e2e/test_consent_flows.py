@@ -289,7 +289,11 @@ def test_japan_notice_regime_fires_exactly_what_the_consent_endpoint_allows(new_
     assert {ANALYTICS, ADS, SOCIAL} & allowed, f"a notice regime with nothing allowed: {state!r}"
 
 
-@pytest.mark.parametrize("path", ["/hostile", "/hostile/chunked"], ids=["whole", "tiny-chunks"])
+@pytest.mark.parametrize(
+    "path",
+    ["/hostile", "/hostile/chunked", "/hostile/utf16", "/hostile/utf16/chunked"],
+    ids=["whole", "tiny-chunks", "utf16-bom", "utf16-charset-tiny-chunks"],
+)
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_eu_first_visit_fetches_no_hostile_tag_variant(
     new_visitor: NewVisitor, hostile_server_url: str, path: str, javascript: bool
@@ -326,14 +330,16 @@ def test_eu_first_visit_with_enforced_csp_fetches_no_hostile_variant_at_all(
     )
 
 
+@pytest.mark.parametrize("path", [UNGATED_HOSTILE_PATH, UNGATED_HOSTILE_PATH + "/utf16"], ids=["utf8", "utf16"])
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_chromium_fetches_every_hostile_variant_when_the_gateway_is_bypassed(
-    new_visitor: NewVisitor, hostile_server_url: str, javascript: bool
+    new_visitor: NewVisitor, hostile_server_url: str, javascript: bool, path: str
 ) -> None:
     # The control for the two tests above: if Chromium stopped fetching a variant, its absence behind the
     # gateway would prove nothing, and this test says so.
     visitor = new_visitor("FR", javascript=javascript, server=hostile_server_url)
-    visitor.goto(UNGATED_HOSTILE_PATH)
+    visitor.goto(path)
+    expect(visitor.page.locator("#hostile-end")).to_have_text("end · ünïcödé · 漢字")  # read as UTF-16 too
     fetched = {variant_of(r) for r in visitor.requests}
     expected = {name for name, _ in HOSTILE_VARIANTS}
     if not javascript:

@@ -480,15 +480,20 @@ async def test_geo_failure_gives_the_strictest_treatment_and_still_serves(
     assert r.status_code == 200 and not fetches(r.text, "www.googletagmanager.com")
 
 
-async def test_rewriter_failure_is_fail_closed_and_still_serves(
-    app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def break_the_rewriter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every ``HtmlRewriter.feed`` raise, as a tokenizer bug would."""
     from cookiegate import rewrite
 
     def broken(self: Any, data: bytes) -> bytes:
         raise RuntimeError("tokenizer bug")
 
     monkeypatch.setattr(rewrite.HtmlRewriter, "feed", broken)
+
+
+async def test_rewriter_failure_is_fail_closed_and_still_serves(
+    app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    break_the_rewriter(monkeypatch)
     async with client(app, IP["FR"]) as c:
         r = await c.get("/")
     assert r.status_code == 200 and "Kactuce CRM+" in r.text
@@ -528,6 +533,51 @@ async def test_a_rewriter_failing_mid_stream_still_sends_what_it_held_back(
     assert len(calls) == 2 and messages[0]["status"] == 200
     assert split_tag in body and body.endswith(b"<p>two</p></body></html>")  # nothing held back was lost
     assert b"<p>one</p>" in body and b"googletagmanager.com" not in body  # and nothing optional fires
+
+
+@pytest.mark.parametrize(
+    ("content_type", "bom", "codec"),
+    [(b"text/html", b"\xff\xfe", "utf-16-le"), (b"text/html; charset=utf-8", b"\xfe\xff", "utf-16-be"),
+     (b"text/html; charset=UTF-16", b"", "utf-16-le")],
+)
+@pytest.mark.parametrize("pieces", [1, 3], ids=["whole", "streamed, the mark split"])
+async def test_a_page_in_utf16_is_gated_like_any_other(
+    tmp_path: Path, content_type: bytes, bom: bytes, codec: str, pieces: int
+) -> None:
+    # A browser reads these as UTF-16: tags are interleaved with NUL bytes, and a byte scan sees none.
+    body = bom + PAGE.encode(codec)
+    cuts = [0, 1, 40, len(body)] if pieces == 3 else [0, len(body)]
+
+    async def page(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", content_type)]})
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            await send({"type": "http.response.body", "body": body[a:b], "more_body": b < len(body)})
+
+    app = CookieGateMiddleware(page, config=make_config(tmp_path))
+    messages = await raw_get(app, "/", IP["FR"])
+    out = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    assert out.startswith(bom) and len(out) % 2 == 0
+    text = out[len(bom):].decode(codec)
+    assert "Kactuce CRM+ — café" in text and "cookiegate-banner" in text  # the banner, in the page's encoding
+    assert not fetches(text, "www.googletagmanager.com") and not fetches(text, "www.youtube.com")
+    assert "data-cookiegate-blocked" in text
+
+
+async def test_a_utf16_page_whose_rewriter_fails_is_scrubbed_in_its_own_encoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    break_the_rewriter(monkeypatch)
+    body = b"\xff\xfe" + PAGE.encode("utf-16-le")
+
+    async def page(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    app = CookieGateMiddleware(page, config=make_config(tmp_path))
+    messages = await raw_get(app, "/", IP["FR"])
+    out = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    text = out[2:].decode("utf-16-le")
+    assert "Kactuce CRM+ — café" in text and "googletagmanager.com" not in text
 
 
 async def test_missing_geo_database_means_unknown_and_strictest(tmp_path: Path) -> None:
@@ -607,13 +657,8 @@ async def test_a_failing_preview_check_never_fails_the_page(
 async def test_rewriter_failure_blocks_everything_even_for_a_visitor_who_allowed_it(
     app: CookieGateMiddleware, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cookiegate import rewrite
-
-    def broken(self: Any, data: bytes) -> bytes:
-        raise RuntimeError("tokenizer bug")
-
     async with client(app, IP["US-NY"]) as c:  # notice regime: everything allowed by default
-        monkeypatch.setattr(rewrite.HtmlRewriter, "feed", broken)
+        break_the_rewriter(monkeypatch)
         r = await c.get("/")
     assert r.status_code == 200 and "Kactuce CRM+" in r.text
     assert "googletagmanager.com" not in r.text and "youtube.com" not in r.text

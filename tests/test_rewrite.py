@@ -460,3 +460,64 @@ def test_a_rewriter_holds_back_only_the_unfinished_end_of_a_page_it_changes() ->
         rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=())
         rewriter.feed(page[:split])
         assert page[:split].endswith(rewriter.held_back()), split
+
+
+# --- pages in UTF-16 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "content_type", "expected"),
+    [
+        (b"\xff\xfe<\x00", b"text/html", ("utf-16-le", 2)),
+        (b"\xfe\xff\x00<", b"text/html; charset=utf-8", ("utf-16-be", 2)),  # the byte order mark wins
+        (b"\xef\xbb\xbf<", b"text/html; charset=utf-16", None),  # so does UTF-8's
+        (b"<\x00h\x00", b"text/html; charset=utf-16", ("utf-16-le", 0)),
+        (b"\x00<\x00h", b'text/html; Charset="UTF-16BE"', ("utf-16-be", 0)),
+        (b"<\x00", b"text/html;charset=ucs-2", ("utf-16-le", 0)),
+        (b"<\x00", b"text/html; charset=unicodeFFFE", ("utf-16-be", 0)),
+        (b"<ht", b"text/html; charset=utf-8", None),
+        (b"<ht", b"text/html; charset=iso-8859-16", None),
+        (b"<ht", b"text/html", None),
+        (b"", b"text/html; charset=utf-16le", ("utf-16-le", 0)),
+    ],
+)
+def test_a_page_is_read_as_utf16_exactly_when_a_browser_would(
+    first: bytes, content_type: bytes, expected: tuple[str, int] | None
+) -> None:
+    assert rewrite.utf16_codec(first, content_type) == expected
+
+
+_UTF16_PAGE = (
+    "<!doctype html><html><head><title>Café — 😀</title>"
+    "<script src=https://www.googletagmanager.com/gtag/js?id=G-1></script></head>"
+    "<body><p>naïve €</p><img src=//connect.facebook.net/x.gif><script>fbq('init');</script>"
+    "<iframe src=https://www.youtube.com/embed/x></iframe><p>fin 👋</p></body></html>"
+)
+
+
+@pytest.mark.parametrize(("codec", "bom"), [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+                                            ("utf-16-le", b"")])
+def test_a_utf16_page_is_rewritten_as_its_text_would_be_in_utf8(codec: str, bom: bytes) -> None:
+    whole, whole_events = run(_UTF16_PAGE.encode(), **INJECT)
+    assert b"data-cookiegate-blocked" in whole
+    expected = bom + whole.decode("utf-8").encode(codec)
+    body = bom + _UTF16_PAGE.encode(codec)
+    for split in [None, *range(1, len(body))]:  # every split: inside the mark, a code unit, a surrogate pair
+        inner = HtmlRewriter(classifier=TableClassifier(), allowed=(), **INJECT)  # type: ignore[arg-type]
+        rewriter = rewrite.Utf16Rewriter(inner, codec, len(bom))
+        if split is None:
+            out = rewriter.document(body)
+        else:
+            out = rewriter.feed(body[:split]) + rewriter.feed(body[split:]) + rewriter.finish()
+        assert out == expected, split
+        assert rewriter.events == whole_events
+
+
+def test_a_utf16_page_keeps_its_own_bytes_and_what_is_held_back_is_all_not_yet_emitted() -> None:
+    # Lone surrogates and an odd byte at the end are not characters, but they are the page's bytes.
+    body = "<p>a\ud800b</p><script>var s = '\udfff';</script><p>end</p>".encode("utf-16-le", "surrogatepass") + b"\x00"
+    for split in range(1, len(body)):
+        rewriter = rewrite.Utf16Rewriter(HtmlRewriter(classifier=TableClassifier(), allowed=()), "utf-16-le")
+        out = rewriter.feed(body[:split])
+        assert out + rewriter.held_back() == body[:split], split
+        assert out + rewriter.feed(body[split:]) + rewriter.finish() == body
