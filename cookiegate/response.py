@@ -83,8 +83,9 @@ def _personalize(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
     return rest
 
 
-def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool] | None:
-    """An uncompressed page's headers as the gate sends them, in one pass, and whether a length was sent.
+def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool, bytes] | None:
+    """An uncompressed page's headers as the gate sends them, in one pass, whether a length was sent, and
+    its (last) Content-Type.
 
     Names lower-cased, the length and strong validator dropped (the body changes), ``Vary: Cookie,
     Sec-GPC`` and ``Cache-Control: private`` added: what :func:`_personalize` and the general path give.
@@ -92,6 +93,7 @@ def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool] | None:
     or a Content-Encoding (a compressed body is not rewritten and keeps its length)."""
     headers: list[tuple[bytes, bytes]] = []
     has_length = False
+    content_type = b""
     for key, value in raw:
         key = key.lower()
         if key == b"content-length":
@@ -99,9 +101,11 @@ def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool] | None:
         elif key == b"vary" or key == b"cache-control" or key == b"content-encoding":
             return None
         elif key != b"etag":
+            if key == b"content-type":
+                content_type = value
             headers.append((key, value))
     headers.extend(_PERSONAL_HEADERS)
-    return headers, has_length
+    return headers, has_length, content_type
 
 
 def scrub_hosts(data: bytes, hosts: tuple[bytes, ...], codec: str | None = None) -> bytes:
@@ -145,8 +149,8 @@ class ResponseGate:
     refused_hosts: tuple[bytes, ...] = ()
     #: An admin preview's rewritten body, held until the end (made for the first piece).
     held: list[bytes] | None = None
-    #: The page's headers as they leave (set when the body is to be rewritten).
-    page_headers: list[tuple[bytes, bytes]] | tuple[()] = ()
+    #: The page's (last) Content-Type (set when the body is to be rewritten).
+    content_type = b""
     #: The page's codec when it is UTF-16 (None: ASCII-compatible, read as it is).
     codec: str | None = None
     #: The body's first bytes, kept while they could still be the start of a byte order mark.
@@ -203,7 +207,7 @@ class ResponseGate:
             page = _page_headers(raw_headers)
             if page is not None:
                 # The common page: its headers made in one pass (what the general steps below give).
-                headers, has_length = page
+                headers, has_length, self.content_type = page
                 csp = self._csp_header(decision, force_enforce=False)
                 if csp is not None:
                     headers.append(csp)
@@ -241,6 +245,7 @@ class ResponseGate:
             await self.send(message)
             return
         # The body changes: its length and strong validator no longer hold.
+        self.content_type = next((v for k, v in reversed(headers) if k == b"content-type"), b"")
         has_length = any(k == b"content-length" for k, _ in headers)
         kept = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
         if self._begin_rewrite(message, kept, has_length):
@@ -249,7 +254,6 @@ class ResponseGate:
     def _begin_rewrite(self, message: Message, headers: list[tuple[bytes, bytes]], has_length: bool) -> bool:
         """Set the page's headers and start rewriting; True when the start message is to leave now."""
         message["headers"] = headers
-        self.page_headers = headers
         self.mode = _REWRITE  # the rewriter is built with the first body bytes, after a streamed start left
         if not has_length and self.visit.preview is None:
             # The app sent no length (a stream, or framing left to the server): there is none to correct,
@@ -346,11 +350,7 @@ class ResponseGate:
                 self.lead = data
                 return b""
             try:
-                content_type = b""
-                for key, value in self.page_headers:
-                    if key == b"content-type":
-                        content_type = value  # the last one counts, as for the gate's own check
-                found = utf16_codec(data, content_type)
+                found = utf16_codec(data, self.content_type)
                 if found is not None:
                     self.codec = found[0]  # known before anything can fail: the fail-safe scrub needs it
                 rewriter = self._make_rewriter(self._decide())

@@ -1431,9 +1431,24 @@ def utf16_codec(first: bytes, content_type: bytes) -> tuple[str, int] | None:
         for bom, codec in _BOMS:
             if first.startswith(bom):
                 return None if codec is None else (codec, len(bom))
+    # A site sends a handful of Content-Type values: each is read once (every page asks).
+    try:
+        return _BY_CHARSET[content_type]
+    except KeyError:
+        if len(_BY_CHARSET) >= 256:
+            _BY_CHARSET.clear()
+        found = _BY_CHARSET[content_type] = _utf16_by_charset(content_type)
+        return found
+
+
+#: Content-Type value -> what :func:`_utf16_by_charset` says of it.
+_BY_CHARSET: dict[bytes, tuple[str, int] | None] = {}
+
+
+def _utf16_by_charset(content_type: bytes) -> tuple[str, int] | None:
     lowered = content_type.lower()
     if b"16" not in lowered and b"unicode" not in lowered and b"ucs" not in lowered:
-        return None  # the common case, at the cost of one search: no UTF-16 label can be in there
+        return None  # no UTF-16 label can be in there
     for param in lowered.split(b";")[1:]:
         name, _, value = param.partition(b"=")
         if name.strip() == b"charset":
