@@ -128,6 +128,8 @@ def has_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bool:
         if key == name:
             return True
     return False
+
+
 #: ``PassGate(ResponseGate, gateway, visit, send, scope)``, the C pass-through in front of the gate below
 #: (``cookiegate/_scan.c``), or None where the accelerator is not built. It hands a response whose start
 #: shows no HTML and no Set-Cookie straight to ``send``, as ``ResponseGate`` does, and otherwise makes the
