@@ -43,6 +43,10 @@ Limits (documented choices):
   refused vendor becomes ``data:,``; CSS that still reaches one once its escapes are resolved is dropped
   whole. A ``<style>`` longer than :data:`_REGION_CAP` is streamed unrewritten past the cap (the CSP
   covers it).
+* The bytes are read as an ASCII-compatible encoding: UTF-8, windows-1252, ISO-8859-x, EUC-*, and
+  Shift_JIS, Big5 and GB18030, whose multi-byte characters never contain a byte of markup (``<``, ``>``,
+  ``=``, quotes, ``/``, whitespace). A page a browser reads as UTF-16 goes through :class:`Utf16Rewriter`,
+  which decodes it and rewrites its text (:func:`utf16_codec` says when).
 """
 
 from __future__ import annotations
