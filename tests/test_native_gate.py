@@ -399,9 +399,6 @@ def test_a_visit_class_that_puts_something_else_under_a_field_name_is_made_throu
 
 @native
 def test_visits_in_reference_cycles_are_still_collected(gateway: Gateway) -> None:
-    import gc
-    import weakref
-
     for close_cycle in (lambda v: setattr(v, "me", v), lambda v: v._headers.append(v)):
         scope: dict[str, Any] = {"type": "http", "path": "/x", "headers": [], "client": None}
         _entry(gateway)(scope, Recorder())
