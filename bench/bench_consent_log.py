@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ async def run_posts(store: Any, clients: int, seconds: float, tmp: Path) -> floa
             async def receive() -> dict[str, Any]:
                 return {"type": "http.request", "body": body, "more_body": False}
 
-            async def send(message: dict[str, Any]) -> None:
+            async def send(message: MutableMapping[str, Any]) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
