@@ -3,7 +3,8 @@
 * ``export [--consent-id ID | --since DATE] [--format jsonl|csv]`` — access and portability.
 * ``erase --consent-id ID`` — deletion; leaves tombstones that keep the chain verifiable.
 * ``purge [--older-than 13mo]`` — retention (units d, w, mo, y; default: the configured retention).
-* ``verify`` — walks the hash chain; exit status 1 naming the first broken record.
+* ``verify`` — walks the hash chain; exit status 1 naming the first broken record (or a chain head published
+  earlier, given with ``--anchor SEQ:HASH``, that the chain no longer holds).
 * ``stats [--by country|regime|day]`` — opt-in rates, as a table.
 
 Exit status: 0 ok, 1 the chain is broken, 2 bad arguments, 3 the log could not be read or written.
@@ -17,7 +18,7 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TextIO
 
@@ -62,6 +63,25 @@ def cutoff_for(age: str, now: datetime | None = None) -> datetime:
     return now.replace(year=year, month=month, day=day)
 
 
+_ANCHOR = re.compile(r"([1-9][0-9]{0,17}):([0-9a-f]{64})")
+
+
+def anchor_values(texts: Sequence[str]) -> dict[int, str]:
+    """Published chain heads given as ``seq:hash`` (what ``verify`` prints as its anchor), by sequence number."""
+    anchors: dict[int, str] = {}
+    for text in texts:
+        match = _ANCHOR.fullmatch(text.strip().lower())
+        if not match:
+            raise UsageError(
+                f"--anchor {text!r}: expected SEQ:HASH as verify prints it (a sequence number from 1, a colon, "
+                "64 hex digits)"
+            )
+        seq, digest = int(match.group(1)), match.group(2)
+        if anchors.setdefault(seq, digest) != digest:
+            raise UsageError(f"--anchor: two different hashes given for seq {seq}")
+    return anchors
+
+
 def since_value(text: str) -> str:
     """An ISO date or date-time as the log's time format (UTC), for ``>=`` comparison."""
     try:
@@ -101,7 +121,15 @@ def add_log_parser(subparsers: Any) -> argparse.ArgumentParser:
     purge = action("purge", "delete records older than the retention period")
     purge.add_argument("--older-than", metavar="AGE", help="e.g. 90d, 12w, 13mo, 2y (default: log_retention)")
 
-    action("verify", "check the hash chain; non-zero exit status naming the first broken record")
+    verify = action("verify", "check the hash chain; non-zero exit status naming the first broken record")
+    verify.add_argument(
+        "--anchor",
+        metavar="SEQ:HASH",
+        action="append",
+        default=[],
+        help="a chain head published earlier (the anchor verify prints): it must still be in the chain, "
+        "which a chain rewritten or cut short since does not hold; repeatable",
+    )
 
     stats = action("stats", "opt-in rates per country, regime or day")
     stats.add_argument("--by", choices=("country", "regime", "day"), default="country")
@@ -127,12 +155,13 @@ async def _run(args: argparse.Namespace, config: Any, out: TextIO) -> int:
     since = since_value(args.since) if command == "export" and args.since else None
     retention = str(getattr(config, "log_retention", None) or DEFAULT_RETENTION)
     cutoff = cutoff_for(args.older_than or retention) if command == "purge" else None
+    anchors = anchor_values(args.anchor) if command == "verify" else {}
     store = open_store(config.log_url, spool_dir=getattr(config, "log_spool_dir", None))
     handlers: dict[str, Callable[[], Awaitable[int]]] = {
         "export": lambda: _export(store, out, args.consent_id, since, args.format),
         "erase": lambda: _erase(store, out, args.consent_id),
         "purge": lambda: _purge(store, out, cutoff),
-        "verify": lambda: _verify(store, out),
+        "verify": lambda: _verify(store, out, anchors),
         "stats": lambda: _stats(store, out, args.by),
     }
     await store.open()
@@ -183,8 +212,8 @@ async def _purge(store: DecisionStore, out: TextIO, cutoff: datetime | None) -> 
     return 0
 
 
-async def _verify(store: DecisionStore, out: TextIO) -> int:
-    report = await store.verify()
+async def _verify(store: DecisionStore, out: TextIO, anchors: dict[int, str]) -> int:
+    report = await store.verify(anchors)
     print(report.describe(), file=out)
     return 0 if report.ok else 1
 

@@ -76,6 +76,39 @@ def test_verify_passes_then_names_an_edited_record(config: SimpleNamespace) -> N
     assert "edited" in out and "seq 3" in out
 
 
+def test_verify_prints_an_anchor_that_a_later_verify_checks_the_chain_against(config: SimpleNamespace) -> None:
+    status, out = cli(config, "verify")
+    anchor = out.split("(anchor ")[1].split(")")[0]
+    assert status == 0 and anchor.startswith("6:")
+    assert cli(config, "verify", "--anchor", anchor, "--anchor", anchor.upper())[0] == 0
+    import sqlite3
+
+    # Someone with database access removes the last decision and sets the chain head back: the chain alone
+    # still verifies, the published anchor does not.
+    conn = sqlite3.connect(config.log_url.removeprefix("sqlite:///"))
+    with conn:
+        conn.execute("DELETE FROM cookiegate_log WHERE seq = 6")
+        conn.execute(
+            "UPDATE cookiegate_chain SET head_seq = 5, head_hash = (SELECT hash FROM cookiegate_log WHERE seq = 5)"
+        )
+    conn.close()
+    assert cli(config, "verify")[0] == 0
+    status, out = cli(config, "verify", "--anchor", anchor)
+    assert status == 1 and "removed" in out and "ends at seq 5" in out
+
+
+@pytest.mark.parametrize(
+    "anchors",
+    [["6"], ["6:abc"], ["0:" + "a" * 64], ["x:" + "a" * 64], ["6:" + "g" * 64], ["6:" + "a" * 64, "6:" + "b" * 64]],
+)
+def test_a_malformed_anchor_exits_with_status_2_naming_it(
+    config: SimpleNamespace, anchors: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [arg for anchor in anchors for arg in ("--anchor", anchor)]
+    assert cli(config, "verify", *argv)[0] == 2
+    assert "--anchor" in capsys.readouterr().err
+
+
 def test_erase_removes_a_visitor_and_verify_still_passes(config: SimpleNamespace) -> None:
     status, out = cli(config, "erase", "--consent-id", "visitor-a")
     assert (status, out.strip()) == (0, "erased 3 records of consent id visitor-a")

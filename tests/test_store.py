@@ -355,6 +355,76 @@ async def test_record_inserted_in_the_middle_is_named_by_verify(store: LogStore)
     assert (report.problem, report.seq, report.record_id) == ("inserted", 3, forged.record_id)
 
 
+# -- published heads (anchors) -------------------------------------------------------------------------------
+
+
+async def recompute_from(store: LogStore, seq: int) -> None:
+    """Recompute every hash from ``seq`` to the end and the chain head, as a careful forger would."""
+    rows = await raw(store, "SELECT seq, body FROM cookiegate_log WHERE seq >= ? ORDER BY seq", (seq,))
+    prev = (await row(store, seq))[1]
+    for n, body in rows:
+        digest = entry_hash(prev, body)
+        await raw(store, "UPDATE cookiegate_log SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, n))
+        prev = digest
+    await raw(store, "UPDATE cookiegate_chain SET head_hash = ?", (prev,))
+
+
+async def test_published_heads_still_in_the_chain_verify_as_it_grows(store: LogStore) -> None:
+    await fill(store, 3)
+    first = await store.verify()
+    await fill(store, 3, ("visitor-c",))
+    second = await store.verify()
+    report = await store.verify({first.head_seq: first.head_hash, second.head_seq: second.head_hash})
+    assert report.ok and report.checked == 6, report.describe()
+    assert report.anchor == f"6:{second.head_hash}" and "(anchor 6:" in report.describe()
+
+
+async def test_a_chain_rewritten_with_every_hash_recomputed_is_caught_by_a_published_head(store: LogStore) -> None:
+    await fill(store, 5)
+    published = {seq: (await row(store, seq))[2] for seq in (1, 3, 5)}  # heads published as the log grew
+    _, _, _, body = await row(store, 2)
+    forged = body.replace('"reject_all"', '"accept_all"').replace('"analytics":false', '"analytics":true')
+    await raw(store, "UPDATE cookiegate_log SET body = ?, action = 'accept_all' WHERE seq = 2", (forged,))
+    await recompute_from(store, 2)
+    assert (await store.verify()).ok  # the chain alone cannot tell
+    report = await store.verify(published)
+    assert (report.problem, report.seq) == ("rewritten", 3)  # the first published head after the edit
+    assert published[3] in report.detail and "seq 3" in report.describe()
+
+
+async def test_a_chain_cut_short_with_its_head_set_back_is_caught_by_a_published_head(store: LogStore) -> None:
+    await fill(store, 6)
+    published = await store.verify()
+    await raw(store, "DELETE FROM cookiegate_log WHERE seq >= 5")
+    await raw(store, "UPDATE cookiegate_chain SET head_seq = 4, head_hash = ?", ((await row(store, 4))[2],))
+    assert (await store.verify()).ok  # the chain alone cannot tell
+    report = await store.verify({published.head_seq: published.head_hash})
+    assert (report.problem, report.seq) == ("removed", 5)
+    assert "ends at seq 4" in report.detail
+
+
+async def test_a_published_head_at_an_erased_record_still_verifies(store: LogStore) -> None:
+    await fill(store, 4)
+    published = {seq: (await row(store, seq))[2] for seq in (1, 2)}  # seq 1 is visitor-a's, later erased
+    assert await store.erase("visitor-a") == 2
+    report = await store.verify(published)
+    assert report.ok, report.describe()
+
+
+async def test_published_heads_purged_since_are_checked_where_the_chain_start_still_can(store: LogStore) -> None:
+    records = await fill(store, 10)
+    hashes = {seq: (await row(store, seq))[2] for seq in (2, 4, 7)}
+    assert await store.purge(records[4].at) == 4  # seq 1-4 gone: the chain starts at 5, after seq 4's hash
+    report = await store.verify(hashes)
+    assert report.ok, report.describe()
+    assert report.notes == (
+        "the head published at seq 2 is older than the chain's start (seq 5, purged since): not checked",
+    )
+    assert "note: the head published at seq 2" in report.describe()
+    wrong = await store.verify({4: "0" * 64})
+    assert (wrong.problem, wrong.seq) == ("rewritten", 4)
+
+
 # -- erasure, retention --------------------------------------------------------------------------------------
 
 

@@ -88,13 +88,25 @@ class VerifyReport:
     seq: int | None = None
     record_id: str | None = None
     detail: str = ""
+    #: What could not be checked (a published head older than the chain's start, purged since).
+    notes: tuple[str, ...] = ()
+
+    @property
+    def anchor(self) -> str:
+        """The head as ``seq:hash``: publish it, and give it to a later verify (``--anchor``)."""
+        return f"{self.head_seq}:{self.head_hash}"
 
     def describe(self) -> str:
-        """One human line."""
+        """A human line (and one more per note)."""
         if self.ok:
-            return f"ok: {self.checked} records verified; head seq={self.head_seq} hash={self.head_hash}"
-        rid = f" (record_id {self.record_id})" if self.record_id else ""
-        return f"BROKEN: {self.problem} record at seq {self.seq}{rid}: {self.detail}"
+            line = (
+                f"ok: {self.checked} records verified; head seq={self.head_seq} hash={self.head_hash} "
+                f"(anchor {self.anchor})"
+            )
+        else:
+            rid = f" (record_id {self.record_id})" if self.record_id else ""
+            line = f"BROKEN: {self.problem} record at seq {self.seq}{rid}: {self.detail}"
+        return "\n".join([line, *(f"note: {note}" for note in self.notes)])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,8 +174,11 @@ class DecisionStore(Protocol):
         """Delete records older than the ISO time ``older_than`` (retention); return how many."""
         ...
 
-    async def verify(self) -> VerifyReport:
-        """Walk the chain; report the first edited, inserted or removed record."""
+    async def verify(self, anchors: Mapping[int, str] | None = None) -> VerifyReport:
+        """Walk the chain; report the first edited, inserted or removed record.
+
+        ``anchors`` are heads published earlier (sequence number to hash): each must still be in the chain,
+        which a chain rewritten or cut short since then, with every hash recomputed, no longer is."""
         ...
 
     async def stats(self, by: StatsBy = "country") -> list[StatsRow]:

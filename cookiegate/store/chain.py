@@ -17,8 +17,12 @@ What the chain proves, and what it does not:
 * Purging (retention) deletes a prefix of the chain and appends a *purge entry* naming where the chain now
   starts; the start recorded in the head row must agree with the latest purge entry.
 * Someone with write access who recomputes every hash from an edited record to the head (and the head row)
-  produces a chain that verifies. Against that, publish or store elsewhere the head that
-  ``cookiegate log verify`` prints (seq and hash): a rewritten chain no longer contains it.
+  produces a chain that verifies, and so does one who removes the newest records and sets the head row
+  back. Against both, publish or store elsewhere the head that ``cookiegate log verify`` prints (its
+  anchor, ``seq:hash``) and give it to a later verify (``--anchor``, repeatable): the record at that
+  sequence number must still have that hash, which a chain rewritten at or before it, or cut short before
+  it, does not. A published head older than the chain's start (purged since) cannot be checked, except
+  the one just before the start, whose hash the chain start records; the report says so.
 """
 
 from __future__ import annotations
@@ -130,6 +134,10 @@ class Verifier:
     _pending: Row | None = None
     _tombstones: dict[str, Row] = field(default_factory=dict)
     _last_purge: dict[str, Any] | None = None
+    #: Heads published earlier: sequence number -> the hash the record there must still have.
+    anchors: dict[int, str] = field(default_factory=dict)
+    #: What could not be checked (reported with the result, not as a problem).
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._expected_seq = self.head.start_seq
@@ -146,6 +154,7 @@ class Verifier:
                 seq=seq if seq is not None else (row.seq if row else None),
                 record_id=row.record_id if row is not None and (seq is None or seq == row.seq) else None,
                 detail=detail,
+                notes=tuple(self.notes),
             )
 
     def check(self, rows: Iterable[Row]) -> bool:
@@ -168,7 +177,9 @@ class Verifier:
             self._finish_checks()
         if self.report is not None:
             return self.report
-        return VerifyReport(ok=True, checked=self.checked, head_seq=self.head.seq, head_hash=self.head.hash)
+        return VerifyReport(
+            ok=True, checked=self.checked, head_seq=self.head.seq, head_hash=self.head.hash, notes=tuple(self.notes)
+        )
 
     def _step(self, row: Row, following: Row | None) -> None:
         if row.seq > self.head.seq:
@@ -216,6 +227,15 @@ class Verifier:
                     f"was rewritten (hash recomputed) or records between them were removed",
                 )
             return
+        anchored = self.anchors.get(row.seq)
+        if anchored is not None and row.hash != anchored:
+            self._fail(
+                "rewritten",
+                row,
+                f"its hash is {row.hash}, not the {anchored} published for seq {row.seq}: the chain was "
+                "rewritten (every hash recomputed) at or before this record since that head was published",
+            )
+            return
         if row.erased_at is not None:
             self._tombstones[row.record_id] = row
         elif row.kind == KIND_ERASURE:
@@ -234,6 +254,8 @@ class Verifier:
 
     def _finish_checks(self) -> None:
         head = self.head
+        if self._anchors_outside(head):
+            return
         if self._tombstones:
             stone = min(self._tombstones.values(), key=lambda r: r.seq)
             self._fail(
@@ -266,6 +288,38 @@ class Verifier:
                     "the chain start was moved without a matching purge entry",
                     seq=head.start_seq - 1,
                 )
+
+
+    def _anchors_outside(self, head: Head) -> bool:
+        """Check the published heads the walk did not meet; True when one shows a problem (reported)."""
+        for seq, anchored in sorted(self.anchors.items()):
+            if seq > head.seq:
+                self._fail(
+                    "removed",
+                    None,
+                    f"the chain ends at seq {head.seq}, but a head was published at seq {seq}: records were "
+                    "removed from its end and the chain head set back",
+                    seq=head.seq + 1,
+                )
+                return True
+            if seq == head.start_seq - 1:
+                # Purged, but the chain start keeps the hash of the record before it (checked against the
+                # latest purge entry below).
+                if head.start_prev_hash != anchored:
+                    self._fail(
+                        "rewritten",
+                        None,
+                        f"the chain starts after seq {seq} with hash {head.start_prev_hash}, not the {anchored} "
+                        "published for it: the chain was rewritten since that head was published",
+                        seq=seq,
+                    )
+                    return True
+            elif seq < head.start_seq - 1:
+                self.notes.append(
+                    f"the head published at seq {seq} is older than the chain's start (seq {head.start_seq}, "
+                    "purged since): not checked"
+                )
+        return False
 
 
 def link(head: Head, entries: Iterable[Entry]) -> Iterator[tuple[int, Entry, str, str]]:

@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -409,12 +409,13 @@ class LogStore:
         """One visitor's records, oldest first (for their own download: authorise by their signed cookie)."""
         return [r async for r in self.export(consent_id=consent_id)]
 
-    async def verify(self) -> VerifyReport:
-        """Walk the whole chain from one snapshot; report the first edited, inserted or removed record."""
+    async def verify(self, anchors: Mapping[int, str] | None = None) -> VerifyReport:
+        """Walk the whole chain from one snapshot; report the first edited, inserted or removed record, or
+        the first published head (``anchors``: sequence number to hash) the chain no longer holds."""
 
         async def run() -> VerifyReport:
             async with self.backend.transaction(write=False) as tx:
-                verifier = Verifier(await self._head(tx, lock=False))
+                verifier = Verifier(await self._head(tx, lock=False), anchors=dict(anchors or {}))
                 after = -1
                 while True:
                     page = await tx.fetchall(
