@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import math
 import os
 import re
 import threading
@@ -109,6 +110,8 @@ class GeoResolver:
         #: gateway keeps no raw IP, not even in memory between requests.
         self._cache: dict[bytes, Location] = {}
         self._generation = 0
+        #: Called whenever the generation changes (see :meth:`on_change`).
+        self._listeners: list[Callable[[], None]] = []
         self._cache_key = os.urandom(16)
         # Set up once and copied per lookup: keying a new hash costs a block of its own each time.
         self._keyed = hashlib.blake2b(digest_size=16, key=self._cache_key)
@@ -144,6 +147,30 @@ class GeoResolver:
         ):
             self._maybe_reload()
         return self._generation
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Have ``listener`` called (no arguments) whenever the generation changes: another database was
+        loaded, or the resolver was closed. What a caller remembered from lookups is stale from then on."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self._generation += 1
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # a listener must not keep the new database (or the close) from taking effect
+                logger.exception("cookiegate: a geo database change listener failed")
+
+    @property
+    def next_check(self) -> float:
+        """When (on this module's ``_clock``) :meth:`generation` next looks at the file: until then it returns
+        what it last returned, so a caller that remembers answers may skip asking. ``-inf``: every call may
+        change it (closed, or checking at every call); ``inf``: never (no database configured)."""
+        if self._closed or self._check_interval == 0:
+            return -math.inf
+        if self._path is None:
+            return math.inf
+        return self._next_check
 
     def lookup(self, ip: str | None) -> Location:
         """The coarse location of ``ip``; ``Location.unknown()`` whenever it cannot be placed.
@@ -222,7 +249,7 @@ class GeoResolver:
         self._closed = True
         with self._reload_lock:
             current, self._current = self._current, None
-            self._generation += 1
+            self._changed()
         if current is not None:
             current[0].close()
 
@@ -293,7 +320,7 @@ class GeoResolver:
             return
         previous, self._current = self._current, (reader, ip_version == 4)
         self._cache = {}
-        self._generation += 1
+        self._changed()
         self._fingerprint = fingerprint
         self._read_error = False
         # A good file clears the memory of past problems, so a later breakage is reported again.

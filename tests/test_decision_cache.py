@@ -259,3 +259,41 @@ def test_decisions_are_filed_under_the_keyed_hash_of_what_decides_them(tmp_path:
         assert len(digests) == 5
         other = gateway.DecisionCache(geo)
         assert other.get(b"a")[1] != cache.get(b"a")[1]  # a key of its own per cache (per process)
+
+
+def test_the_geo_resolver_is_asked_for_a_new_database_only_when_its_file_is_due_for_a_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cookiegate import geo as geo_module
+    from cookiegate.geo import GeoResolver
+
+    now = [1000.0]
+    monkeypatch.setattr(geo_module, "_clock", lambda: now[0])
+    path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
+    with GeoResolver(str(path), check_interval=5) as geo:
+        cache = gateway.DecisionCache(geo)
+        asked = []
+        generation = geo.generation
+        monkeypatch.setattr(geo, "generation", lambda: asked.append(now[0]) or generation())
+        entry = cache.put(cache.get(b"visitor")[1], decide(location=geo.lookup("85.0.1.7"), regime=gateway.STRICTEST,
+                                                            choice=None, gpc=False, is_bot=False), time.time() + 30)
+        for _ in range(3):
+            assert cache.get(b"visitor")[0] is entry
+        assert asked == []  # the file is not due yet: nothing could have changed
+        write_db(path, {"85.0.1.0/24": de_record()})
+        now[0] += 5
+        assert cache.get(b"visitor")[0] is None and asked == [1005.0]  # due: looked, reloaded, forgotten
+        assert cache.get(b"visitor")[0] is None and asked == [1005.0]
+
+
+def test_a_closed_geo_resolver_makes_the_cache_forget_at_the_next_lookup(tmp_path: Path) -> None:
+    from cookiegate.geo import GeoResolver
+
+    geo = GeoResolver(str(write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})), check_interval=3600)
+    cache = gateway.DecisionCache(geo)
+    decision = decide(location=geo.lookup("85.0.1.7"), regime=gateway.STRICTEST, choice=None, gpc=False,
+                      is_bot=False)
+    cache.put(cache.get(b"visitor")[1], decision, time.time() + 30)
+    assert cache.get(b"visitor")[0] is not None
+    geo.close()
+    assert cache.get(b"visitor")[0] is None

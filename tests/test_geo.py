@@ -426,6 +426,36 @@ def test_file_is_checked_only_after_the_interval(tmp_path: Path, monkeypatch: py
     resolver.close()
 
 
+def test_change_listeners_hear_of_each_new_database_and_of_the_close_and_the_next_check_is_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import math
+
+    now = [1000.0]
+    monkeypatch.setattr(geo_module, "_clock", lambda: now[0])
+    path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
+    resolver = GeoResolver(path, check_interval=30)
+    heard: list[int] = []
+
+    def broken() -> None:
+        raise RuntimeError("listener broken")
+
+    resolver.on_change(broken)  # reported, and the others are still told
+    resolver.on_change(lambda: heard.append(resolver.generation()))
+    assert resolver.next_check == 1030.0
+    write_db(path, {"85.0.1.0/24": de_record()})
+    now[0] += 29
+    assert resolver.generation() == 1 and heard == []  # not due: the file was not looked at
+    now[0] += 1
+    assert resolver.generation() == 2 and heard == [2] and resolver.next_check == 1060.0
+    assert resolver.lookup("85.0.1.7").country == "DE"
+    assert "change listener failed" in caplog.text
+    resolver.close()
+    assert heard == [2, 3] and resolver.next_check == -math.inf
+    assert GeoResolver(path, check_interval=0).next_check == -math.inf  # every call looks
+    assert GeoResolver(None).next_check == math.inf  # nothing can change
+
+
 # -- MaxMind's own test databases (only when available) -------------------------------------------
 
 
