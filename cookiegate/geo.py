@@ -17,6 +17,7 @@ previous reader keeps serving.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import ipaddress
 import logging
 import math
@@ -24,6 +25,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Any
@@ -110,8 +112,9 @@ class GeoResolver:
         #: gateway keeps no raw IP, not even in memory between requests.
         self._cache: dict[bytes, Location] = {}
         self._generation = 0
-        #: Called whenever the generation changes (see :meth:`on_change`).
-        self._listeners: list[Callable[[], None]] = []
+        #: Called whenever the generation changes (see :meth:`on_change`); each held as a callable giving the
+        #: listener, or None once a bound method's object is gone.
+        self._listeners: list[Callable[[], Callable[[], None] | None]] = []
         self._cache_key = os.urandom(16)
         # Set up once and copied per lookup: keying a new hash costs a block of its own each time.
         self._keyed = hashlib.blake2b(digest_size=16, key=self._cache_key)
@@ -150,16 +153,27 @@ class GeoResolver:
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Have ``listener`` called (no arguments) whenever the generation changes: another database was
-        loaded, or the resolver was closed. What a caller remembered from lookups is stale from then on."""
-        self._listeners.append(listener)
+        loaded, or the resolver was closed. What a caller remembered from lookups is stale from then on.
+
+        A bound method is held weakly: its object (a cache) does not live on for the resolver's sake."""
+        if inspect.ismethod(listener):
+            self._listeners.append(weakref.WeakMethod(listener))
+        else:
+            self._listeners.append(lambda: listener)
 
     def _changed(self) -> None:
         self._generation += 1
-        for listener in self._listeners:
+        live = []
+        for ref in self._listeners:
+            listener = ref()
+            if listener is None:
+                continue
+            live.append(ref)
             try:
                 listener()
             except Exception:  # a listener must not keep the new database (or the close) from taking effect
                 logger.exception("cookiegate: a geo database change listener failed")
+        self._listeners = live
 
     @property
     def next_check(self) -> float:

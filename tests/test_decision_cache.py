@@ -297,3 +297,22 @@ def test_a_closed_geo_resolver_makes_the_cache_forget_at_the_next_lookup(tmp_pat
     assert cache.get(b"visitor")[0] is not None
     geo.close()
     assert cache.get(b"visitor")[0] is None
+
+
+def test_a_cache_that_is_gone_is_not_kept_alive_by_the_geo_resolver(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    from cookiegate.geo import GeoResolver
+
+    path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
+    with GeoResolver(str(path), check_interval=0) as geo:
+        kept = gateway.DecisionCache(geo)
+        gone = weakref.ref(gateway.DecisionCache(geo))
+        gc.collect()
+        assert gone() is None  # the resolver holds its listener weakly
+        kept.put(kept.get(b"visitor")[1], decide(location=geo.lookup("85.0.1.7"), regime=gateway.STRICTEST,
+                                                 choice=None, gpc=False, is_bot=False), time.time() + 30)
+        write_db(path, {"85.0.1.0/24": de_record()})
+        assert kept.get(b"visitor")[0] is None  # the one still there is told (the other's listener is dropped)
+        assert len(geo._listeners) == 1

@@ -289,7 +289,6 @@ class Verifier:
                     seq=head.start_seq - 1,
                 )
 
-
     def _anchors_outside(self, head: Head) -> bool:
         """Check the published heads the walk did not meet; True when one shows a problem (reported)."""
         for seq, anchored in sorted(self.anchors.items()):
