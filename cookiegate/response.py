@@ -7,6 +7,7 @@ is looked at, and only when it shows work to do (HTML, or a ``Set-Cookie``) is t
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, Final
@@ -177,6 +178,8 @@ class ResponseGate:
             return self._on_body(message.get("body", b""), bool(message.get("more_body", False)))
         if kind == "http.response.pathsend":
             return self._on_pathsend(message["path"])
+        if kind == "http.response.zerocopysend":
+            return self._on_zerocopysend(message)
         return self.send(message)
 
     def _decide(self) -> Decision:
@@ -451,6 +454,36 @@ class ResponseGate:
                 if not following:
                     break
                 chunk = following
+
+    async def _on_zerocopysend(self, message: Message) -> None:
+        # A page the server was to copy from a file straight to the socket (the zero-copy send extension)
+        # would leave unrewritten: read it ourselves, as the server would have (from ``offset``, or from the
+        # file's current position, which then advances; ``count`` bytes, or to the end), and rewrite it like
+        # any other body.
+        fd = message["file"].fileno()
+        offset: int | None = message.get("offset")
+        left: int | None = message.get("count")
+        more_after = bool(message.get("more_body", False))
+
+        def read() -> bytes:
+            nonlocal offset, left
+            size = 65536 if left is None else min(65536, left)
+            if size <= 0:
+                return b""
+            data = os.read(fd, size) if offset is None else os.pread(fd, size, offset)
+            if offset is not None:
+                offset += len(data)
+            if left is not None:
+                left -= len(data)
+            return data
+
+        chunk = await anyio.to_thread.run_sync(read)
+        while True:
+            following = await anyio.to_thread.run_sync(read)
+            await self._on_body(chunk, more=bool(following) or more_after)
+            if not following:
+                break
+            chunk = following
 
     @staticmethod
     def fail_closed_decision() -> Decision:

@@ -732,3 +732,53 @@ def test_a_plain_pages_one_pass_headers_are_what_the_general_steps_give() -> Non
         content_type = next((v for k, v in reversed(general) if k == b"content-type"), b"")
         assert page == (general, any(k.lower() == b"content-length" for k, _ in raw), content_type), raw
     assert fast > 1000
+
+
+# -- pages a server would send from a file (the path send and zero-copy send extensions) -------------------
+
+
+def _file_app(tmp_path: Path, content_type: bytes, how: str) -> tuple[Any, bytes]:
+    """An app sending ``PAGE`` from a file as ``how`` says; returns it and the file's bytes."""
+    junk = b"\x00junk before the page\n"
+    path = tmp_path / "page.bin"
+    path.write_bytes(junk + PAGE.encode() + b"junk after")
+    page = PAGE.encode()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", content_type)]})
+        if how == "pathsend":
+            only = tmp_path / "page.html"
+            only.write_bytes(page)
+            await send({"type": "http.response.pathsend", "path": str(only)})
+            return
+        with open(path, "rb") as fh:
+            if how == "zerocopysend at an offset":
+                await send({"type": "http.response.zerocopysend", "file": fh, "offset": len(junk),
+                            "count": len(page)})
+            else:  # from the file's position, in two sends, then a last body message
+                fh.seek(len(junk))
+                await send({"type": "http.response.zerocopysend", "file": fh, "count": 100, "more_body": True})
+                await send({"type": "http.response.zerocopysend", "file": fh, "count": len(page) - 100,
+                            "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return app, page
+
+
+@pytest.mark.parametrize("how", ["pathsend", "zerocopysend at an offset", "zerocopysend from the position"])
+async def test_an_html_page_sent_from_a_file_is_read_and_rewritten_like_any_other(tmp_path: Path, how: str) -> None:
+    app, _ = _file_app(tmp_path, b"text/html; charset=utf-8", how)
+    messages = await raw_get(CookieGateMiddleware(app, config=make_config(tmp_path)), "/", IP["FR"])
+    assert {m["type"] for m in messages} == {"http.response.start", "http.response.body"}
+    body = b"".join(m["body"] for m in messages[1:])
+    assert not messages[-1].get("more_body") and b"junk" not in body
+    assert b"cookiegate-banner" in body and b"Kactuce CRM+" in body
+    assert not fetches(body.decode(), "www.googletagmanager.com")  # the page's tracker, neutralized
+    assert not fetches(body.decode(), "www.facebook.com")
+
+
+@pytest.mark.parametrize("how", ["pathsend", "zerocopysend at an offset"])
+async def test_a_file_that_is_not_html_is_left_to_the_server_to_send(tmp_path: Path, how: str) -> None:
+    app, _ = _file_app(tmp_path, b"application/octet-stream", how)
+    messages = await raw_get(CookieGateMiddleware(app, config=make_config(tmp_path)), "/", IP["FR"])
+    assert [m["type"] for m in messages] == ["http.response.start", "http.response." + how.split()[0]]
