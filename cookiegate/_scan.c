@@ -27,7 +27,7 @@
 
 /* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, Entry, VisitBase, MemoKey): Python
  * refuses a stale build with another number. */
-#define SCAN_API 5
+#define SCAN_API 6
 #define MAX_NAMES 64
 #define MAX_NAME_LEN 32
 
@@ -476,6 +476,38 @@ static PyObject *str_type, *str_headers, *str_start, *str_gate_start;
  * Python gate's _gate_start takes them from there); ODD_SHAPE (the Python gate reads them itself); -1 error. */
 enum { IS_HTML = 1, HAS_COOKIE = 2, NEEDS_GATE = 4, ODD_SHAPE = 8 };
 
+/* cookiegate.response.page_kind, its specification (a test holds the two together): what a response's
+ * (last) Content-Type makes it for a browser. NULL: none, which a browser sniffs. */
+enum { NOT_A_PAGE = 0, HTML_PAGE = 1, OTHER_DOCUMENT = 2 };
+
+static int media_is(const u8 *media, Py_ssize_t len, const char *name) {
+    Py_ssize_t n = (Py_ssize_t)strlen(name);
+    if (len != n) return 0;
+    for (Py_ssize_t j = 0; j < n; j++)
+        if (lower(media[j]) != (u8)name[j]) return 0;
+    return 1;
+}
+
+static int page_kind(const char *value, Py_ssize_t len) {
+    if (value == NULL) return OTHER_DOCUMENT;
+    const u8 *v = (const u8 *)value;
+    while (len > 0 && (*v == ' ' || *v == '\t')) { v++; len--; }
+    if (len >= 9) {
+        static const u8 html[] = "text/html";
+        int same = 1;
+        for (int j = 0; j < 9 && same; j++) same = lower(v[j]) == html[j];
+        if (same) return HTML_PAGE;
+    }
+    Py_ssize_t end = 0;
+    while (end < len && v[end] != ';') end++;
+    while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t')) end--;
+    if (end == 0 || media_is(v, end, "unknown/unknown") || media_is(v, end, "application/unknown")
+        || media_is(v, end, "*/*") || media_is(v, end, "text/xml") || media_is(v, end, "application/xml"))
+        return OTHER_DOCUMENT;
+    if (end >= 4 && media_is(v + end - 4, 4, "+xml")) return OTHER_DOCUMENT;
+    return NOT_A_PAGE;
+}
+
 static int start_needs_gate(PyObject *message) {
     PyObject *headers = PyDict_GetItemWithError(message, str_headers);
     if (headers == NULL) {
@@ -510,14 +542,9 @@ static int start_needs_gate(PyObject *message) {
             if (same) has_cookie = 1;
         }
     }
-    int is_html = 0;
-    if (content_type != NULL && content_type_len >= 9) {
-        static const u8 html[] = "text/html";
-        is_html = 1;
-        for (int j = 0; j < 9 && is_html; j++) is_html = lower((u8)content_type[j]) == html[j];
-    }
-    if (!is_html && !has_cookie) return 0;
-    return NEEDS_GATE | (is_html ? IS_HTML : 0) | (has_cookie ? HAS_COOKIE : 0);
+    int kind = page_kind(content_type, content_type_len);
+    if (kind == NOT_A_PAGE && !has_cookie) return 0;
+    return NEEDS_GATE | (kind == HTML_PAGE ? IS_HTML : 0) | (has_cookie ? HAS_COOKIE : 0);
 }
 
 static int is_start(PyObject *message) {

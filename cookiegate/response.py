@@ -27,6 +27,30 @@ decision_log = logging.getLogger("cookiegate.decision")
 _NO_BODY_STATUS: Final = frozenset({204, 205, 304})
 _PASS, _HEADERS_ONLY, _REWRITE = 0, 1, 2
 
+#: What a response's Content-Type makes it for a browser: not a page, an HTML page (rewritten), or another
+#: document a browser may render and run scripts in (not rewritten: an enforced policy instead).
+NOT_A_PAGE, HTML_PAGE, OTHER_DOCUMENT = 0, 1, 2
+#: Media types a browser sniffs (it renders HTML-looking bytes as HTML), and the XML ones it renders as
+#: documents (XHTML, SVG, XML with a stylesheet); any ``+xml`` type counts too.
+_SNIFFED_OR_XML: Final = frozenset(
+    {b"", b"unknown/unknown", b"application/unknown", b"*/*", b"text/xml", b"application/xml"}
+)
+
+
+def page_kind(content_type: bytes | None) -> int:
+    """:data:`NOT_A_PAGE`, :data:`HTML_PAGE` or :data:`OTHER_DOCUMENT` for a response's (last) Content-Type,
+    ``None`` when it has none, which a browser sniffs: an HTML-looking body is rendered as HTML."""
+    if content_type is None:
+        return OTHER_DOCUMENT
+    # Browsers strip the value's leading whitespace and read the type in any case.
+    value = content_type.lstrip(b" \t")
+    if value[:9].lower() == b"text/html":
+        return HTML_PAGE
+    media = bytes(value.split(b";", 1)[0].strip(b" \t").lower())  # bytes: a bytearray is no set member
+    if media in _SNIFFED_OR_XML or media.endswith(b"+xml"):
+        return OTHER_DOCUMENT
+    return NOT_A_PAGE
+
 
 def _cookie_name(set_cookie: bytes) -> str:
     return set_cookie.split(b"=", 1)[0].strip().decode("latin-1")
@@ -188,7 +212,7 @@ class ResponseGate:
         return self.decision
 
     def _on_start(self, message: Message) -> Awaitable[None]:
-        content_type = b""
+        content_type = None
         has_cookie = False
         for key, value in message.get("headers", ()):
             # ASGI asks for lower-case names, but not every framework complies (Django sends "Content-Type").
@@ -198,15 +222,23 @@ class ResponseGate:
                 content_type = value
             elif size == 10 and key.lower() == b"set-cookie":
                 has_cookie = True
-        is_html = content_type[:9].lower() == b"text/html"
-        if not is_html and not has_cookie:
+        kind = page_kind(content_type)
+        if kind == NOT_A_PAGE and not has_cookie:
             # The common case for assets and APIs: nothing computed, the message goes out as it came.
             return self.send(message)
-        return self._gate_start(message, is_html=is_html, has_cookie=has_cookie)
+        return self._gate_start(message, is_html=kind == HTML_PAGE, has_cookie=has_cookie)
 
     async def _gate_start(self, message: Message, is_html: bool, has_cookie: bool) -> None:
         # Also called by the C pass-through (positional arguments), which has read the headers already.
+        if type(message) is not dict:
+            # ASGI messages are dicts, but a mapping that is not one may be read-only: the gate sends its own.
+            message = dict(message)
         raw_headers = message.get("headers", ())
+        status = int(message.get("status", 200))
+        if not is_html and not has_cookie and not self._rendered(status):
+            # Another document kind (no Content-Type, XML) that no browser renders here: nothing to add.
+            await self.send(message)
+            return
         decision = self._decide()
         if is_html and not has_cookie and message.get("status", 200) == 200 and self.scope.get("method") != "HEAD":
             page = _page_headers(raw_headers)
@@ -222,11 +254,18 @@ class ResponseGate:
         headers = [(k.lower(), v) for k, v in raw_headers]
         if has_cookie:
             headers = self._filter_cookies(headers, decision)
-        status = int(message.get("status", 200))
         # Which cookies survive (and, for a page, which tags) depends on the visitor's consent: a shared
         # cache must not hand one visitor's page or (tracker) Set-Cookie to another.
         headers = _personalize(headers)
         if not is_html:
+            content_type = next((v for k, v in reversed(headers) if k == b"content-type"), None)
+            if page_kind(content_type) == OTHER_DOCUMENT and self._rendered(status):
+                # A document a browser may render (an HTML-looking body without a Content-Type, which it
+                # sniffs; XHTML, SVG, XML) and that is not rewritten (an XML parser would refuse the
+                # rewriter's unquoted attributes): the enforced policy keeps refused vendors out instead.
+                csp = self._csp_header(decision, force_enforce=True)
+                if csp is not None:
+                    headers.append(csp)
             message["headers"] = headers
             await self.send(message)
             return
@@ -255,6 +294,14 @@ class ResponseGate:
         kept = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
         if self._begin_rewrite(message, kept, has_length):
             await self.send(message)
+
+    def _rendered(self, status: int) -> bool:
+        """Whether a browser may render this response's body as a document (not a HEAD, a redirect or a
+        status without a body)."""
+        return (
+            self.scope.get("method") != "HEAD" and 200 <= status and not 300 <= status < 400
+            and status not in _NO_BODY_STATUS
+        )
 
     def _begin_rewrite(self, message: Message, headers: list[tuple[bytes, bytes]], has_length: bool) -> bool:
         """Set the page's headers and start rewriting; True when the start message is to leave now."""

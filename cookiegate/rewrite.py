@@ -450,7 +450,7 @@ def _is_alpha(byte: int) -> bool:
 
 #: The C module's API version (its skip scan, pass-through, entry, visit base and memo key) this package was written
 #: against; a build with another one is not used.
-_SCAN_API = 5
+_SCAN_API = 6
 
 
 def _load_native() -> Any:

@@ -195,7 +195,7 @@ def _hostile_app(**config_overrides: Any) -> Any:
     like the demo; :data:`UNGATED_HOSTILE_PATH` serves the same bytes around the gateway (the control)."""
     from starlette.applications import Starlette
     from starlette.requests import Request as StarletteRequest
-    from starlette.responses import HTMLResponse, StreamingResponse
+    from starlette.responses import HTMLResponse, Response, StreamingResponse
     from starlette.routing import Route as StarletteRoute
     from starlette.types import Receive, Scope, Send
 
@@ -230,18 +230,26 @@ def _hostile_app(**config_overrides: Any) -> Any:
 
         return StreamingResponse(pieces(), headers={"content-type": "text/html; charset=utf-16"})
 
+    # The page with no Content-Type at all (an app that forgot it): browsers sniff it, and render it as HTML.
+    async def sniffed(request: StarletteRequest) -> Response:
+        return Response(body)
+
     site = Starlette(routes=[StarletteRoute("/hostile", whole), StarletteRoute("/hostile/chunked", chunked),
                              StarletteRoute("/hostile/utf16", whole_utf16),
-                             StarletteRoute("/hostile/utf16/chunked", chunked_utf16)])
+                             StarletteRoute("/hostile/utf16/chunked", chunked_utf16),
+                             StarletteRoute("/hostile/sniffed", sniffed)])
     gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(**config_overrides)))
     ungated = HTMLResponse(body)
     ungated_utf16 = HTMLResponse(utf16, media_type="text/html")
+    ungated_sniffed = Response(body)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH:
             await ungated(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH + "/utf16":
             await ungated_utf16(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH + "/sniffed":
+            await ungated_sniffed(scope, receive, send)
         else:
             await gated(scope, receive, send)  # lifespan included: the gateway starts and stops
 

@@ -289,6 +289,13 @@ def test_japan_notice_regime_fires_exactly_what_the_consent_endpoint_allows(new_
     assert {ANALYTICS, ADS, SOCIAL} & allowed, f"a notice regime with nothing allowed: {state!r}"
 
 
+def assert_no_refused_variant(visitor: Visitor, allowed: frozenset[str], when: str) -> None:
+    """No request of the hostile page's reached a category outside ``allowed``."""
+    leaks = [r for r in visitor.requests if r.category not in allowed]
+    leaked = sorted({variant_of(r) for r in leaks})
+    assert not leaks, f"hostile variants fetched {when}: {leaked}\n" + format_requests(leaks)
+
+
 @pytest.mark.parametrize(
     "path",
     ["/hostile", "/hostile/chunked", "/hostile/utf16", "/hostile/utf16/chunked"],
@@ -306,11 +313,8 @@ def test_eu_first_visit_fetches_no_hostile_tag_variant(
     state = visitor.consent_state()
     assert_regime(state, country="FR", name="opt-in")
 
-    allowed = allowed_categories(state)
     # Every variant, <style> CSS (url(), @import) included, is the rewriter's job even with a report-only CSP.
-    leaks = [r for r in visitor.requests if r.category not in allowed]
-    leaked = sorted({variant_of(r) for r in leaks})
-    assert not leaks, f"hostile variants fetched before consent: {leaked}\n" + format_requests(leaks)
+    assert_no_refused_variant(visitor, allowed_categories(state), "before consent")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -322,15 +326,28 @@ def test_eu_first_visit_with_enforced_csp_fetches_no_hostile_variant_at_all(
     response = visitor.goto("/hostile")
     assert "content-security-policy" in response.headers, f"no enforced CSP: {response.headers}"
     expect(visitor.page.locator("#hostile-end")).to_have_text("end · ünïcödé · 漢字")
-    allowed = allowed_categories(visitor.consent_state())
-    leaks = [r for r in visitor.requests if r.category not in allowed]
-    leaked = sorted({variant_of(r) for r in leaks})
-    assert not leaks, f"hostile variants fetched despite the enforced CSP: {leaked}\n" + format_requests(
-        leaks
-    )
+    assert_no_refused_variant(visitor, allowed_categories(visitor.consent_state()), "despite the enforced CSP")
 
 
-@pytest.mark.parametrize("path", [UNGATED_HOSTILE_PATH, UNGATED_HOSTILE_PATH + "/utf16"], ids=["utf8", "utf16"])
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_eu_first_visit_fetches_no_hostile_variant_of_a_page_sent_without_a_content_type(
+    new_visitor: NewVisitor, hostile_server_url: str, javascript: bool
+) -> None:
+    # Chromium sniffs a page with no Content-Type and renders it as HTML (the ungated control below fetches
+    # every variant). The gateway does not rewrite what it cannot know to be HTML: it sends an enforced CSP
+    # that admits only the allowed vendors' hosts, and nothing refused is fetched.
+    visitor = new_visitor("FR", javascript=javascript, server=hostile_server_url)
+    response = visitor.goto("/hostile/sniffed")
+    assert "content-type" not in response.headers and "content-security-policy" in response.headers
+    expect(visitor.page.locator("#hostile-end")).to_have_text("end · ünïcödé · 漢字")  # rendered as HTML
+    assert_no_refused_variant(visitor, allowed_categories(visitor.consent_state()), "from the sniffed page")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [UNGATED_HOSTILE_PATH, UNGATED_HOSTILE_PATH + "/utf16", UNGATED_HOSTILE_PATH + "/sniffed"],
+    ids=["utf8", "utf16", "no-content-type"],
+)
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_chromium_fetches_every_hostile_variant_when_the_gateway_is_bypassed(
     new_visitor: NewVisitor, hostile_server_url: str, javascript: bool, path: str

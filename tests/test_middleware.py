@@ -782,3 +782,66 @@ async def test_a_file_that_is_not_html_is_left_to_the_server_to_send(tmp_path: P
     app, _ = _file_app(tmp_path, b"application/octet-stream", how)
     messages = await raw_get(CookieGateMiddleware(app, config=make_config(tmp_path)), "/", IP["FR"])
     assert [m["type"] for m in messages] == ["http.response.start", "http.response." + how.split()[0]]
+
+
+# -- documents a browser renders though they are not text/html ----------------------------------------------
+
+
+def _raw_app(headers: list[tuple[bytes, bytes]], body: bytes, status: int = 200) -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[], [(b"content-type", b"application/xhtml+xml")], [(b"Content-Type", b"image/svg+xml; charset=utf-8")],
+     [(b"content-type", b"text/xml")], [(b"content-type", b"unknown/unknown")]],
+    ids=["no content-type (sniffed)", "xhtml", "svg", "xml", "unknown"],
+)
+async def test_a_document_that_is_not_text_html_gets_an_enforced_policy_admitting_only_allowed_vendors(
+    tmp_path: Path, headers: list[tuple[bytes, bytes]]
+) -> None:
+    # A browser renders these, and runs their scripts: a page with no Content-Type is sniffed as HTML.
+    # They are not rewritten (an XML parser refuses unquoted attributes); the policy keeps refused vendors out.
+    body = PAGE.encode()
+    app = CookieGateMiddleware(_raw_app(headers, body), config=make_config(tmp_path))
+    start, sent = await raw_get(app, "/", IP["FR"])
+    out = dict(start["headers"])
+    policy = out[b"content-security-policy"].decode()
+    assert policy.startswith("default-src 'self'") and "googletagmanager" not in policy and "facebook" not in policy
+    assert b"Cookie" in out[b"vary"] and out[b"cache-control"] == b"private"  # the policy is this visitor's
+    assert sent["body"] == body
+
+
+@pytest.mark.parametrize("content_type", [b" text/html", b"\tTEXT/HTML ; charset=utf-8"])
+async def test_an_html_content_type_with_leading_whitespace_is_still_an_html_page(
+    tmp_path: Path, content_type: bytes
+) -> None:
+    app = CookieGateMiddleware(_raw_app([(b"content-type", content_type)], PAGE.encode()), config=make_config(tmp_path))
+    messages = await raw_get(app, "/", IP["FR"])
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    assert b"cookiegate-banner" in body and not fetches(body.decode(), "www.googletagmanager.com")
+
+
+@pytest.mark.parametrize(("status", "method"), [(302, "GET"), (304, "GET"), (204, "GET"), (200, "HEAD")])
+async def test_a_response_without_a_content_type_that_no_browser_renders_goes_out_as_it_came(
+    tmp_path: Path, status: int, method: str
+) -> None:
+    headers = [(b"location", b"/elsewhere")]
+    app = CookieGateMiddleware(_raw_app(headers, b"", status), config=make_config(tmp_path))
+    scope = {"type": "http", "method": method, "path": "/", "raw_path": b"/", "query_string": b"",
+             "headers": [(b"host", b"testserver")], "client": (IP["FR"], 1), "server": ("testserver", 80),
+             "scheme": "http", "http_version": "1.1", "root_path": ""}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["headers"] == headers and sent[0]["status"] == status

@@ -92,7 +92,11 @@ _NAMES = [b"content-type", b"Content-Type", b"CONTENT-TYPE", b"content-typf", b"
           b"Set-Cookie", b"set-cookiE", b"set-cookie2", b"set-cookiz", b"content-length", b"vary", b"x-thing",
           b"cache-control", b"etag", b"content-encoding"]
 _VALUES = [b"text/html", b"TEXT/HTML; charset=utf-8", b"text/htm", b"text/html5", b"application/json",
-           b"text/plain", b"", b"_ga=GA1.1.1.1", b"prefs=dark", b"gzip", b"12", b"text/htmx", b"tExT/hTmL"]
+           b"text/plain", b"", b"_ga=GA1.1.1.1", b"prefs=dark", b"gzip", b"12", b"text/htmx", b"tExT/hTmL",
+           # documents a browser renders though they are not text/html, and their near misses
+           b" \ttext/html", b"application/xhtml+xml", b"image/SVG+XML; charset=utf-8", b"text/xml", b"  ",
+           b"application/xml ;x", b"unknown/unknown", b"*/*", b"application/xmlx", b"application/json+xmlz",
+           b"+xml", b"xml"]
 _pair = st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES))
 # Shapes ASGI allows but the C side does not read itself (it hands them to the Python gate).
 _odd_pair = st.one_of(
