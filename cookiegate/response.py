@@ -17,7 +17,7 @@ import anyio
 from .categories import CATEGORIES
 from .decision import Decision, strictest
 from .gateway import Gateway, Visit
-from .rewrite import HtmlRewriter, Utf16Rewriter, _native, could_start_a_bom, utf16_codec
+from .rewrite import HtmlRewriter, Utf16Rewriter, _native, _urls, could_start_a_bom, utf16_codec
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -108,6 +108,10 @@ def _personalize(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
     return rest
 
 
+#: Response headers that send a page down the general path (see _page_headers).
+_GENERAL_PATH_HEADERS: Final = frozenset({b"vary", b"cache-control", b"content-encoding", b"link", b"refresh"})
+
+
 def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool, bytes] | None:
     """An uncompressed page's headers as the gate sends them, in one pass, whether a length was sent, and
     its (last) Content-Type.
@@ -115,7 +119,8 @@ def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool, bytes] | N
     Names lower-cased, the length and strong validator dropped (the body changes), ``Vary: Cookie,
     Sec-GPC`` and ``Cache-Control: private`` added: what :func:`_personalize` and the general path give.
     ``None`` when the page needs that general path: the app set its own Vary or Cache-Control (merged),
-    or a Content-Encoding (a compressed body is not rewritten and keeps its length)."""
+    a Content-Encoding (a compressed body is not rewritten and keeps its length), or a Link or Refresh
+    header (which may make the browser fetch from a vendor: checked there)."""
     headers: list[tuple[bytes, bytes]] = []
     has_length = False
     content_type = b""
@@ -123,7 +128,7 @@ def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool, bytes] | N
         key = key.lower()
         if key == b"content-length":
             has_length = True
-        elif key == b"vary" or key == b"cache-control" or key == b"content-encoding":
+        elif key in _GENERAL_PATH_HEADERS:
             return None
         elif key != b"etag":
             if key == b"content-type":
@@ -131,6 +136,51 @@ def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool, bytes] | N
             headers.append((key, value))
     headers.extend(_PERSONAL_HEADERS)
     return headers, has_length, content_type
+
+
+def split_link_header(value: bytes) -> list[bytes]:
+    """A ``Link`` header's link-values: split at the commas outside ``<...>`` and quoted strings (RFC 8288)."""
+    parts: list[bytes] = []
+    start, in_target, quoted, escaped = 0, False, False, False
+    for i, c in enumerate(value):
+        if quoted:
+            if escaped:
+                escaped = False
+            elif c == 0x5C:  # backslash
+                escaped = True
+            elif c == 0x22:
+                quoted = False
+        elif in_target:
+            in_target = c != 0x3E  # ">"
+        elif c == 0x3C:  # "<"
+            in_target = True
+        elif c == 0x22:
+            quoted = True
+        elif c == 0x2C:  # ","
+            parts.append(value[start:i])
+            start = i + 1
+    parts.append(value[start:])
+    return [part.strip(b" \t") for part in parts if part.strip(b" \t")]
+
+
+_LINK_TARGET: Final = re.compile(rb"[ \t]*<([^>]*)>")
+_IMAGESRCSET: Final = re.compile(
+    rb';[ \t]*imagesrcset[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;]*))', re.IGNORECASE
+)
+
+
+def link_fetches(link_value: bytes) -> list[str] | None:
+    """What one link-value of a ``Link`` header may make a browser fetch or contact (preload, prefetch,
+    preconnect, modulepreload, a stylesheet): its target and its ``imagesrcset`` candidates, as URLs.
+    ``None`` when it does not start with ``<target>`` (a browser ignores it)."""
+    target = _LINK_TARGET.match(link_value)
+    if target is None:
+        return None
+    urls = list(_urls(b"link", b"href", target.group(1)))
+    for found in _IMAGESRCSET.finditer(link_value, target.end()):
+        srcset = found.group(1) if found.group(1) is not None else found.group(2)
+        urls.extend(_urls(b"link", b"imagesrcset", srcset.replace(b'\\"', b'"')))
+    return urls
 
 
 def scrub_hosts(data: bytes, hosts: tuple[bytes, ...], codec: str | None = None) -> bytes:
@@ -254,6 +304,8 @@ class ResponseGate:
         headers = [(k.lower(), v) for k, v in raw_headers]
         if has_cookie:
             headers = self._filter_cookies(headers, decision)
+        if any(k == b"link" or k == b"refresh" for k, _ in headers):
+            headers = self._filter_fetching_headers(headers, decision)
         # Which cookies survive (and, for a page, which tags) depends on the visitor's consent: a shared
         # cache must not hand one visitor's page or (tracker) Set-Cookie to another.
         headers = _personalize(headers)
@@ -334,6 +386,38 @@ class ResponseGate:
                         continue
                     if category is not None and not decision.allows(category):
                         continue
+            kept.append((key, value))
+        return kept
+
+    def _filter_fetching_headers(
+        self, headers: list[tuple[bytes, bytes]], decision: Decision
+    ) -> list[tuple[bytes, bytes]]:
+        """Drop what in ``Link`` and ``Refresh`` headers would reach a refused vendor: a preload, prefetch or
+        preconnect of a vendor's script, pixel or host, or a refresh to it. A browser acts on these itself,
+        before and whatever the body says (and the default CSP only reports)."""
+        registry = self.gateway.registry
+
+        def refused(urls: list[str] | None) -> bool:
+            for url in urls or ():
+                vendor = registry.vendor_for_url(url)
+                if vendor is not None and not decision.allows(vendor.category):
+                    return True
+            return False
+
+        kept: list[tuple[bytes, bytes]] = []
+        for key, value in headers:
+            try:
+                if key == b"link":
+                    links = [link for link in split_link_header(value) if not refused(link_fetches(link))]
+                    if not links:
+                        continue
+                    value = b", ".join(links)
+                elif key == b"refresh" and refused(list(_urls(b"meta", b"content", value))):
+                    continue
+            except Exception:
+                # Never fail the page: a header that cannot be read for vendors is not sent.
+                self.gateway.errors.error("fetching-header", "cookiegate: could not read a Link/Refresh header")
+                continue
             kept.append((key, value))
         return kept
 

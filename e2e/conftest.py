@@ -190,6 +190,13 @@ def hostile_enforced_csp_app_factory() -> Any:
     return _hostile_app(csp_mode="enforce")
 
 
+#: A Link header preloading a vendor's script and pixel (each marked with the ``cgv`` variant parameter).
+HOSTILE_LINK_HEADER: Final = (
+    "<https://www.googletagmanager.com/gtag/js?id=G-LINKHEADER&cgv=link-preload-script>; rel=preload; as=script, "
+    "<https://www.facebook.com/tr?id=1&ev=PageView&cgv=link-preload-image>; rel=preload; as=image"
+)
+
+
 def _hostile_app(**config_overrides: Any) -> Any:
     """``/hostile`` whole and ``/hostile/chunked`` in tiny pieces through ``VisitAs(CookieGateMiddleware())``
     like the demo; :data:`UNGATED_HOSTILE_PATH` serves the same bytes around the gateway (the control)."""
@@ -234,14 +241,20 @@ def _hostile_app(**config_overrides: Any) -> Any:
     async def sniffed(request: StarletteRequest) -> Response:
         return Response(body)
 
+    # The page with Link headers that preload a vendor's script and pixel: the browser fetches those itself.
+    async def linked(request: StarletteRequest) -> HTMLResponse:
+        return HTMLResponse(body, headers={"link": HOSTILE_LINK_HEADER})
+
     site = Starlette(routes=[StarletteRoute("/hostile", whole), StarletteRoute("/hostile/chunked", chunked),
                              StarletteRoute("/hostile/utf16", whole_utf16),
                              StarletteRoute("/hostile/utf16/chunked", chunked_utf16),
-                             StarletteRoute("/hostile/sniffed", sniffed)])
+                             StarletteRoute("/hostile/sniffed", sniffed),
+                             StarletteRoute("/hostile/linked", linked)])
     gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(**config_overrides)))
     ungated = HTMLResponse(body)
     ungated_utf16 = HTMLResponse(utf16, media_type="text/html")
     ungated_sniffed = Response(body)
+    ungated_linked = HTMLResponse(body, headers={"link": HOSTILE_LINK_HEADER})
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH:
@@ -250,6 +263,8 @@ def _hostile_app(**config_overrides: Any) -> Any:
             await ungated_utf16(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH + "/sniffed":
             await ungated_sniffed(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH + "/linked":
+            await ungated_linked(scope, receive, send)
         else:
             await gated(scope, receive, send)  # lifespan included: the gateway starts and stops
 

@@ -343,6 +343,24 @@ def test_eu_first_visit_fetches_no_hostile_variant_of_a_page_sent_without_a_cont
     assert_no_refused_variant(visitor, allowed_categories(visitor.consent_state()), "from the sniffed page")
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_link_headers_preload_nothing_refused_for_an_eu_first_visit_and_everything_ungated(
+    new_visitor: NewVisitor, hostile_server_url: str, javascript: bool
+) -> None:
+    # Chromium preloads from a page's Link header before it reads any markup: the control shows it does.
+    link_variants = {"link-preload-script", "link-preload-image"} if javascript else {"link-preload-image"}
+    control = new_visitor("FR", javascript=javascript, server=hostile_server_url)
+    control.goto(UNGATED_HOSTILE_PATH + "/linked")
+    fetched = {variant_of(r) for r in control.requests}
+    assert link_variants <= fetched, f"Chromium did not preload from the Link header: {sorted(fetched)}"
+
+    visitor = new_visitor("FR", javascript=javascript, server=hostile_server_url)
+    response = visitor.goto("/hostile/linked")
+    assert "link" not in response.headers, f"the vendors' links were sent: {response.headers.get('link')}"
+    expect(visitor.page.locator("#hostile-end")).to_have_text("end · ünïcödé · 漢字")
+    assert_no_refused_variant(visitor, allowed_categories(visitor.consent_state()), "from the Link header")
+
+
 @pytest.mark.parametrize(
     "path",
     [UNGATED_HOSTILE_PATH, UNGATED_HOSTILE_PATH + "/utf16", UNGATED_HOSTILE_PATH + "/sniffed"],

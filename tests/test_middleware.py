@@ -845,3 +845,33 @@ async def test_a_response_without_a_content_type_that_no_browser_renders_goes_ou
 
     await app(scope, receive, send)
     assert sent[0]["headers"] == headers and sent[0]["status"] == status
+
+
+# -- response headers that make the browser fetch -----------------------------------------------------------
+
+_LINKS = (b'<https://www.googletagmanager.com/gtag/js?id=G-1>; rel=preload; as=script, </static/site.css>; '
+          b'rel=preload; as=style; title="a, b", <https://connect.facebook.net>; rel=preconnect, '
+          b'</static/hero.png>; rel=preload; as=image; imagesrcset="https://www.facebook.com/tr?id=1 1x, /h.png 2x"')
+
+
+@pytest.mark.parametrize("content_type", [b"text/html; charset=utf-8", None], ids=["html", "no content-type"])
+async def test_link_and_refresh_headers_lose_what_reaches_a_refused_vendor_and_keep_the_rest(
+    tmp_path: Path, content_type: bytes | None
+) -> None:
+    # A browser preloads, preconnects and refreshes from these headers itself, before reading any markup.
+    headers = [(b"link", _LINKS), (b"refresh", b"5; url=https://www.facebook.com/tr?id=1&ev=PageView")]
+    if content_type is not None:
+        headers.append((b"content-type", content_type))
+    app = CookieGateMiddleware(_raw_app(headers, PAGE.encode()), config=make_config(tmp_path))
+    refused = dict((await raw_get(app, "/", IP["FR"]))[0]["headers"])  # opt-in, first visit: nothing optional
+    assert refused[b"link"] == b'</static/site.css>; rel=preload; as=style; title="a, b"'
+    assert b"refresh" not in refused
+    allowed = dict((await raw_get(app, "/", IP["US-CA"]))[0]["headers"])  # opt-out: allowed until refused
+    assert allowed[b"link"] == _LINKS and allowed[b"refresh"].startswith(b"5; url=https://www.facebook.com/")
+
+
+async def test_a_refresh_to_the_site_itself_and_links_a_browser_ignores_are_left_alone(tmp_path: Path) -> None:
+    headers = [(b"content-type", b"text/html"), (b"refresh", b"0; url=/fr/"), (b"link", b"not a link, <>; rel=x")]
+    app = CookieGateMiddleware(_raw_app(headers, PAGE.encode()), config=make_config(tmp_path))
+    out = dict((await raw_get(app, "/", IP["FR"]))[0]["headers"])
+    assert out[b"refresh"] == b"0; url=/fr/" and out[b"link"] == b"not a link, <>; rel=x"
