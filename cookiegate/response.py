@@ -108,10 +108,6 @@ def _personalize(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
     return rest
 
 
-#: Response headers that send a page down the general path (see _page_headers).
-_GENERAL_PATH_HEADERS: Final = frozenset({b"vary", b"cache-control", b"content-encoding", b"link", b"refresh"})
-
-
 def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool, bytes] | None:
     """An uncompressed page's headers as the gate sends them, in one pass, whether a length was sent, and
     its (last) Content-Type.
@@ -128,7 +124,10 @@ def _page_headers(raw: Any) -> tuple[list[tuple[bytes, bytes]], bool, bytes] | N
         key = key.lower()
         if key == b"content-length":
             has_length = True
-        elif key in _GENERAL_PATH_HEADERS:
+        elif (
+            key == b"vary" or key == b"cache-control" or key == b"content-encoding" or key == b"link"
+            or key == b"refresh"
+        ):
             return None
         elif key != b"etag":
             if key == b"content-type":

@@ -714,9 +714,10 @@ def test_a_plain_pages_one_pass_headers_are_what_the_general_steps_give() -> Non
         (b"content-length", b"6979"), (b"Content-Length", b"10"), (b"etag", b'"abc"'), (b"ETag", b'W/"x"'),
         (b"x-frame-options", b"DENY"), (b"Link", b"</a.css>; rel=preload"), (b"date", b"Thu, 26 Nov 2026"),
         (b"vary", b"Accept-Encoding"), (b"Cache-Control", b"public, max-age=60"),
-        (b"content-encoding", b"gzip"), (b"Content-Encoding", b"identity"),
+        (b"content-encoding", b"gzip"), (b"Content-Encoding", b"identity"), (b"Refresh", b"5; url=/next"),
+        (b"server", b"uvicorn"), (b"x-request-id", b"42"), (b"Last-Modified", b"Thu, 26 Nov 2026"),
     ]
-    general_only = {b"vary", b"cache-control", b"content-encoding"}
+    general_only = {b"vary", b"cache-control", b"content-encoding", b"link", b"refresh"}
     rng = random.Random(6)
     fast = 0
     for _ in range(3000):

@@ -132,6 +132,7 @@ def _canonical(headers: list[Any]) -> bool:
          as_tuple=True, bodies=[PAGE.encode()])
 @example(headers=[(b"content-type", b"text/css"), (b"content-type", b"text/css"), (b"x-thing", b""),
                   (b"SET-COOKIE", b"_ga=GA1.1.1.1")], status=200, as_tuple=False, bodies=[b"body{}"])
+@example(headers=[(bytearray(b"content-type"), b"text/html")], status=200, as_tuple=False, bodies=[PAGE.encode()])
 def test_the_c_pass_through_sends_what_the_python_gate_sends_and_gates_the_same_responses(
     gateway: Gateway, headers: list[Any], status: int, as_tuple: bool, bodies: list[bytes]
 ) -> None:
