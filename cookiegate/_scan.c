@@ -451,7 +451,7 @@ static PyTypeObject SkipperType = {
  * Most responses (assets, APIs) need nothing from the gateway. PassGate(slow, gateway, visit, send, scope)
  * is the `send` the app receives: it looks at the http.response.start headers exactly as
  * cookiegate.response.ResponseGate._on_start does (the last Content-Type, any Set-Cookie; names compared
- * ASCII-case-insensitively) and, when the response is neither HTML nor sets a cookie, hands that message
+ * ASCII-case-insensitively) and, when the response is no page (page_kind below) and sets no cookie, hands that message
  * and every later one to `send` untouched. Otherwise, and for any headers not shaped as ASGI says (a
  * list or tuple of (bytes, bytes) pairs), it makes the Python gate, slow(gateway, visit, send, scope),
  * and passes it this message and every later one, so the Python code alone decides everything beyond
@@ -473,7 +473,8 @@ typedef struct {
 static PyObject *str_type, *str_headers, *str_start, *str_gate_start;
 
 /* What the start headers show: 0 nothing (pass through); NEEDS_GATE plus IS_HTML and/or HAS_COOKIE (the
- * Python gate's _gate_start takes them from there); ODD_SHAPE (the Python gate reads them itself); -1 error. */
+ * Python gate's _gate_start takes them from there; NEEDS_GATE alone: another document a browser renders);
+ * ODD_SHAPE (the Python gate reads them itself); -1 error. */
 enum { IS_HTML = 1, HAS_COOKIE = 2, NEEDS_GATE = 4, ODD_SHAPE = 8 };
 
 /* cookiegate.response.page_kind, its specification (a test holds the two together): what a response's

@@ -1,7 +1,8 @@
 """The gate every response passes through: headers first, then (for HTML) the streaming rewrite.
 
 Pure ASGI send wrapper in the manner of Starlette's GZipMiddleware: the ``http.response.start`` message
-is looked at, and only when it shows work to do (HTML, or a ``Set-Cookie``) is the decision computed.
+is looked at, and only when it shows work to do (HTML; another document a browser renders: no Content-Type,
+XHTML, SVG, XML; or a ``Set-Cookie``) is the decision computed.
 """
 
 from __future__ import annotations
