@@ -290,7 +290,7 @@ class ResponseGate:
             await self.send(message)
             return
         decision = self._decide()
-        if is_html and not has_cookie and message.get("status", 200) == 200 and self.scope.get("method") != "HEAD":
+        if is_html and not has_cookie and status == 200 and self.scope.get("method") != "HEAD":
             page = _page_headers(raw_headers)
             if page is not None:
                 # The common page: its headers made in one pass (what the general steps below give).
