@@ -481,11 +481,12 @@ enum { IS_HTML = 1, HAS_COOKIE = 2, NEEDS_GATE = 4, ODD_SHAPE = 8 };
  * (last) Content-Type makes it for a browser. NULL: none, which a browser sniffs. */
 enum { NOT_A_PAGE = 0, HTML_PAGE = 1, OTHER_DOCUMENT = 2 };
 
-static int media_is(const u8 *media, Py_ssize_t len, const char *name) {
+/* Whether the len bytes at s are `name` (lower case) in any ASCII case: header names and media types. */
+static int is_lower_name(const u8 *s, Py_ssize_t len, const char *name) {
     Py_ssize_t n = (Py_ssize_t)strlen(name);
     if (len != n) return 0;
     for (Py_ssize_t j = 0; j < n; j++)
-        if (lower(media[j]) != (u8)name[j]) return 0;
+        if (lower(s[j]) != (u8)name[j]) return 0;
     return 1;
 }
 
@@ -493,19 +494,15 @@ static int page_kind(const char *value, Py_ssize_t len) {
     if (value == NULL) return OTHER_DOCUMENT;
     const u8 *v = (const u8 *)value;
     while (len > 0 && (*v == ' ' || *v == '\t')) { v++; len--; }
-    if (len >= 9) {
-        static const u8 html[] = "text/html";
-        int same = 1;
-        for (int j = 0; j < 9 && same; j++) same = lower(v[j]) == html[j];
-        if (same) return HTML_PAGE;
-    }
+    if (len >= 9 && is_lower_name(v, 9, "text/html")) return HTML_PAGE;
     Py_ssize_t end = 0;
     while (end < len && v[end] != ';') end++;
     while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t')) end--;
-    if (end == 0 || media_is(v, end, "unknown/unknown") || media_is(v, end, "application/unknown")
-        || media_is(v, end, "*/*") || media_is(v, end, "text/xml") || media_is(v, end, "application/xml"))
+    if (end == 0 || is_lower_name(v, end, "unknown/unknown") || is_lower_name(v, end, "application/unknown")
+        || is_lower_name(v, end, "*/*") || is_lower_name(v, end, "text/xml")
+        || is_lower_name(v, end, "application/xml"))
         return OTHER_DOCUMENT;
-    if (end >= 4 && media_is(v + end - 4, 4, "+xml")) return OTHER_DOCUMENT;
+    if (end >= 4 && is_lower_name(v + end - 4, 4, "+xml")) return OTHER_DOCUMENT;
     return NOT_A_PAGE;
 }
 
@@ -528,19 +525,11 @@ static int start_needs_gate(PyObject *message) {
         if (!PyBytes_CheckExact(key) || !PyBytes_CheckExact(value)) return ODD_SHAPE;
         Py_ssize_t size = PyBytes_GET_SIZE(key);
         const u8 *k = (const u8 *)PyBytes_AS_STRING(key);
-        if (size == 12) {
-            static const u8 ct[] = "content-type";
-            int same = 1;
-            for (int j = 0; j < 12 && same; j++) same = lower(k[j]) == ct[j];
-            if (same) { /* the last one counts, as in the Python gate */
-                content_type = PyBytes_AS_STRING(value);
-                content_type_len = PyBytes_GET_SIZE(value);
-            }
-        } else if (size == 10) {
-            static const u8 sc[] = "set-cookie";
-            int same = 1;
-            for (int j = 0; j < 10 && same; j++) same = lower(k[j]) == sc[j];
-            if (same) has_cookie = 1;
+        if (is_lower_name(k, size, "content-type")) { /* the last one counts, as in the Python gate */
+            content_type = PyBytes_AS_STRING(value);
+            content_type_len = PyBytes_GET_SIZE(value);
+        } else if (is_lower_name(k, size, "set-cookie")) {
+            has_cookie = 1;
         }
     }
     int kind = page_kind(content_type, content_type_len);
