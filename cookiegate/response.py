@@ -575,16 +575,22 @@ class ResponseGate:
         parts.append("allowed=" + "+".join(sorted(self._decide().allowed)))
         return ", ".join(parts).encode("latin-1", "replace")
 
+    async def _on_read_body(self, read: Callable[[], Awaitable[bytes]], more_after: bool = False) -> None:
+        # A body the server was to read from a file, read here piece by piece (``read`` gives b"" at its end)
+        # and rewritten like any other; one piece is read ahead so the last goes out with more_body false
+        # (true when the app said more follows).
+        chunk = await read()
+        while True:
+            following = await read()
+            await self._on_body(chunk, more=bool(following) or more_after)
+            if not following:
+                break
+            chunk = following
+
     async def _on_pathsend(self, path: str) -> None:
         # An HTML file sent by path: read it ourselves so it is rewritten like any other body.
         async with await anyio.open_file(path, "rb") as fh:
-            chunk = await fh.read(65536)
-            while True:
-                following = await fh.read(65536)
-                await self._on_body(chunk, more=bool(following))
-                if not following:
-                    break
-                chunk = following
+            await self._on_read_body(lambda: fh.read(65536))
 
     async def _on_zerocopysend(self, message: Message) -> None:
         # A page the server was to copy from a file straight to the socket (the zero-copy send extension)
@@ -608,13 +614,7 @@ class ResponseGate:
                 left -= len(data)
             return data
 
-        chunk = await anyio.to_thread.run_sync(read)
-        while True:
-            following = await anyio.to_thread.run_sync(read)
-            await self._on_body(chunk, more=bool(following) or more_after)
-            if not following:
-                break
-            chunk = following
+        await self._on_read_body(lambda: anyio.to_thread.run_sync(read), more_after)
 
     @staticmethod
     def fail_closed_decision() -> Decision:
