@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .admin import PREVIEW_HEADER
 from .config import Config
@@ -23,8 +23,15 @@ GPC_PATH = "/.well-known/gpc.json"
 #: The common request's step below, in C (``cookiegate/_scan.c``), or None where it is not built.
 Entry: Any = None if _native is None else _native.Entry
 
+if TYPE_CHECKING:
+    _Base = object
+else:
+    # Where the C module is built, calling the middleware is its C call: the common request goes straight
+    # to the app (no coroutine of the gateway's own around it), the rest to ``_call`` below.
+    _Base = object if _native is None else _native.MiddlewareBase
 
-class CookieGateMiddleware:
+
+class CookieGateMiddleware(_Base):
     """Consent gateway in front of any ASGI app (Starlette, FastAPI, Django's ASGI handler…).
 
     ``CookieGateMiddleware(app, config=load_config("cookiegate.toml"))``, or in Starlette/FastAPI
@@ -47,8 +54,14 @@ class CookieGateMiddleware:
             if Entry is None or PassGate is None
             else Entry(Visit, ResponseGate, self.gateway, self._prefix, self._prefix_bare, GPC_PATH, PREVIEW_HEADER)
         )
+        if _Base is not object:
+            # Servers tell an ASGI 3 app by its ``__call__`` being a coroutine function (uvicorn, hypercorn,
+            # asgiref); the C call is not one, so the instance answers that lookup with the coroutine the
+            # C call falls back to. Calls themselves go through the type, to the C call.
+            self.__dict__["__call__"] = self._call
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The middleware's call in Python: all of it without the C module, else what the C call leaves."""
         kind = scope["type"]
         if kind == "http":
             entry = self._entry
@@ -86,6 +99,9 @@ class CookieGateMiddleware:
             await self.app(scope, self._lifespan_receive(receive), send)
         else:
             await self.app(scope, receive, send)
+
+    if TYPE_CHECKING or _Base is object:
+        __call__ = _call
 
     def _preview(self, scope: Scope) -> Preview | None:
         # Only an authenticated admin's request is previewed; anyone else's header is ignored (counted).

@@ -1,7 +1,8 @@
-"""The per-request C code (``Entry``, ``PassGate``, ``VisitBase`` and ``MemoKey`` in ``cookiegate/_scan.c``) against
-the Python code it stands for: for any response, what reaches the server is what ``ResponseGate`` alone
-sends, the Python gate is made exactly when the start shows work (HTML or a Set-Cookie), the middleware
-answers the same with and without the accelerator, and the decision memo's key is the same bytes."""
+"""The per-request C code (``MiddlewareBase``, ``Entry``, ``PassGate``, ``VisitBase`` and ``MemoKey`` in
+``cookiegate/_scan.c``) against the Python code it stands for: for any response, what reaches the server is
+what ``ResponseGate`` alone sends, the Python gate is made exactly when the start shows work (HTML or a
+Set-Cookie), the middleware answers the same with and without the accelerator (its call hands the server the
+app's own awaitable, and servers still see an ASGI 3 app), and the decision memo's key is the same bytes."""
 
 from __future__ import annotations
 
@@ -436,6 +437,174 @@ def test_the_c_entry_leaves_to_python_what_python_must_take(gateway: Gateway, sc
     before = dict(scope)
     assert _entry(gateway)(scope, Recorder()) is None
     assert scope == before  # nothing made, nothing stored
+
+
+_PATHS = ["/cookiegate/", "/cookiegate/consent", "/cookiegate", "/.well-known/gpc.json", "/cookiegate/é",
+          "/cookiegat", "/cookiegatex", "/Cookiegate/", "/.well-known/gpc.jsonx", "/.well-known/gpc.jso", "/", "",
+          "/é", "/cookiegate\udcff", "/x" * 40, "/cookiegate/" + "x" * 100]
+
+
+@native
+@pytest.mark.parametrize("path", _PATHS)
+@pytest.mark.parametrize(
+    "own", [("/cookiegate/", "/cookiegate", middleware.GPC_PATH), ("/ß/", "/ß", middleware.GPC_PATH),
+            ("/" + "p" * 70 + "/", "/" + "p" * 70, middleware.GPC_PATH)],
+    ids=["ascii (compared inline)", "non-ascii prefix (compared as str)", "long prefix (compared as str)"],
+)
+def test_the_c_entry_takes_exactly_the_paths_the_python_branch_does_not(
+    gateway: Gateway, path: str, own: tuple[str, str, str]
+) -> None:
+    prefix, prefix_bare, own_path = own
+    entry = response._native.Entry(Visit, ResponseGate, gateway, prefix, prefix_bare, own_path, b"cookiegate-preview")
+    python_takes = path.startswith(prefix) or path == prefix_bare or path == own_path
+    scope: dict[str, Any] = {"type": "http", "path": path, "headers": [], "client": None}
+    assert (entry(scope, Recorder()) is None) is python_takes
+    for other in (prefix, prefix_bare, own_path, prefix + "x", prefix_bare + "é"):
+        taken = other.startswith(prefix) or other == prefix_bare or other == own_path
+        assert (entry({"type": "http", "path": other, "headers": []}, Recorder()) is None) is taken
+
+
+# --- the middleware's call --------------------------------------------------------------------------------
+
+
+class _Awaitable:
+    """What an app's call returns, recognisable: the C call must hand this very object to the server."""
+
+    def __await__(self) -> Iterator[None]:
+        return iter(())
+
+
+def _recording_app(calls: list[tuple[Any, ...]]) -> Any:
+    def app(scope: Any, receive: Any, send: Any) -> _Awaitable:
+        calls.append((scope, receive, send))
+        return _Awaitable()
+
+    return app
+
+
+@native
+def test_the_middleware_call_hands_the_server_the_apps_own_awaitable_for_a_common_request(tmp_path: Path) -> None:
+    calls: list[tuple[Any, ...]] = []
+    gated = CookieGateMiddleware(_recording_app(calls), config=make_config(tmp_path))
+    scope = scope_for()
+    receive, send = object(), Recorder()
+    result = gated(scope, receive, send)
+    assert type(result) is _Awaitable  # no coroutine of the gateway's own around the app's
+    [(seen_scope, seen_receive, seen_send)] = calls
+    assert seen_scope is scope and seen_receive is receive
+    assert type(seen_send) is response.PassGate and seen_send.send is send and seen_send.visit is scope["cookiegate"]
+
+
+@native
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"type": "http", "path": "/cookiegate/consent", "method": "GET", "headers": [], "query_string": b""},
+        {"type": "http", "path": "/x", "headers": [(b"cookiegate-preview", b"t")], "client": None},
+        {"type": "websocket", "path": "/ws", "headers": []},
+        {"type": "lifespan"},
+        {"type": "htt", "path": "/x"},
+    ],
+    ids=["own route", "preview", "websocket", "lifespan", "unknown type"],
+)
+def test_the_middleware_call_leaves_everything_else_to_its_python_coroutine(
+    tmp_path: Path, scope: dict[str, Any]
+) -> None:
+    import inspect
+
+    calls: list[tuple[Any, ...]] = []
+    gated = CookieGateMiddleware(_recording_app(calls), config=make_config(tmp_path))
+    result = gated(scope, object(), Recorder())
+    assert inspect.iscoroutine(result) and result.cr_code is CookieGateMiddleware._call.__code__
+    result.close()
+    assert calls == []  # nothing ran yet: the coroutine runs when the server awaits it
+
+
+@native
+def test_the_middleware_call_with_keywords_or_a_missing_type_behaves_as_the_python_call(tmp_path: Path) -> None:
+    import inspect
+
+    calls: list[tuple[Any, ...]] = []
+    gated = CookieGateMiddleware(_recording_app(calls), config=make_config(tmp_path))
+    result = gated(scope=scope_for(), receive=object(), send=Recorder())
+    assert inspect.iscoroutine(result)
+    result.close()
+    with pytest.raises(KeyError):
+        run(gated({"path": "/x"}, object(), Recorder()))
+    with pytest.raises(TypeError):
+        gated(scope_for(), object())
+
+
+@native
+def test_servers_see_an_asgi3_app_while_calls_take_the_c_path(tmp_path: Path) -> None:
+    import asyncio
+    import inspect
+
+    from asgiref.compatibility import guarantee_single_callable
+    from uvicorn.config import Config as UvicornConfig
+
+    gated = CookieGateMiddleware(_recording_app([]), config=make_config(tmp_path))
+    assert asyncio.iscoroutinefunction(gated.__call__) and inspect.iscoroutinefunction(gated.__call__)
+    assert type(gated).__call__ is response._native.MiddlewareBase.__call__
+    assert guarantee_single_callable(gated) is gated  # asgiref (Daphne, Django channels): ASGI 3
+    config = UvicornConfig(app=gated, lifespan="off")
+    config.load()
+    assert config.asgi_version == "3.0"
+
+
+@native
+def test_a_subclass_may_wrap_the_call_and_the_middleware_is_still_collected(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    class Logged(CookieGateMiddleware):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            seen.append(scope["path"])
+            await super().__call__(scope, receive, send)
+
+    calls: list[tuple[Any, ...]] = []
+    gated = Logged(_recording_app(calls), config=make_config(tmp_path))
+    run(gated(scope_for(), object(), Recorder()))
+    assert seen == ["/p"] and len(calls) == 1
+    ref = weakref.ref(gated)
+    del gated
+    gc.collect()
+    assert ref() is None
+
+
+def test_without_the_accelerator_the_middleware_call_is_its_python_coroutine(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import asyncio, inspect
+        from pathlib import Path
+        from cookiegate import middleware
+        from cookiegate.middleware import CookieGateMiddleware
+        from tests.helpers import make_config
+        assert middleware._native is None and CookieGateMiddleware.__mro__[1] is object
+        assert CookieGateMiddleware.__call__ is CookieGateMiddleware._call
+        assert inspect.iscoroutinefunction(CookieGateMiddleware.__call__)
+        sent = []
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/css")]})
+            await send({"type": "http.response.body", "body": b"b{}"})
+        async def send(message):
+            sent.append(message)
+        async def receive():
+            return {"type": "http.request", "body": b""}
+        gated = CookieGateMiddleware(app, config=make_config(Path(%r)))
+        scope = {"type": "http", "method": "GET", "path": "/p", "headers": [], "client": ("85.0.1.10", 5)}
+        asyncio.run(gated(scope, receive, send))
+        assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"], sent
+        assert type(scope["cookiegate"]).__mro__[1] is object
+        """
+    ) % str(tmp_path)
+    env = dict(os.environ, COOKIEGATE_PURE_PYTHON="1")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 @native
