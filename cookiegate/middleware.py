@@ -47,8 +47,9 @@ class CookieGateMiddleware(_Base):
         self.admin = self.endpoint.admin
         self._prefix = config.prefix
         self._prefix_bare = config.prefix.rstrip("/")
-        # In C, what the branch below does for a request that is not for the gateway's own routes and not
-        # previewed (the visit made, the send wrapper returned); None from it means: take the branch.
+        # The C call's per-request step: what ``_call`` below does for a request that is not for the gateway's
+        # own routes and not previewed (the visit made, the send wrapper returned); None from it (or no
+        # entry at all) means ``_call`` takes the request.
         self._entry = (
             None
             if Entry is None or PassGate is None
@@ -61,15 +62,10 @@ class CookieGateMiddleware(_Base):
             self.__dict__["__call__"] = self._call
 
     async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The middleware's call in Python: all of it without the C module, else what the C call leaves."""
+        """The middleware's call in Python: all of it without the C module, else what the C call leaves
+        (which the C entry has already looked at and declined)."""
         kind = scope["type"]
         if kind == "http":
-            entry = self._entry
-            if entry is not None:
-                gate = entry(scope, send)
-                if gate is not None:
-                    await self.app(scope, receive, gate)
-                    return
             path: str = scope["path"]
             if path.startswith(self._prefix) or path == self._prefix_bare:
                 await self.endpoint(scope, receive, send)
