@@ -28,8 +28,7 @@
 #include <structmember.h>
 
 /* Bumped whenever what the module offers changes (skip()'s meaning, PassGate, Entry, VisitBase, MemoKey,
- * MiddlewareBase): Python
- * refuses a stale build with another number. */
+ * MiddlewareBase): Python refuses a stale build with another number. */
 #define SCAN_API 7
 #define MAX_NAMES 64
 #define MAX_NAME_LEN 32
