@@ -251,20 +251,18 @@ def _hostile_app(**config_overrides: Any) -> Any:
                              StarletteRoute("/hostile/sniffed", sniffed),
                              StarletteRoute("/hostile/linked", linked)])
     gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(**config_overrides)))
-    ungated = HTMLResponse(body)
-    ungated_utf16 = HTMLResponse(utf16, media_type="text/html")
-    ungated_sniffed = Response(body)
-    ungated_linked = HTMLResponse(body, headers={"link": HOSTILE_LINK_HEADER})
+    # The controls: the same bytes and headers, served around the gateway.
+    ungated: dict[str, Response] = {
+        UNGATED_HOSTILE_PATH: HTMLResponse(body),
+        UNGATED_HOSTILE_PATH + "/utf16": HTMLResponse(utf16, media_type="text/html"),
+        UNGATED_HOSTILE_PATH + "/sniffed": Response(body),
+        UNGATED_HOSTILE_PATH + "/linked": HTMLResponse(body, headers={"link": HOSTILE_LINK_HEADER}),
+    }
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH:
-            await ungated(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH + "/utf16":
-            await ungated_utf16(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH + "/sniffed":
-            await ungated_sniffed(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"] == UNGATED_HOSTILE_PATH + "/linked":
-            await ungated_linked(scope, receive, send)
+        control = ungated.get(scope["path"]) if scope["type"] == "http" else None
+        if control is not None:
+            await control(scope, receive, send)
         else:
             await gated(scope, receive, send)  # lifespan included: the gateway starts and stops
 
