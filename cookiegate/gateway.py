@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from . import geo as geo_module
 from .banner import BannerRenderer
@@ -30,7 +30,6 @@ from .decision import Decision, decide, strictest
 from .geo import GeoResolver
 from .jurisdiction import STRICTEST, Jurisdiction, Regime
 from .location import Location
-from .rewrite import _native
 from .store import DecisionStore, open_store
 from .visitor import (
     TrustedProxies,
@@ -216,10 +215,6 @@ def memo_materials(peer: bytes, headers: Iterable[tuple[bytes, bytes]]) -> tuple
     return joined, joined + b"\n\n" + b"\n".join(rest)
 
 
-#: :func:`memo_materials` in C (``cookiegate/_scan.c``; the function above specifies it), or None where the
-#: accelerator is not built.
-_memo_key: Any = None if _native is None else _native.MemoKey(_ADDRESS_HEADERS, tuple(sorted(_DECIDING_HEADERS)))
-
 
 class Gateway:
     """Everything built once per process: codec, geo reader, regime table, registry, renderer, store."""
@@ -282,16 +277,7 @@ class Gateway:
             self.geo.close()
 
 
-if TYPE_CHECKING:
-    _VisitBase = object
-else:
-    # Where the C module is built, a visit's three always-set attributes are plain fields and its __dict__
-    # is made only when a fact is first remembered: making a visit (every request) is then one allocation
-    # and three stores. Attribute access is the same either way.
-    _VisitBase = object if _native is None else _native.VisitBase
-
-
-class Visit(_VisitBase):
+class Visit:
     """What the gateway knows about the visitor of one request; every fact is computed on first use.
 
     The app sees this object as ``scope["cookiegate"]``: ``visit.decision.allows("analytics")`` (or
@@ -392,12 +378,7 @@ class Visit(_VisitBase):
         if not isinstance(host, str):
             self._found = None
             return None
-        peer = host.encode("utf-8", "surrogateescape")
-        found = None
-        if _memo_key is not None:
-            # The same bytes made in one C call (None for headers not shaped as ASGI says).
-            found = _memo_key.materials(peer, self._headers)
-        self._found = found or memo_materials(peer, self._headers)
+        self._found = memo_materials(host.encode("utf-8", "surrogateescape"), self._headers)
         return self._found
 
     @property

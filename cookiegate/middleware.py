@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .admin import PREVIEW_HEADER
 from .config import Config
 from .endpoint import GPC_JSON, Endpoint, respond
 from .gateway import Gateway, Preview, Visit
-from .response import PassGate, ResponseGate, has_header
-from .rewrite import _native
+from .response import ResponseGate
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -20,18 +19,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Served by the gateway itself, outside its prefix (the GPC support resource).
 GPC_PATH = "/.well-known/gpc.json"
-#: The common request's step below, in C (``cookiegate/_scan.c``), or None where it is not built.
-Entry: Any = None if _native is None else _native.Entry
-
-if TYPE_CHECKING:
-    _Base = object
-else:
-    # Where the C module is built, calling the middleware is its C call: the common request goes straight
-    # to the app (no coroutine of the gateway's own around it), the rest to ``_call`` below.
-    _Base = object if _native is None else _native.MiddlewareBase
 
 
-class CookieGateMiddleware(_Base):
+class CookieGateMiddleware:
     """Consent gateway in front of any ASGI app (Starlette, FastAPI, Django's ASGI handler…).
 
     ``CookieGateMiddleware(app, config=load_config("cookiegate.toml"))``, or in Starlette/FastAPI
@@ -47,23 +37,8 @@ class CookieGateMiddleware(_Base):
         self.admin = self.endpoint.admin
         self._prefix = config.prefix
         self._prefix_bare = config.prefix.rstrip("/")
-        # The C call's per-request step: what ``_call`` below does for a request that is not for the gateway's
-        # own routes and not previewed (the visit made, the send wrapper returned); None from it (or no
-        # entry at all) means ``_call`` takes the request.
-        self._entry = (
-            None
-            if Entry is None or PassGate is None
-            else Entry(Visit, ResponseGate, self.gateway, self._prefix, self._prefix_bare, GPC_PATH, PREVIEW_HEADER)
-        )
-        if _Base is not object:
-            # Servers tell an ASGI 3 app by its ``__call__`` being a coroutine function (uvicorn, hypercorn,
-            # asgiref); the C call is not one, so the instance answers that lookup with the coroutine the
-            # C call falls back to. Calls themselves go through the type, to the C call.
-            self.__dict__["__call__"] = self._call
 
-    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The middleware's call in Python: all of it without the C module, else what the C call leaves
-        (which the C entry has already looked at and declined)."""
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
@@ -80,24 +55,19 @@ class CookieGateMiddleware(_Base):
                     head=scope.get("method") == "HEAD",
                 )
                 return
-            if has_header(scope.get("headers", ()), PREVIEW_HEADER):
-                # Checked before the visit is made: a preview removes the credentials from the headers.
-                visit = Visit(self.gateway, scope, preview=self._preview(scope))
-            else:
-                visit = Visit(self.gateway, scope)
+            preview = None
+            for name, _ in scope.get("headers", ()):
+                if name == PREVIEW_HEADER:
+                    # Checked before the visit is made: a preview removes the credentials from the headers.
+                    preview = self._preview(scope)
+                    break
+            visit = Visit(self.gateway, scope, preview=preview)
             scope["cookiegate"] = visit
-            if PassGate is not None:
-                # The C pass-through: it makes the ResponseGate only when the start shows work to do.
-                await self.app(scope, receive, PassGate(ResponseGate, self.gateway, visit, send, scope))
-            else:
-                await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
+            await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
         elif kind == "lifespan":
             await self.app(scope, self._lifespan_receive(receive), send)
         else:
             await self.app(scope, receive, send)
-
-    if TYPE_CHECKING or _Base is object:
-        __call__ = _call
 
     def _preview(self, scope: Scope) -> Preview | None:
         # Only an authenticated admin's request is previewed; anyone else's header is ignored (counted).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 import anyio
@@ -18,7 +18,7 @@ import anyio
 from .categories import CATEGORIES
 from .decision import Decision, strictest
 from .gateway import Gateway, Visit
-from .rewrite import HtmlRewriter, Utf16Rewriter, _native, _urls, could_start_a_bom, utf16_codec
+from .rewrite import HtmlRewriter, Utf16Rewriter, _urls, could_start_a_bom, utf16_codec
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -195,23 +195,6 @@ def scrub_hosts(data: bytes, hosts: tuple[bytes, ...], codec: str | None = None)
     return data
 
 
-def has_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bool:
-    """Whether a header of exactly that (lower-case) name is among the ASGI headers."""
-    # Only requests the C entry leaves to Python come here (the gateway's own routes, previews, odd
-    # shapes): the common request's preview check is made in C, with the visit.
-    for key, _ in headers:
-        if key == name:
-            return True
-    return False
-
-
-#: ``PassGate(ResponseGate, gateway, visit, send, scope)``, the C pass-through in front of the gate below
-#: (``cookiegate/_scan.c``), or None where the accelerator is not built. It hands a response whose start
-#: shows no HTML and no Set-Cookie straight to ``send``, as ``ResponseGate`` does, and otherwise makes the
-#: ``ResponseGate`` and passes it every message; only the per-request cost differs.
-PassGate: Any = None if _native is None else _native.PassGate
-
-
 class ResponseGate:
     """Per-request send wrapper. Holds all per-request state; the middleware keeps none."""
 
@@ -279,7 +262,6 @@ class ResponseGate:
         return self._gate_start(message, is_html=kind == HTML_PAGE, has_cookie=has_cookie)
 
     async def _gate_start(self, message: Message, is_html: bool, has_cookie: bool) -> None:
-        # Also called by the C pass-through (positional arguments), which has read the headers already.
         if type(message) is not dict:
             # ASGI messages are dicts, but a mapping that is not one may be read-only: the gate sends its own.
             message = dict(message)
@@ -615,8 +597,3 @@ class ResponseGate:
             return data
 
         await self._on_read_body(lambda: anyio.to_thread.run_sync(read), more_after)
-
-    @staticmethod
-    def fail_closed_decision() -> Decision:
-        """The decision used when nothing about the visitor can be trusted."""
-        return strictest()

@@ -448,9 +448,8 @@ def _is_alpha(byte: int) -> bool:
     return 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
 
 
-#: The C module's API version (its skip scan, pass-through, entry, visit base, memo key and middleware base) this
-#: package was written against; a build with another one is not used.
-_SCAN_API = 7
+#: The C module's API version this package was written against; a build with another one is not used.
+_SCAN_API = 8
 
 
 def _load_native() -> Any:
