@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .categories import NECESSARY, OPTIONAL_CATEGORIES
+from .categories import CATEGORIES, NECESSARY, OPTIONAL_CATEGORIES
 from .consent import Choice
 from .jurisdiction import STRICTEST, Regime
 from .location import Location
@@ -21,6 +21,38 @@ REASON_CHOICE = "stored choice"
 REASON_GPC = "GPC"
 REASON_BOT = "bot"
 REASON_FAILSAFE = "fail-safe"
+
+
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """What may fire, as the gate applies it to each tag: hashable, so what a page became can be remembered
+    per set of permissions.
+
+    A vendor fires when the visitor allowed it by name, or allowed its category and did not refuse it by
+    name. A third party nobody classified fires only where no consent is asked for (``unclassified``).
+    """
+
+    categories: frozenset[str]
+    #: Vendor ids allowed although their category is not.
+    vendors_on: frozenset[str] = frozenset()
+    #: Vendor ids refused although their category is allowed.
+    vendors_off: frozenset[str] = frozenset()
+    #: Whether third parties that no registry or catalogue entry claims may load.
+    unclassified: bool = False
+
+    def fires(self, vendor_id: str | None, category: str) -> bool:
+        """Whether a tag of ``vendor_id`` (None: explicit site markup naming only a category) may fire."""
+        if vendor_id is not None:
+            if vendor_id in self.vendors_on:
+                return True
+            if vendor_id in self.vendors_off:
+                return False
+        return category in self.categories
+
+    @property
+    def everything(self) -> bool:
+        """Whether nothing at all can be refused: every category, no vendor refused, unclassified allowed."""
+        return self.unclassified and not self.vendors_off and self.categories.issuperset(CATEGORIES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +68,8 @@ class Decision:
     allowed: frozenset[str]
     #: Per category, why it is on or off (``regime default``, ``stored choice``, ``GPC``, ``bot`` …).
     reasons: Mapping[str, str] = field(default_factory=dict)
+    #: What the gate applies to each tag (see :class:`Permissions`).
+    permissions: Permissions
 
     def allows(self, category: str) -> bool:
         """Whether tags and cookies of ``category`` may fire for this request."""
@@ -123,6 +157,7 @@ def decide(
         is_bot=is_bot,
         allowed=frozenset(allowed),
         reasons=reasons,
+        permissions=Permissions(frozenset(allowed)),
     )
 
 
@@ -134,4 +169,5 @@ def strictest(location: Location | None = None) -> Decision:
         choice=None,
         allowed=frozenset({NECESSARY}),
         reasons={c: REASON_FAILSAFE for c in OPTIONAL_CATEGORIES} | {NECESSARY: REASON_NECESSARY},
+        permissions=Permissions(frozenset({NECESSARY})),
     )
