@@ -23,9 +23,9 @@ from starlette.routing import Mount, Route
 
 from bench.pages import static_page, streamed_chunks
 from cookiegate import CookieGateMiddleware
-from cookiegate.config import Config, config_from_mapping
+from cookiegate._config import Config, config_from_mapping
+from cookiegate._resources import bundled_demo_database
 from cookiegate.demo.site import create_site
-from cookiegate.resources import bundled_demo_database
 
 #: A visitor in Paris according to the bundled demo geo database (geo/demo-ranges.csv).
 EU_IP = "85.0.1.10"

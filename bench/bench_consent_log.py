@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cookiegate.store import ConsentRecord  # noqa: E402
-from cookiegate.store.sqlite import SQLiteStore  # noqa: E402
+from cookiegate.store._sqlite import SQLiteStore  # noqa: E402
 
 
 class NoopStore:
@@ -84,7 +84,7 @@ async def run_posts(store: Any, clients: int, seconds: float, tmp: Path) -> floa
     lookup, cookie signing and the durable record.
     """
     from cookiegate import Config, CookieGateMiddleware
-    from cookiegate.resources import bundled_demo_database
+    from cookiegate._resources import bundled_demo_database
 
     async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never reached
         raise AssertionError("the consent endpoint answers by itself")
@@ -161,7 +161,7 @@ async def main() -> None:
         )
     schemas: list[str] = []
     if args.postgres_url:
-        from cookiegate.store.postgres import PostgresStore
+        from cookiegate.store._postgres import PostgresStore
 
         for grouped in (True, False):
             label = "grouped" if grouped else "one commit per record"

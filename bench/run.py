@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 from bench.apps import EU_IP, bench_config  # noqa: E402
 from bench.pages import static_page, streamed_chunks  # noqa: E402
-from cookiegate.consent import Choice, ConsentCodec, new_consent_id  # noqa: E402
+from cookiegate.policy._consent import Choice, ConsentCodec, new_consent_id  # noqa: E402
 
 TYPICAL_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/126.0.0.0 Safari/537.36")
@@ -300,7 +300,7 @@ def print_table(title: str, rows: Sequence[Row]) -> None:
 def consent_cookie(allow: Sequence[str]) -> str:
     """A valid consent cookie (for the bench's secret) that allows ``allow``."""
     config = bench_config()
-    from cookiegate.gateway import Gateway
+    from cookiegate._runtime import Gateway
 
     gateway = Gateway(config)
     try:
@@ -352,7 +352,7 @@ def ttfb(bases: Sequence[str], path: str, headers: Sequence[tuple[str, str]], re
 def stream_memory_peak(size: int) -> tuple[int, int]:
     """Peak traced memory (bytes) of the gated app streaming a ``size``-byte page, and its body messages."""
     from cookiegate import CookieGateMiddleware
-    from cookiegate.config import config_from_mapping
+    from cookiegate._config import config_from_mapping
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200,
@@ -606,11 +606,11 @@ def micro(quick: bool) -> list[tuple[str, float, str]]:
     """In-process costs, per call."""
     from bench.lol import lolhtml_available, lolhtml_rewrite
     from cookiegate import rewrite as rewrite_module
+    from cookiegate._geo import GeoResolver
+    from cookiegate._resources import bundled_demo_database
+    from cookiegate._visitor import _parse_user_agent, user_agent_info
     from cookiegate.catalog import TagRegistry
-    from cookiegate.geo import GeoResolver
-    from cookiegate.resources import bundled_demo_database
     from cookiegate.rewrite import HtmlRewriter
-    from cookiegate.visitor import _parse_user_agent, user_agent_info
 
     budget = 0.05 if quick else 2.0
     page = static_page()

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote
 
-from .categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, SOCIAL
+from .policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, SOCIAL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,9 +15,9 @@ from typing import Any, Final
 
 import anyio
 
-from .categories import CATEGORIES
-from .decision import Decision, strictest
-from .gateway import Gateway, Visit
+from ._runtime import Gateway, Visit
+from .policy._categories import CATEGORIES
+from .policy._decision import Decision, strictest
 from .rewrite import HtmlRewriter, Utf16Rewriter, _urls, could_start_a_bom, utf16_codec
 
 Message = MutableMapping[str, Any]

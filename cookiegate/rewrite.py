@@ -63,7 +63,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from .catalog import Vendor
-from .categories import CATEGORIES
+from .policy._categories import CATEGORIES
 
 __all__ = ["HtmlRewriter", "TagClassifier", "TagEvent", "Utf16Rewriter", "utf16_codec"]
 

@@ -38,8 +38,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from cookiegate.categories import NECESSARY
-from cookiegate.scan import CHROMIUM_ARGS as _SCAN_CHROMIUM_ARGS
+from cookiegate.cli._scan import CHROMIUM_ARGS as _SCAN_CHROMIUM_ARGS
+from cookiegate.policy._categories import NECESSARY
 
 if TYPE_CHECKING:
     from cookiegate.catalog import TagRegistry

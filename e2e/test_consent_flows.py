@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Locator, Response, expect
 
-from cookiegate.categories import ADS, ANALYTICS, NECESSARY, SOCIAL
+from cookiegate.policy._categories import ADS, ANALYTICS, NECESSARY, SOCIAL
 
 from .conftest import (
     CONSENT_COOKIE,

@@ -7,8 +7,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from cookiegate.categories import OPTIONAL_CATEGORIES
-from cookiegate.consent import Choice, ConsentCodec, new_consent_id
+from cookiegate.policy._categories import OPTIONAL_CATEGORIES
+from cookiegate.policy._consent import Choice, ConsentCodec, new_consent_id
 
 from .conftest import E2E_SECRET, TRACKING, NewVisitor
 from .test_consent_flows import BANNER, choose

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from cookiegate.scan import ScanError, format_report, leak_summary, scan
+from cookiegate.cli._scan import ScanError, format_report, leak_summary, scan
 from e2e.conftest import ROOT, serve
 from tests.fixtures.leaky_site import ADMIN_TOKEN
 

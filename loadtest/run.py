@@ -38,7 +38,7 @@ import httpx
 
 from cookiegate.catalog import TagRegistry
 from cookiegate.demo.visit_as import COOKIE_NAME, PLACES
-from cookiegate.store.sqlite import SQLiteStore
+from cookiegate.store._sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("/", "/pricing", "/blog/launch", "/community", "/privacy", "/stream")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from cookiegate import Config
-from cookiegate.resources import bundled_demo_database
+from cookiegate._resources import bundled_demo_database
 
 KEY = "test-key-" + "x" * 40
 

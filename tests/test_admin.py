@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cookiegate import CookieGateMiddleware
-from cookiegate.admin import (
+from cookiegate.admin._admin import (
     AdminAuth,
     FailureLimiter,
     consent_charts,
@@ -20,8 +20,8 @@ from cookiegate.admin import (
     render_chart_svg,
     tag_counts,
 )
-from cookiegate.store.base import CounterRow
-from cookiegate.tagsview import ConsentSpecError
+from cookiegate.policy._tag_matrix import ConsentSpecError
+from cookiegate.store._base import CounterRow
 
 from .helpers import IP, PAGE, client, make_config
 

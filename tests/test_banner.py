@@ -19,15 +19,15 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from cookiegate import CookieGateMiddleware
-from cookiegate.banner import CONSENT_MODE_TYPES, BannerRenderer, consent_mode_state
+from cookiegate._config import ConfigError
+from cookiegate._resources import banner_assets_dir
+from cookiegate.banner._renderer import CONSENT_MODE_TYPES, BannerRenderer, consent_mode_state
 from cookiegate.catalog import BUILTIN_VENDORS, Vendor
-from cookiegate.categories import OPTIONAL_CATEGORIES
-from cookiegate.config import ConfigError
-from cookiegate.consent import Choice, ConsentCodec
-from cookiegate.decision import Decision, decide
-from cookiegate.jurisdiction import REGIME_KINDS, Regime
-from cookiegate.location import Location
-from cookiegate.resources import banner_assets_dir
+from cookiegate.policy._categories import OPTIONAL_CATEGORIES
+from cookiegate.policy._consent import Choice, ConsentCodec
+from cookiegate.policy._decision import Decision, decide
+from cookiegate.policy._jurisdiction import REGIME_KINDS, Regime
+from cookiegate.policy._location import Location
 
 from .helpers import IP, KEY, ORIGIN, PAGE, client, make_config
 

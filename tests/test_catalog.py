@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cookiegate.catalog import BUILTIN_VENDORS, TagRegistry, Vendor, _required_literal
-from cookiegate.categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, SOCIAL
+from cookiegate.policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, SOCIAL
 
 SNIPPETS = Path(__file__).parent / "fixtures" / "snippets"
 VENDOR_FIXTURES = sorted(p for p in SNIPPETS.glob("*.html") if p.stem != "site-own")

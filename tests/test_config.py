@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cookiegate.config import Config, ConfigError, load_config
+from cookiegate._config import Config, ConfigError, load_config
 
 KEY = "k" * 40
 

@@ -5,7 +5,7 @@ import time
 import itsdangerous
 import pytest
 
-from cookiegate.consent import Choice, ConsentCodec, build_set_cookie, read_cookie
+from cookiegate.policy._consent import Choice, ConsentCodec, build_set_cookie, read_cookie
 
 OLD, NEW = "o" * 40, "n" * 40
 

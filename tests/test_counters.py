@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cookiegate.counters import Counters, consent_outcome
-from cookiegate.store.base import CounterRow
-from cookiegate.store.sqlite import SQLiteStore
+from cookiegate._counters import Counters, consent_outcome
+from cookiegate.store._base import CounterRow
+from cookiegate.store._sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -122,7 +122,7 @@ async def test_periodic_flush_runs_in_the_background_until_stopped(tmp_path: Pat
 def test_the_counting_day_is_the_utc_date_and_turns_over_at_utc_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime
 
-    from cookiegate import counters
+    from cookiegate import _counters as counters
 
     assert counters._day() == datetime.now(UTC).date().isoformat()
     midnight = datetime(2026, 3, 29, tzinfo=UTC).timestamp()  # a DST change in Europe: irrelevant to UTC
@@ -135,7 +135,7 @@ def test_the_counting_day_is_the_utc_date_and_turns_over_at_utc_midnight(monkeyp
 
 
 def test_pages_that_differ_on_every_view_are_spread_into_tag_counts_rather_than_kept_as_kinds() -> None:
-    from cookiegate import counters as counters_module
+    from cookiegate import _counters as counters_module
 
     counters = Counters()
     for views in range(1, 3001):  # a page echoing the visitor's input: one more pixel each view

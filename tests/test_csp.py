@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from cookiegate._runtime import ConsentModeClassifier
 from cookiegate.catalog import TagRegistry
-from cookiegate.categories import OPTIONAL_CATEGORIES
-from cookiegate.csp import CspBuilder
-from cookiegate.gateway import ConsentModeClassifier
+from cookiegate.policy._categories import OPTIONAL_CATEGORIES
+from cookiegate.policy._csp import CspBuilder
 
 SELF = "https://www.kactuce.com"
 ALLOW = ("https://cdn.kactuce.com",)

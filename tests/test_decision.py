@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from cookiegate.consent import Choice
-from cookiegate.decision import decide, strictest
-from cookiegate.jurisdiction import Regime, RegimeKind
-from cookiegate.location import Location
+from cookiegate.policy._consent import Choice
+from cookiegate.policy._decision import decide, strictest
+from cookiegate.policy._jurisdiction import Regime, RegimeKind
+from cookiegate.policy._location import Location
 
 OPT = ("functional", "analytics", "ads", "social")
 

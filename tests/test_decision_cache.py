@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from cookiegate import CookieGateMiddleware, gateway
-from cookiegate.consent import Choice, new_consent_id
-from cookiegate.decision import decide
+from cookiegate import CookieGateMiddleware
+from cookiegate import _runtime as gateway
+from cookiegate.policy._consent import Choice, new_consent_id
+from cookiegate.policy._decision import decide
 
 from .helpers import IP, PAGE, client, make_config
 from .test_geo import de_record, fr_record, write_db
@@ -134,7 +135,7 @@ async def test_a_remembered_choice_is_not_used_past_the_cookies_expiry_nor_past_
 async def test_a_new_geo_database_forgets_every_remembered_decision(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cookiegate import geo
+    from cookiegate import _geo as geo
 
     path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
     app = app_for(tmp_path, geoip_database=str(path))
@@ -246,7 +247,7 @@ async def test_a_returning_visitors_language_is_remembered_and_negotiated_anew_w
 def test_decisions_are_filed_under_the_keyed_hash_of_what_decides_them(tmp_path: Path) -> None:
     import hashlib
 
-    from cookiegate.geo import GeoResolver
+    from cookiegate._geo import GeoResolver
 
     with GeoResolver(str(write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()}))) as geo:
         cache = gateway.DecisionCache(geo)
@@ -264,8 +265,8 @@ def test_decisions_are_filed_under_the_keyed_hash_of_what_decides_them(tmp_path:
 def test_the_geo_resolver_is_asked_for_a_new_database_only_when_its_file_is_due_for_a_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cookiegate import geo as geo_module
-    from cookiegate.geo import GeoResolver
+    from cookiegate import _geo as geo_module
+    from cookiegate._geo import GeoResolver
 
     now = [1000.0]
     monkeypatch.setattr(geo_module, "_clock", lambda: now[0])
@@ -287,7 +288,7 @@ def test_the_geo_resolver_is_asked_for_a_new_database_only_when_its_file_is_due_
 
 
 def test_a_closed_geo_resolver_makes_the_cache_forget_at_the_next_lookup(tmp_path: Path) -> None:
-    from cookiegate.geo import GeoResolver
+    from cookiegate._geo import GeoResolver
 
     geo = GeoResolver(str(write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})), check_interval=3600)
     cache = gateway.DecisionCache(geo)
@@ -303,7 +304,7 @@ def test_a_cache_that_is_gone_is_not_kept_alive_by_the_geo_resolver(tmp_path: Pa
     import gc
     import weakref
 
-    from cookiegate.geo import GeoResolver
+    from cookiegate._geo import GeoResolver
 
     path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
     with GeoResolver(str(path), check_interval=0) as geo:

@@ -18,8 +18,8 @@ import anyio
 import pytest
 
 from cookiegate import CookieGateMiddleware, rewrite
-from cookiegate.resources import bundled_demo_database
-from cookiegate.store.sqlite import SQLiteStore
+from cookiegate._resources import bundled_demo_database
+from cookiegate.store._sqlite import SQLiteStore
 
 from .helpers import IP, KEY, fetches, make_config
 from .test_hardening import FORM, ORIGIN_OK, PAGE_TRACKER_HOSTS, Answer, call, hostile_site
@@ -93,7 +93,7 @@ def _empty(path: Path) -> None:
 async def test_broken_geo_database_serves_strictest_reports_degraded_and_recovers_on_atomic_swap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, breakage: Callable[[Path], None]
 ) -> None:
-    from cookiegate import geo
+    from cookiegate import _geo as geo
 
     now = [1000.0]
     monkeypatch.setattr(geo, "_clock", lambda: now[0])
@@ -119,7 +119,7 @@ async def test_broken_geo_database_serves_strictest_reports_degraded_and_recover
 async def test_geo_database_replaced_by_a_bad_file_keeps_serving_the_last_good_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cookiegate import geo
+    from cookiegate import _geo as geo
 
     now = [1000.0]
     monkeypatch.setattr(geo, "_clock", lambda: now[0])

@@ -17,9 +17,9 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-import cookiegate.geo as geo_module
-from cookiegate.geo import GeoResolver
-from cookiegate.location import Location
+import cookiegate._geo as geo_module
+from cookiegate._geo import GeoResolver
+from cookiegate.policy._location import Location
 from geo.build import DEFAULT_CSV, Row, read_rows
 
 REPO = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from cookiegate import CookieGateMiddleware
 from cookiegate.catalog import Vendor
-from cookiegate.consent import Choice, ConsentCodec
+from cookiegate.policy._consent import Choice, ConsentCodec
 
 from .helpers import IP, KEY, PAGE, fetches, make_config
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from cookiegate.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate, parse_accept_language, place_language
-from cookiegate.location import Location
-from cookiegate.resources import banner_assets_dir
+from cookiegate._resources import banner_assets_dir
+from cookiegate.banner._i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate, parse_accept_language, place_language
+from cookiegate.policy._location import Location
 
 AVAILABLE = ("en", "fr", "de", "es", "it", "nl", "pt", "pl")
 I18N = banner_assets_dir() / "i18n"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from cookiegate.jurisdiction import Jurisdiction
-from cookiegate.location import Location
+from cookiegate.policy._jurisdiction import Jurisdiction
+from cookiegate.policy._location import Location
 
 
 def loc(country: str | None, sub: str | None = None, in_eu: bool = False) -> Location:
@@ -56,7 +56,7 @@ def test_every_row_is_overridable_and_subdivision_beats_country() -> None:
     ],
 )
 def test_regime_defaults_per_category(kind: str, defaults: dict[str, bool]) -> None:
-    from cookiegate.jurisdiction import Regime
+    from cookiegate.policy._jurisdiction import Regime
 
     regime = Regime("x", kind)  # type: ignore[arg-type]
     assert {c: regime.default_allows(c) for c in defaults} == defaults

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from cookiegate import Config
-from cookiegate.banner import BannerRenderer
-from cookiegate.cli import main
-from cookiegate.lint import RULES, lint_config, lint_file
+from cookiegate.banner._renderer import BannerRenderer
+from cookiegate.cli._lint import RULES, lint_config, lint_file
+from cookiegate.cli._main import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 

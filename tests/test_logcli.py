@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from cookiegate.logcli import UsageError, add_log_parser, cutoff_for, run_log
-from cookiegate.store.sqlite import SQLiteStore
+from cookiegate.cli._log import UsageError, add_log_parser, cutoff_for, run_log
+from cookiegate.store._sqlite import SQLiteStore
 from tests.test_store import make_record
 
 

@@ -19,10 +19,10 @@ import anyio
 import pytest
 
 from cookiegate.store import ConsentRecord, StoreError, open_store
-from cookiegate.store.base import CounterRow
-from cookiegate.store.chain import entry_hash
-from cookiegate.store.logstore import LogStore
-from cookiegate.store.sqlite import SQLiteStore
+from cookiegate.store._base import CounterRow
+from cookiegate.store._chain import entry_hash
+from cookiegate.store._logstore import LogStore
+from cookiegate.store._sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -96,7 +96,7 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[An
 
         yield make_sqlite
         return
-    from cookiegate.store.postgres import PostgresStore
+    from cookiegate.store._postgres import PostgresStore
 
     with postgres_schema() as (url, schema):
 

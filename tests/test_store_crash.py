@@ -14,8 +14,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from cookiegate.store.logstore import LogStore
-from cookiegate.store.sqlite import SQLiteStore
+from cookiegate.store._logstore import LogStore
+from cookiegate.store._sqlite import SQLiteStore
 from tests.test_store import make_record, postgres_schema
 
 pytestmark = pytest.mark.anyio
@@ -31,10 +31,10 @@ from tests.test_store import make_record
 
 async def main(kind, target, schema):
     if kind == "sqlite":
-        from cookiegate.store.sqlite import SQLiteStore
+        from cookiegate.store._sqlite import SQLiteStore
         store = SQLiteStore(target)
     else:
-        from cookiegate.store.postgres import PostgresStore
+        from cookiegate.store._postgres import PostgresStore
         store = PostgresStore(target, schema=schema)
     await store.open()
     print("ready", flush=True)
@@ -103,7 +103,7 @@ async def test_sigkilled_sqlite_writer_keeps_every_acknowledged_record(tmp_path:
 
 @pytest.mark.postgres
 async def test_sigkilled_postgres_writer_keeps_every_acknowledged_record(tmp_path: Path) -> None:
-    from cookiegate.store.postgres import PostgresStore
+    from cookiegate.store._postgres import PostgresStore
 
     with postgres_schema() as (url, schema):
         acked = await anyio.to_thread.run_sync(_kill_mid_burst, tmp_path, "postgres", url, schema)
@@ -171,7 +171,7 @@ def _pg_ctl(action: str, cluster: list[str], *extra: str) -> None:
 
 @pytest.mark.postgres
 async def test_postgres_stopped_during_a_burst_gets_every_record_exactly_once(tmp_path: Path) -> None:
-    from cookiegate.store.postgres import PostgresStore
+    from cookiegate.store._postgres import PostgresStore
 
     cluster = _cluster()
     with postgres_schema() as (url, schema):

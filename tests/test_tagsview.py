@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cookiegate.catalog import TagRegistry, Vendor
-from cookiegate.cli import main
-from cookiegate.jurisdiction import Jurisdiction
-from cookiegate.tagsview import (
+from cookiegate.cli._main import main
+from cookiegate.policy._jurisdiction import Jurisdiction
+from cookiegate.policy._tag_matrix import (
     ConsentSpecError,
     build_matrix,
     decision_for,

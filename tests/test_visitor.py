@@ -10,8 +10,8 @@ import user_agents
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cookiegate.visitor as visitor
-from cookiegate.visitor import (
+import cookiegate._visitor as visitor
+from cookiegate._visitor import (
     MAX_FORWARDED_BYTES,
     MAX_FORWARDED_HOPS,
     MAX_USER_AGENT_CHARS,
@@ -441,13 +441,13 @@ _AGREEMENT_UAS = [
 
 @pytest.mark.parametrize("ua", _AGREEMENT_UAS)
 def test_cheap_bot_check_agrees_with_user_agents_on_real_traffic(ua: str) -> None:
-    from cookiegate.visitor import is_bot_user_agent
+    from cookiegate._visitor import is_bot_user_agent
 
     assert is_bot_user_agent(ua) == user_agent_info(ua).is_bot
 
 
 def test_cheap_bot_check_on_empty_and_huge_input() -> None:
-    from cookiegate.visitor import is_bot_user_agent
+    from cookiegate._visitor import is_bot_user_agent
 
     assert not is_bot_user_agent(None) and not is_bot_user_agent("")
     assert not is_bot_user_agent("Mozilla/5.0 " + "x" * 100_000 + " bot")  # only the first 512 characters count

@@ -10,7 +10,7 @@ from cookiegate.demo.site import create_site as create_site
 from cookiegate.demo.visit_as import VisitAs as VisitAs
 
 if TYPE_CHECKING:
-    from cookiegate.config import Config
+    from .._config import Config
 
 __all__ = ["VisitAs", "create_demo_app", "create_site"]
 

@@ -24,8 +24,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from cookiegate.categories import CATEGORIES
 from cookiegate.demo.visit_as import SCOPE_KEY as VISIT_AS_SCOPE_KEY
+
+from ..policy._categories import CATEGORIES
 
 _HERE: Final = Path(__file__).resolve().parent
 #: Jinja2 templates of the site, resolved from the package so it works installed from a wheel.

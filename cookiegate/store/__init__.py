@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .base import ConsentRecord, DecisionStore, StoreError, open_store
+from ._base import ConsentRecord, DecisionStore, StoreError, open_store
 
 __all__ = ["ConsentRecord", "DecisionStore", "StoreError", "open_store"]

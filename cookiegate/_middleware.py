@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .admin import PREVIEW_HEADER
-from .config import Config
-from .endpoint import GPC_JSON, Endpoint, respond
-from .gateway import Gateway, Preview, Visit
+from ._config import Config
+from ._runtime import Gateway, Preview, Visit
+from .admin._admin import PREVIEW_HEADER
 from .response import ResponseGate
+from .routes._endpoint import GPC_JSON, Endpoint, respond
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,7 +26,7 @@ class CookieGateMiddleware:
 
     ``CookieGateMiddleware(app, config=load_config("cookiegate.toml"))``, or in Starlette/FastAPI
     ``Middleware(CookieGateMiddleware, config=config)``. Per request it adds ``scope["cookiegate"]`` (a
-    lazy :class:`~cookiegate.gateway.Visit`), gates the response, and serves its own routes under
+    lazy :class:`~cookiegate.Visit`), gates the response, and serves its own routes under
     ``config.prefix``. It keeps no per-request state on itself.
     """
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from .categories import ADS, OPTIONAL_CATEGORIES, SOCIAL
-from .location import Location
+from ._categories import ADS, OPTIONAL_CATEGORIES, SOCIAL
+from ._location import Location
 
 RegimeKind = Literal["opt-in", "opt-out", "australia", "notice"]
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from .catalog import TagRegistry
-from .categories import NECESSARY
-from .tagsview import parse_consent
+from ..catalog import TagRegistry
+from ..policy._categories import NECESSARY
+from ..policy._tag_matrix import parse_consent
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Request, Route

@@ -17,8 +17,8 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from .base import StoreError
-from .logstore import Backend, LogStore, Tx
+from ._base import StoreError
+from ._logstore import Backend, LogStore, Tx
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: Key of the advisory lock taken while creating or migrating the schema.

@@ -38,10 +38,10 @@ from typing import Any, Final, Literal
 
 import jinja2
 
-from .gateway import Gateway, Preview
-from .store.base import CounterRow
-from .tagsview import ConsentSpecError, build_matrix, choice_for, location_for, parse_consent, tag_rows
-from .visitor import client_ip, header_value
+from .._runtime import Gateway, Preview
+from .._visitor import client_ip, header_value
+from ..policy._tag_matrix import ConsentSpecError, build_matrix, choice_for, location_for, parse_consent, tag_rows
+from ..store._base import CounterRow
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -56,7 +56,7 @@ MAX_FAILURES_TOTAL: Final = 100
 FAILURE_WINDOW_S: Final = 300.0
 #: Days of history the consent charts show.
 CHART_DAYS: Final = 14
-_ASSETS: Final = Path(__file__).resolve().parent / "admin_assets"
+_TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
 
 AuthStatus = Literal["ok", "off", "missing", "wrong", "limited"]
 
@@ -183,7 +183,7 @@ class Admin:
         self.refused_previews = 0
         self._warned = False
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(_ASSETS / "templates"),
+            loader=jinja2.FileSystemLoader(_TEMPLATES),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
@@ -234,7 +234,7 @@ class Admin:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, sub: str) -> None:
         """Serve ``{prefix}admin…``; ``sub`` is the path after ``admin``."""
-        from .endpoint import BadRequest, respond, respond_error, respond_json
+        from ..routes._endpoint import BadRequest, respond, respond_error, respond_json
 
         status = self.auth.check(scope.get("headers", ()), self._client(scope))
         if status == "off":
@@ -298,7 +298,7 @@ class Admin:
         gpc = (arg("gpc") or "0") in ("1", "on", "true")
         gw = self.gateway
         regime = gw.jurisdiction.regime_for(location)
-        from .decision import decide
+        from ..policy._decision import decide
 
         choice = choice_for(
             consent, regime_key=regime.key, regime_kind=regime.kind, policy_revision=gw.config.policy_revision
@@ -332,7 +332,7 @@ class Admin:
 
     async def dashboard_data(self, now: datetime | None = None) -> dict[str, Any]:
         """Everything the dashboard shows (also served as ``admin/data.json``)."""
-        from .lint import lint_config
+        from ..cli._lint import lint_config
 
         gw = self.gateway
         today = (now or datetime.now(UTC)).date()

@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .config import Config, ConfigError, load_config
+from .._config import Config, ConfigError, load_config
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(demo)
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
-    from .logcli import add_log_parser
+    from ._log import add_log_parser
 
     add_log_parser(sub)
     check = sub.add_parser("check-config", help="load and validate the configuration, print it (secrets hidden)")
@@ -69,10 +69,17 @@ def _consent_arg(args: argparse.Namespace) -> str:
 
 
 def _tags(args: argparse.Namespace) -> int:
-    from .catalog import TagRegistry
-    from .jurisdiction import Jurisdiction
-    from .tagsview import build_matrix, decision_for, format_matrix, format_tag_rows, location_for, parse_consent
-    from .tagsview import tag_rows as rows_for
+    from ..catalog import TagRegistry
+    from ..policy._jurisdiction import Jurisdiction
+    from ..policy._tag_matrix import (
+        build_matrix,
+        decision_for,
+        format_matrix,
+        format_tag_rows,
+        location_for,
+        parse_consent,
+    )
+    from ..policy._tag_matrix import tag_rows as rows_for
 
     config = load_config(args.config, demo=True)
     registry = TagRegistry.builtin(config.tags)
@@ -90,8 +97,8 @@ def _tags(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .config import resolve_config_path
-    from .lint import format_violations, lint_config, lint_file
+    from .._config import resolve_config_path
+    from ._lint import format_violations, lint_config, lint_file
 
     path = resolve_config_path(args.config)
     violations = lint_file(path) if path is not None else lint_config(load_config(None, demo=True))
@@ -100,8 +107,8 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from .catalog import TagRegistry
-    from .scan import ScanError, format_report, scan
+    from ..catalog import TagRegistry
+    from ._scan import ScanError, format_report, scan
 
     config = load_config(args.config, demo=True)
     token = args.token or config.admin_token
@@ -133,7 +140,7 @@ def _demo(args: argparse.Namespace) -> int:
     except ImportError:
         print("cookiegate demo needs uvicorn: pip install 'cookiegate[serve]'", file=sys.stderr)
         return 2
-    from .demo import create_demo_app
+    from ..demo import create_demo_app
 
     config = load_config(args.config, demo=True)
     print(f"cookiegate demo on http://{args.host}:{args.port}/  (visit-as switch at the top of every page)")
@@ -148,11 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(args)
         if args.command == "log":
-            from .logcli import run_log
+            from ._log import run_log
 
             return run_log(args, load_config(args.config))
         if args.command in ("tags", "lint", "scan"):
-            from .tagsview import ConsentSpecError
+            from ..policy._tag_matrix import ConsentSpecError
 
             try:
                 return {"tags": _tags, "lint": _lint, "scan": _scan}[args.command](args)
@@ -167,7 +174,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cookiegate: configuration error: {exc}", file=sys.stderr)
         return 2
     return 1  # pragma: no cover - argparse requires a command
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

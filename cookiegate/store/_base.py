@@ -196,12 +196,12 @@ def open_store(log_url: str, *, spool_dir: str | None = None, group_commit: bool
     SQLite file, or a per-database directory under the system temp directory for PostgreSQL).
     """
     if log_url.startswith("sqlite:///"):
-        from .sqlite import SQLiteStore
+        from ._sqlite import SQLiteStore
 
         return SQLiteStore(log_url.removeprefix("sqlite:///"), spool_dir=spool_dir, group_commit=group_commit)
     if log_url.startswith(("postgresql://", "postgres://")):
         try:
-            from .postgres import PostgresStore
+            from ._postgres import PostgresStore
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
             raise StoreError(
                 "log_url postgresql: install cookiegate[postgres] (psycopg, psycopg-pool)"

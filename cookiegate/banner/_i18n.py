@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Final
 
-from .location import Location
+from ..policy._location import Location
 
 #: The language spoken when nothing else matches.
 DEFAULT_LANGUAGE: Final = "en"

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
+from ._resources import banner_assets_dir, bundled_demo_database
+from ._visitor import TrustedProxies
 from .catalog import Vendor
-from .categories import CATEGORIES, NECESSARY
-from .jurisdiction import validate_regime_table
-from .resources import banner_assets_dir, bundled_demo_database
-from .visitor import TrustedProxies
+from .policy._categories import CATEGORIES, NECESSARY
+from .policy._jurisdiction import validate_regime_table
 
 #: Secrets that ship in examples and docs; start-up refuses them outside demo mode.
 DEFAULT_SECRETS: Final = frozenset({"", "change-me", "changeme", "secret", "cookiegate-demo", "CHANGE_ME"})

@@ -18,7 +18,7 @@ from typing import Any, Final
 import itsdangerous
 from itsdangerous.encoding import base64_encode
 
-from .categories import NECESSARY, OPTIONAL_CATEGORIES
+from ._categories import NECESSARY, OPTIONAL_CATEGORIES
 
 logger = logging.getLogger("cookiegate.consent")
 

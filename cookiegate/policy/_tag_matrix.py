@@ -1,7 +1,7 @@
 """The marketer's view in theory: which tag fires for which visitor, and why.
 
 Everything here reads the same objects the gateway blocks with (the :class:`~cookiegate.catalog.TagRegistry`,
-the :class:`~cookiegate.jurisdiction.Jurisdiction` and :func:`~cookiegate.decision.decide`), so the table
+the :class:`~cookiegate.policy.Jurisdiction` and :func:`~cookiegate.policy.decide`), so the table
 cannot drift from what the gateway does. Plain Python, no ASGI: used by ``cookiegate tags``, the admin
 dashboard and the admin preview.
 """
@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .catalog import TagRegistry, Vendor
-from .categories import NECESSARY, OPTIONAL_CATEGORIES
-from .consent import Choice
-from .decision import Decision, decide
-from .jurisdiction import EU_MEMBERS, REGIME_KINDS, Jurisdiction, RegimeKind
-from .location import Location
+from ..catalog import TagRegistry, Vendor
+from ._categories import NECESSARY, OPTIONAL_CATEGORIES
+from ._consent import Choice
+from ._decision import Decision, decide
+from ._jurisdiction import EU_MEMBERS, REGIME_KINDS, Jurisdiction, RegimeKind
+from ._location import Location
 
 #: Consent states a visitor can be in: no choice yet, everything accepted, everything refused.
 CONSENT_NONE: Final = "none"

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from .store.base import CounterRow
+from .store._base import CounterRow
 
 logger = logging.getLogger("cookiegate.counters")
 

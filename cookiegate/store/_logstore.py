@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from ..categories import OPTIONAL_CATEGORIES
-from .base import ConsentRecord, CounterRow, StatsBy, StatsRow, StoreError, VerifyReport, new_record_id
-from .chain import (
+from ..policy._categories import OPTIONAL_CATEGORIES
+from ._base import ConsentRecord, CounterRow, StatsBy, StatsRow, StoreError, VerifyReport, new_record_id
+from ._chain import (
     GENESIS,
     KIND_CONSENT,
     KIND_ERASURE,
@@ -33,7 +33,7 @@ from .chain import (
     canonical,
     link,
 )
-from .spool import Spool
+from ._spool import Spool
 
 logger = logging.getLogger("cookiegate.store")
 

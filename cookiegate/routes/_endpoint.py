@@ -16,15 +16,15 @@ from typing import Any, Final
 
 import anyio
 
-from .admin import Admin
-from .categories import NECESSARY, OPTIONAL_CATEGORIES
-from .consent import ACTIONS, Choice, build_set_cookie, cookie_names, new_consent_id
-from .decision import decide
-from .gateway import Gateway, Visit
-from .jurisdiction import SALE_SHARE_CATEGORIES
-from .rewrite import SCAN_BACKEND
-from .store import ConsentRecord, StoreError
-from .visitor import header_value
+from .._runtime import Gateway, Visit
+from .._visitor import header_value
+from ..admin._admin import Admin
+from ..policy._categories import NECESSARY, OPTIONAL_CATEGORIES
+from ..policy._consent import ACTIONS, Choice, build_set_cookie, cookie_names, new_consent_id
+from ..policy._decision import decide
+from ..policy._jurisdiction import SALE_SHARE_CATEGORIES
+from ..rewrite import SCAN_BACKEND
+from ..store import ConsentRecord, StoreError
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -358,7 +358,7 @@ class Endpoint:
 
     async def language(self, scope: Scope, send: Send) -> None:
         """The banner's language switcher (a plain GET form): remember the language, go back to the page."""
-        from .banner import LANGUAGE_COOKIE
+        from ..banner._renderer import LANGUAGE_COOKIE
 
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         lang = (query.get("lang") or [""])[0]

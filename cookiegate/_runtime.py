@@ -18,20 +18,11 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from . import geo as geo_module
-from .banner import BannerRenderer
-from .catalog import TagRegistry, Vendor
-from .categories import NECESSARY
-from .config import Config
-from .consent import Choice, ConsentCodec, read_cookie
-from .counters import Counters
-from .csp import CspBuilder
-from .decision import Decision, decide, strictest
-from .geo import GeoResolver
-from .jurisdiction import STRICTEST, Jurisdiction, Regime
-from .location import Location
-from .store import DecisionStore, open_store
-from .visitor import (
+from . import _geo as geo_module
+from ._config import Config
+from ._counters import Counters
+from ._geo import GeoResolver
+from ._visitor import (
     TrustedProxies,
     UserAgentInfo,
     client_ip,
@@ -41,6 +32,15 @@ from .visitor import (
     is_bot_user_agent,
     user_agent_info,
 )
+from .banner._renderer import BannerRenderer
+from .catalog import TagRegistry, Vendor
+from .policy._categories import NECESSARY
+from .policy._consent import Choice, ConsentCodec, read_cookie
+from .policy._csp import CspBuilder
+from .policy._decision import Decision, decide, strictest
+from .policy._jurisdiction import STRICTEST, Jurisdiction, Regime
+from .policy._location import Location
+from .store import DecisionStore, open_store
 
 logger = logging.getLogger("cookiegate")
 

@@ -1,7 +1,7 @@
 """Coarse visitor location from a MaxMind DB (GeoIP2/GeoLite2 City or Country, DB-IP lite, the demo DB).
 
 Only the country, its EU membership, the first-level subdivision and the English city name leave this
-module (as :class:`~cookiegate.location.Location`); coordinates, postcode, accuracy radius and the IP
+module (as :class:`~cookiegate.Location`); coordinates, postcode, accuracy radius and the IP
 address are never returned or logged.
 
 Failure is quiet per request and loud once: a missing, corrupt or unreadable database, or an address
@@ -32,8 +32,8 @@ from typing import Any
 
 import maxminddb
 
-from .location import Location
-from .visitor import ip_from_text
+from ._visitor import ip_from_text
+from .policy._location import Location
 
 __all__ = ["GeoResolver"]
 

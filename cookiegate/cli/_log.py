@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TextIO
 
-from .categories import CATEGORIES, OPTIONAL_CATEGORIES
-from .store import StoreError, open_store
-from .store.base import DecisionStore
+from ..policy._categories import CATEGORIES, OPTIONAL_CATEGORIES
+from ..store import StoreError, open_store
+from ..store._base import DecisionStore
 
 #: Retention used when neither ``--older-than`` nor the config's ``log_retention`` says otherwise.
 DEFAULT_RETENTION: Final = "13mo"

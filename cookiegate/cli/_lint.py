@@ -31,16 +31,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Final, cast
 
-from .banner import BannerRenderer
-from .catalog import TagRegistry, Vendor
-from .categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, OPTIONAL_CATEGORIES, SOCIAL
-from .config import Config, ConfigError, config_from_mapping
-from .decision import Decision
-from .gateway import Gateway, OnceLogger, Preview, Visit
-from .jurisdiction import BUILTIN_REGIMES, Jurisdiction, Regime
-from .location import Location
-from .tagsview import choice_for, location_for
-from .visitor import TrustedProxies
+from .._config import Config, ConfigError, config_from_mapping
+from .._runtime import Gateway, OnceLogger, Preview, Visit
+from .._visitor import TrustedProxies
+from ..banner._renderer import BannerRenderer
+from ..catalog import TagRegistry, Vendor
+from ..policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, OPTIONAL_CATEGORIES, SOCIAL
+from ..policy._decision import Decision
+from ..policy._jurisdiction import BUILTIN_REGIMES, Jurisdiction, Regime
+from ..policy._location import Location
+from ..policy._tag_matrix import choice_for, location_for
 
 RULES: Final[dict[str, str]] = {
     "config": "the configuration loads",

@@ -19,17 +19,17 @@ import jinja2
 from jinja2.filters import do_urlencode
 from markupsafe import Markup, escape
 
-from .catalog import BUILTIN_VENDORS, Vendor
-from .categories import ADS, ANALYTICS, FUNCTIONAL, OPTIONAL_CATEGORIES
-from .decision import Decision, decide
-from .i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
-from .jurisdiction import Regime, RegimeKind
-from .location import Location
-from .resources import banner_assets_dir
-from .visitor import header_value
+from .._resources import banner_assets_dir
+from .._visitor import header_value
+from ..catalog import BUILTIN_VENDORS, Vendor
+from ..policy._categories import ADS, ANALYTICS, FUNCTIONAL, OPTIONAL_CATEGORIES
+from ..policy._decision import Decision, decide
+from ..policy._jurisdiction import Regime, RegimeKind
+from ..policy._location import Location
+from ._i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
 
 if TYPE_CHECKING:
-    from .gateway import Visit
+    from .._runtime import Visit
 
 __all__ = [
     "BannerRenderer",

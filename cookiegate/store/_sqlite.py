@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from .logstore import Backend, LogStore, Tx
+from ._logstore import Backend, LogStore, Tx
 
 # Errors that mean "the file is busy or the disk is failing" (spool and retry), not a bug in a statement.
 _UNAVAILABLE_HINTS = ("locked", "busy", "disk", "unable to open", "i/o", "readonly", "read-only")

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .categories import CATEGORIES, NECESSARY, OPTIONAL_CATEGORIES
-from .consent import Choice
-from .jurisdiction import STRICTEST, Regime
-from .location import Location
+from ._categories import CATEGORIES, NECESSARY, OPTIONAL_CATEGORIES
+from ._consent import Choice
+from ._jurisdiction import STRICTEST, Regime
+from ._location import Location
 
 # Reasons, as the marketer's view and the debug log show them.
 REASON_NECESSARY = "necessary"

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .base import ProblemKind, VerifyReport
+from ._base import ProblemKind, VerifyReport
 
 GENESIS: Final = "0" * 64
 
