@@ -6,7 +6,7 @@ from ._config import Config as Config
 from ._config import ConfigError as ConfigError
 from ._config import load_config as load_config
 from ._middleware import CookieGateMiddleware as CookieGateMiddleware
-from ._runtime import Visit as Visit
+from ._visit import Visit as Visit
 from .policy._decision import Decision as Decision
 from .policy._location import Location as Location
 

@@ -17,8 +17,8 @@ V = TypeVar("V")
 
 
 class BoundedCache(Generic[K, V]):
-    """A dict of at most ``entries`` items and ``weight`` units in all (bytes, say), emptied when either is
-    reached. ``get`` is a plain dict lookup."""
+    """A dict of at most ``entries`` items and ``weight`` units put in (bytes, say), emptied when either
+    would be passed; a key put again counts its weight again. ``get`` is a plain dict lookup."""
 
     __slots__ = ("_table", "_entries", "_max_weight", "_weight")
 
@@ -37,11 +37,11 @@ class BoundedCache(Generic[K, V]):
     def put(self, key: K, value: V, weight: int = 0) -> V:
         """Keep ``value`` under ``key`` (emptying the cache first when it is full) and return it."""
         table = self._table
-        if key not in table and (
-            len(table) >= self._entries
-            or (self._max_weight is not None and self._weight + weight > self._max_weight)
+        if (self._max_weight is not None and self._weight + weight > self._max_weight) or (
+            len(table) >= self._entries and key not in table
         ):
-            self.clear()
+            table = self._table = {}
+            self._weight = 0
         table[key] = value
         self._weight += weight
         return value
@@ -77,8 +77,8 @@ class KeyedHash:
 
     __slots__ = ("_keyed",)
 
-    def __init__(self, digest_size: int = 16) -> None:
-        self._keyed = hashlib.blake2b(digest_size=digest_size, key=os.urandom(16))
+    def __init__(self, digest_size: int = 16, *, key: bytes | None = None) -> None:
+        self._keyed = hashlib.blake2b(digest_size=digest_size, key=os.urandom(16) if key is None else key)
 
     def digest(self, *parts: bytes) -> bytes:
         """The keyed digest of ``parts`` joined (callers make the join unambiguous)."""

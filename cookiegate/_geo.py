@@ -16,7 +16,6 @@ previous reader keeps serving.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import ipaddress
 import logging
@@ -32,6 +31,7 @@ from typing import Any
 
 import maxminddb
 
+from ._cache import BoundedCache, KeyedHash
 from ._visitor import ip_from_text
 from .policy._location import Location
 
@@ -75,8 +75,8 @@ _Fingerprint = tuple[int, int, int]
 #: Addresses whose location is remembered (per loaded database).
 _CACHE_SIZE = 8192
 
-# Module-level so tests can drive the reload interval without sleeping.
-_clock = time.monotonic
+#: The clock reload checks are timed on; module-level so tests can drive it without sleeping.
+clock = time.monotonic
 
 
 def _fingerprint(st: os.stat_result) -> _Fingerprint:
@@ -110,14 +110,12 @@ class GeoResolver:
         #: Visitors come back many times per visit, and parsing the address plus walking the tree is most of
         #: a lookup's cost. Keyed by a hash under a per-process random key, not by the address: the
         #: gateway keeps no raw IP, not even in memory between requests.
-        self._cache: dict[bytes, Location] = {}
+        self._cache: BoundedCache[bytes, Location] = BoundedCache(_CACHE_SIZE)
         self._generation = 0
         #: Called whenever the generation changes (see :meth:`on_change`); each held as a callable giving the
         #: listener, or None once a bound method's object is gone.
         self._listeners: list[Callable[[], Callable[[], None] | None]] = []
-        self._cache_key = os.urandom(16)
-        # Set up once and copied per lookup: keying a new hash costs a block of its own each time.
-        self._keyed = hashlib.blake2b(digest_size=16, key=self._cache_key)
+        self._hash = KeyedHash()
         if self._path is not None:
             self._check_file()
 
@@ -146,7 +144,7 @@ class GeoResolver:
         caller that remembers answers derived from lookups can forget them when it changes.
         """
         if self._path is not None and not self._closed and (
-            self._check_interval == 0 or _clock() >= self._next_check
+            self._check_interval == 0 or clock() >= self._next_check
         ):
             self._maybe_reload()
         return self._generation
@@ -177,7 +175,7 @@ class GeoResolver:
 
     @property
     def next_check(self) -> float:
-        """When (on this module's ``_clock``) :meth:`generation` next looks at the file: until then it returns
+        """When (on this module's ``clock``) :meth:`generation` next looks at the file: until then it returns
         what it last returned, so a caller that remembers answers may skip asking. ``-inf``: every call may
         change it (closed, or checking at every call); ``inf``: never (no database configured)."""
         if self._closed or self._check_interval == 0:
@@ -211,14 +209,12 @@ class GeoResolver:
         return self._cached(b"\x00" + material, address)
 
     def _cached(self, material: bytes, address: Callable[[], str | None]) -> Location:
-        if self._check_interval == 0 or _clock() >= self._next_check:
+        if self._check_interval == 0 or clock() >= self._next_check:
             self._maybe_reload()
         # The cache first, then the reader: a reload installs the reader before the new (empty) cache,
         # so a cache seen here is never newer than the reader read next.
         cache = self._cache
-        keyed = self._keyed.copy()
-        keyed.update(material)
-        digest = keyed.digest()
+        digest = self._hash.digest(material)
         cached = cache.get(digest)
         current = self._current
         if current is None:
@@ -252,11 +248,7 @@ class GeoResolver:
                 type(exc).__name__,
             )
             return Location.unknown()
-        location = _location_from_record(record)
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()  # a flood of new addresses costs only misses
-        cache[digest] = location
-        return location
+        return cache.put(digest, _location_from_record(record))
 
     def close(self) -> None:
         """Close the database; later lookups are unknown. Idempotent."""
@@ -295,7 +287,7 @@ class GeoResolver:
 
     def _check_file(self) -> None:
         assert self._path is not None
-        self._next_check = _clock() + self._check_interval
+        self._next_check = clock() + self._check_interval
         try:
             fingerprint = _fingerprint(os.stat(self._path))
         except OSError as exc:
@@ -333,7 +325,7 @@ class GeoResolver:
             )
             return
         previous, self._current = self._current, (reader, ip_version == 4)
-        self._cache = {}
+        self._cache = BoundedCache(_CACHE_SIZE)
         self._changed()
         self._fingerprint = fingerprint
         self._read_error = False

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 from ._config import Config
-from ._runtime import Gateway, Preview, Visit
+from ._http import respond
+from ._runtime import Gateway
+from ._types import ASGIApp, Message, Receive, Scope, Send
+from ._visit import Preview, Visit
 from .admin._admin import PREVIEW_HEADER
 from .response import ResponseGate
-from .routes._endpoint import GPC_JSON, Endpoint, respond
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from .routes._endpoint import GPC_JSON, Endpoint
 
 #: Served by the gateway itself, outside its prefix (the GPC support resource).
 GPC_PATH = "/.well-known/gpc.json"

@@ -378,14 +378,6 @@ def _parse_user_agent(ua: str) -> UserAgentInfo:
 # -- privacy signals -------------------------------------------------------------------------------
 
 
-def header_value(scope: Mapping[str, Any], name: bytes) -> str | None:
-    """The first value of request header ``name`` (lower-case bytes) in an ASGI scope, decoded as latin-1."""
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _has_flag(headers: Iterable[tuple[bytes, bytes]], header: bytes) -> bool:
     size = len(header)
     for name, value in headers:

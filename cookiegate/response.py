@@ -15,7 +15,8 @@ from typing import Any, Final
 
 import anyio
 
-from ._runtime import Gateway, Visit
+from ._runtime import Gateway
+from ._visit import Visit
 from .policy._categories import CATEGORIES
 from .policy._decision import Decision, strictest
 from .rewrite import HtmlRewriter, Utf16Rewriter, _urls, could_start_a_bom, utf16_codec

@@ -21,10 +21,11 @@ from starlette.routing import Route
 from cookiegate import CookieGateMiddleware
 from cookiegate._config import ConfigError
 from cookiegate._resources import banner_assets_dir
-from cookiegate.banner._renderer import CONSENT_MODE_TYPES, BannerRenderer, consent_mode_state
+from cookiegate.banner._renderer import BannerRenderer
 from cookiegate.catalog import BUILTIN_VENDORS, Vendor
 from cookiegate.policy._categories import OPTIONAL_CATEGORIES
 from cookiegate.policy._consent import Choice, ConsentCodec
+from cookiegate.policy._consent_mode import CONSENT_MODE_TYPES, consent_mode_state
 from cookiegate.policy._decision import Decision, decide
 from cookiegate.policy._jurisdiction import REGIME_KINDS, Regime
 from cookiegate.policy._location import Location

@@ -5,7 +5,8 @@ import time
 import itsdangerous
 import pytest
 
-from cookiegate.policy._consent import Choice, ConsentCodec, build_set_cookie, read_cookie
+from cookiegate._http import build_set_cookie, read_cookie
+from cookiegate.policy._consent import Choice, ConsentCodec
 
 OLD, NEW = "o" * 40, "n" * 40
 

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cookiegate._runtime import ConsentModeClassifier
 from cookiegate.catalog import TagRegistry
 from cookiegate.policy._categories import OPTIONAL_CATEGORIES
+from cookiegate.policy._consent_mode import ConsentModeClassifier
 from cookiegate.policy._csp import CspBuilder
 
 SELF = "https://www.kactuce.com"

@@ -96,7 +96,7 @@ async def test_broken_geo_database_serves_strictest_reports_degraded_and_recover
     from cookiegate import _geo as geo
 
     now = [1000.0]
-    monkeypatch.setattr(geo, "_clock", lambda: now[0])
+    monkeypatch.setattr(geo, "clock", lambda: now[0])
     db = tmp_path / "city.mmdb"
     breakage(db)
     app = gate(tmp_path, geoip_database=str(db))
@@ -122,7 +122,7 @@ async def test_geo_database_replaced_by_a_bad_file_keeps_serving_the_last_good_o
     from cookiegate import _geo as geo
 
     now = [1000.0]
-    monkeypatch.setattr(geo, "_clock", lambda: now[0])
+    monkeypatch.setattr(geo, "clock", lambda: now[0])
     db = tmp_path / "city.mmdb"
     shutil.copyfile(bundled_demo_database(), db)
     app = gate(tmp_path, geoip_database=str(db))

@@ -415,7 +415,7 @@ def test_database_appearing_later_is_picked_up(tmp_path: Path) -> None:
 
 def test_file_is_checked_only_after_the_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
-    monkeypatch.setattr(geo_module, "_clock", lambda: now[0])
+    monkeypatch.setattr(geo_module, "clock", lambda: now[0])
     path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
     resolver = GeoResolver(path, check_interval=30)
     write_db(path, {"85.0.1.0/24": de_record()})
@@ -432,7 +432,7 @@ def test_change_listeners_hear_of_each_new_database_and_of_the_close_and_the_nex
     import math
 
     now = [1000.0]
-    monkeypatch.setattr(geo_module, "_clock", lambda: now[0])
+    monkeypatch.setattr(geo_module, "clock", lambda: now[0])
     path = write_db(tmp_path / "city.mmdb", {"85.0.1.0/24": fr_record()})
     resolver = GeoResolver(path, check_interval=30)
     heard: list[int] = []

@@ -13,8 +13,9 @@ import time
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from cookiegate._http import read_cookie
 from cookiegate._visitor import MAX_FORWARDED_HOPS, TrustedProxies, client_ip
-from cookiegate.policy._consent import Choice, ConsentCodec, read_cookie
+from cookiegate.policy._consent import Choice, ConsentCodec
 
 from .test_rewrite import run
 from .test_rewrite_differential import TEMPLATES, TRACKER_URLS, leaks

@@ -30,7 +30,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,14 +38,13 @@ from typing import Any, Final, Literal
 
 import jinja2
 
-from .._runtime import Gateway, Preview
-from .._visitor import client_ip, header_value
+from .._http import header_value
+from .._runtime import Gateway
+from .._types import Receive, Scope, Send
+from .._visit import Preview
+from .._visitor import client_ip
 from ..policy._tag_matrix import ConsentSpecError, build_matrix, choice_for, location_for, parse_consent, tag_rows
 from ..store._base import CounterRow
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 logger = logging.getLogger("cookiegate.admin")
 
@@ -199,7 +198,7 @@ class Admin:
 
         On success the ``Authorization`` and ``Cookiegate-Preview`` headers are removed from the scope.
         """
-        raw = header_value(scope, PREVIEW_HEADER)
+        raw = header_value(scope.get("headers", ()), PREVIEW_HEADER)
         if raw is None:
             return None
         status = self.auth.check(scope.get("headers", ()), self._client(scope))
@@ -234,7 +233,7 @@ class Admin:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, sub: str) -> None:
         """Serve ``{prefix}admin…``; ``sub`` is the path after ``admin``."""
-        from ..routes._endpoint import BadRequest, respond, respond_error, respond_json
+        from .._http import BadRequest, respond, respond_error, respond_json
 
         status = self.auth.check(scope.get("headers", ()), self._client(scope))
         if status == "off":

@@ -19,8 +19,8 @@ import jinja2
 from jinja2.filters import do_urlencode
 from markupsafe import Markup, escape
 
+from .._http import header_value, read_cookie
 from .._resources import banner_assets_dir
-from .._visitor import header_value
 from ..catalog import BUILTIN_VENDORS, Vendor
 from ..policy._categories import ADS, ANALYTICS, FUNCTIONAL, OPTIONAL_CATEGORIES
 from ..policy._decision import Decision, decide
@@ -29,7 +29,7 @@ from ..policy._location import Location
 from ._i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
 
 if TYPE_CHECKING:
-    from .._runtime import Visit
+    from .._visit import Visit
 
 __all__ = [
     "BannerRenderer",
@@ -104,17 +104,6 @@ class Translations:
         return self._texts.get(lang, {}).get(key) or self._texts[DEFAULT_LANGUAGE].get(key) or key.replace("_", " ")
 
 
-def _cookie(visit: Visit, name: str) -> str | None:
-    raw = header_value(visit.scope, b"cookie")
-    if not raw or name not in raw:  # most requests carry no language cookie: no need to split them all
-        return None
-    for part in raw.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value.strip()
-    return None
-
-
 class BannerRenderer:
     """Renders every piece of gateway markup. Asset URLs carry a content hash (immutable caching).
 
@@ -183,10 +172,10 @@ class BannerRenderer:
 
     def _negotiate(self, visit: Visit) -> str:
         available = self.translations.languages
-        chosen = _cookie(visit, LANGUAGE_COOKIE)
+        chosen = read_cookie(visit.scope["headers"], LANGUAGE_COOKIE)
         if chosen in available:
             return chosen
-        accept = header_value(visit.scope, b"accept-language")
+        accept = header_value(visit.scope["headers"], b"accept-language")
         if accept:
             lang = negotiate(available, accept_language=accept)
             if lang != DEFAULT_LANGUAGE or accept.lower().startswith("en"):

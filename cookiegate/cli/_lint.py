@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from .._config import Config, ConfigError, config_from_mapping
-from .._runtime import Gateway, OnceLogger, Preview, Visit
+from .._errors import OnceLogger
+from .._runtime import Gateway
+from .._visit import Preview, Visit
 from .._visitor import TrustedProxies
 from ..banner._renderer import BannerRenderer
 from ..catalog import TagRegistry, Vendor

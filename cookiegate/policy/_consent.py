@@ -12,7 +12,6 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any, Final
 
 import itsdangerous
@@ -246,68 +245,3 @@ class ConsentCodec:
         self.rejections += 1
         logger.debug("%s; treated as no choice", why)
         return None  # typed as Choice | None so callers can ``return self._reject(...)``
-
-
-def read_cookie(headers: Sequence[tuple[bytes, bytes]], name: str) -> str | None:
-    """The value of cookie ``name`` from raw ASGI headers.
-
-    Duplicated names with different values count as no cookie (fail closed): a browser sends both when
-    a host cookie and a domain cookie coexist, and we cannot tell which one is current.
-    """
-    found: str | None = None
-    needle = name.encode("latin-1")
-    for key, raw in headers:
-        if key != b"cookie" or needle not in raw:
-            continue
-        for part in raw.split(b";"):
-            k, sep, v = part.strip().partition(b"=")
-            if not sep or k != needle:
-                continue
-            value = v.strip().decode("latin-1")
-            if value.startswith('"') and value.endswith('"') and len(value) >= 2:
-                value = value[1:-1]
-            if found is not None and found != value:
-                logger.debug("duplicated %s cookie; treated as no choice", name)
-                return ""
-            found = value
-    return found
-
-
-def cookie_names(headers: Sequence[tuple[bytes, bytes]]) -> list[str]:
-    """Names of every cookie the browser sent (for expiring withdrawn categories)."""
-    names: list[str] = []
-    for key, raw in headers:
-        if key == b"cookie":
-            for part in raw.split(b";"):
-                k, sep, _ = part.strip().partition(b"=")
-                if sep and k:
-                    names.append(k.decode("latin-1"))
-    return names
-
-
-def build_set_cookie(
-    name: str,
-    value: str,
-    *,
-    max_age: int,
-    domain: str | None,
-    secure: bool,
-    http_only: bool = True,
-    path: str = "/",
-) -> str:
-    """A ``Set-Cookie`` header value (SameSite=Lax)."""
-    morsel: SimpleCookie = SimpleCookie()
-    morsel[name] = value
-    m = morsel[name]
-    m["path"] = path
-    m["max-age"] = str(max_age)
-    m["samesite"] = "Lax"
-    if domain:
-        m["domain"] = domain
-    if secure:
-        m["secure"] = True
-    if http_only:
-        m["httponly"] = True
-    if max_age <= 0:
-        m["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
-    return m.OutputString()

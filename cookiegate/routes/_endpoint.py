@@ -10,76 +10,37 @@ import json
 import logging
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import anyio
 
-from .._runtime import Gateway, Visit
-from .._visitor import header_value
+from .._http import (
+    BadRequest,
+    build_set_cookie,
+    cookie_names,
+    header_value,
+    read_body,
+    refuse_declared_oversize,
+    respond,
+    respond_error,
+    respond_json,
+)
+from .._runtime import Gateway
+from .._types import Receive, Scope, Send
+from .._visit import Visit
 from ..admin._admin import Admin
 from ..policy._categories import NECESSARY, OPTIONAL_CATEGORIES
-from ..policy._consent import ACTIONS, Choice, build_set_cookie, cookie_names, new_consent_id
+from ..policy._consent import ACTIONS, Choice, new_consent_id
 from ..policy._decision import decide
 from ..policy._jurisdiction import SALE_SHARE_CATEGORIES
 from ..rewrite import SCAN_BACKEND
 from ..store import ConsentRecord, StoreError
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 logger = logging.getLogger("cookiegate.endpoint")
 
 GPC_JSON: Final = b'{"gpc": true, "lastUpdate": "2026-11-26"}'
-_SECURITY_HEADERS: Final = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-class BadRequest(Exception):
-    """A client error with a status and a message safe to show."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-async def respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    content_type: bytes,
-    extra: list[tuple[bytes, bytes]] | None = None,
-    *,
-    head: bool = False,
-) -> None:
-    """Send a complete response."""
-    headers = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(body)).encode()),
-        *_SECURITY_HEADERS,
-        *(extra or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else body})
-
-
-async def respond_json(send: Send, status: int, data: object, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    """Send JSON, never cached."""
-    body = json.dumps(data, separators=(",", ":")).encode()
-    await respond(send, status, body, b"application/json", [(b"cache-control", b"no-store"), *(extra or [])])
-
-
-async def respond_error(send: Send, exc: BadRequest) -> None:
-    """A plain-text client error (never reflects input as markup)."""
-    await respond(
-        send, exc.status, exc.message.encode("utf-8"), b"text/plain; charset=utf-8", [(b"cache-control", b"no-store")]
-    )
 
 
 def safe_next(value: str | None) -> str:
@@ -117,7 +78,7 @@ def _origin_of(url: str) -> str | None:
 
 
 def _request_origin(scope: Scope) -> str | None:
-    host = header_value(scope, b"host")
+    host = header_value(scope.get("headers", ()), b"host")
     if not host:
         server = scope.get("server")
         if not server:
@@ -128,11 +89,11 @@ def _request_origin(scope: Scope) -> str | None:
 
 def check_same_site(scope: Scope, gateway: Gateway) -> None:
     """403 unless the POST comes from this site (Origin, else Referer; one of them is required)."""
-    if header_value(scope, b"sec-fetch-site") == "cross-site":
+    if header_value(scope.get("headers", ()), b"sec-fetch-site") == "cross-site":
         raise BadRequest(403, "cross-site request refused")
-    origin = header_value(scope, b"origin")
+    origin = header_value(scope.get("headers", ()), b"origin")
     if origin is None or origin == "null":
-        referer = header_value(scope, b"referer")
+        referer = header_value(scope.get("headers", ()), b"referer")
         origin = _origin_of(referer) if referer else None
     else:
         origin = _origin_of(origin)
@@ -146,30 +107,6 @@ def check_same_site(scope: Scope, gateway: Gateway) -> None:
     if domain and origin.startswith("https://") and (host == domain or host.endswith("." + domain)):
         return
     raise BadRequest(403, "cross-site request refused")
-
-
-def refuse_declared_oversize(scope: Scope, limit: int) -> None:
-    """413 before reading anything when ``Content-Length`` already says the body is over ``limit``."""
-    declared = header_value(scope, b"content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared.strip()[:20]) > limit:
-        raise BadRequest(413, f"request body larger than {limit} bytes")
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The request body, refusing (413) more than ``limit`` bytes without reading them all."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise BadRequest(400, "client disconnected")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, f"request body larger than {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, bool] | None, str, bool]:
@@ -386,7 +323,8 @@ class Endpoint:
         check_same_site(scope, gateway)
         refuse_declared_oversize(scope, gateway.config.max_body_bytes)
         body = await read_body(receive, gateway.config.max_body_bytes)
-        action, given, raw_next, is_json = parse_consent_body(header_value(scope, b"content-type") or "", body)
+        content_type = header_value(scope.get("headers", ()), b"content-type") or ""
+        action, given, raw_next, is_json = parse_consent_body(content_type, body)
         if action not in ACTIONS or action == "gpc":
             raise BadRequest(400, f"unknown action {action!r}")
         visit = Visit(gateway, scope)
@@ -454,7 +392,7 @@ class Endpoint:
             domains: list[str | None] = [None]
             if cfg.cookie_domain:
                 domains.append(cfg.cookie_domain)
-            host = (header_value(scope, b"host") or "").split(":")[0]
+            host = (header_value(scope.get("headers", ()), b"host") or "").split(":")[0]
             # Trackers set their cookies on the registrable domain (".kactuce.com"): expire it there too.
             labels = host.split(".")
             if len(labels) >= 2 and not host.replace(".", "").isdigit():
