@@ -1,6 +1,6 @@
 """The banner in real Chromium: every variant on desktop and mobile, axe-core, equal prominence, keyboard, no JS.
 
-Screenshots of every variant × viewport are written to ``docs/screenshots/`` (the README shows them).
+Screenshots of every variant × viewport are written to ``docs/screenshots/`` (docs/banner.md shows them).
 """
 
 from __future__ import annotations

@@ -125,9 +125,10 @@ def test_config_built_in_python_is_validated_too() -> None:
         Config(secret_keys=(KEY,), csp_mode="loud")  # type: ignore[arg-type]
 
 
-def test_the_readme_config_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
-    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+@pytest.mark.parametrize("document", ["README.md", "docs/configuration.md"])
+def test_the_documented_config_example_loads(document: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (Path(__file__).resolve().parent.parent / document).read_text("utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
     # The example's secrets are placeholders; real ones come from the environment here.
     example = example.replace('admin_token = "…32+ characters…"', f'admin_token = "{"a" * 40}"')
     monkeypatch.setenv("COOKIEGATE_SECRET_KEYS", KEY)

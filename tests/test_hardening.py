@@ -503,7 +503,7 @@ def hostile_site_with_embed() -> Starlette:
     return Starlette(routes=[Route("/", page)])
 
 
-# Counts by class, for the README "Reliability" figures (printed by `pytest -s -k reliability_counts`).
+# Counts by class, for the figures in docs/hardening.md (printed by `pytest -s -k reliability_counts`).
 INPUT_CLASSES: dict[str, Sequence[object]] = {
     "cookies": BAD_COOKIES,
     "proxy headers": PROXY_CASES,
