@@ -22,7 +22,8 @@ from markupsafe import Markup, escape
 from .._http import header_value, read_cookie
 from .._resources import banner_assets_dir
 from ..catalog import BUILTIN_VENDORS, Vendor
-from ..policy._categories import ADS, ANALYTICS, FUNCTIONAL, OPTIONAL_CATEGORIES
+from ..policy._categories import OPTIONAL_CATEGORIES
+from ..policy._consent_mode import GOOGLE_CONSENT_MODE_VENDORS, consent_mode_state
 from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import Regime, RegimeKind
 from ..policy._location import Location
@@ -33,11 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BannerRenderer",
-    "CONSENT_MODE_TYPES",
     "DEFAULT_LANGUAGE",
     "LANGUAGE_COOKIE",
     "Translations",
-    "consent_mode_state",
 ]
 
 ConsentMode = Literal["basic", "advanced"]
@@ -49,30 +48,9 @@ _KIND_KEY: Final = {"opt-in": "opt_in", "opt-out": "opt_out", "australia": "aust
 #: Regimes where a choice is required before anything optional runs: the banner takes focus there.
 _CHOICE_REQUIRED: Final = frozenset({"opt-in", "australia"})
 
-#: Google Consent Mode v2: each consent type and the cookiegate category that grants it (``None``: always).
-CONSENT_MODE_TYPES: Final[Mapping[str, str | None]] = {
-    "ad_storage": ADS,
-    "ad_user_data": ADS,
-    "ad_personalization": ADS,
-    "analytics_storage": ANALYTICS,
-    "functionality_storage": FUNCTIONAL,
-    "personalization_storage": FUNCTIONAL,
-    # Security storage (fraud prevention, authentication) is strictly necessary.
-    "security_storage": None,
-}
-#: Vendor ids whose tags read Google Consent Mode.
-_GOOGLE_VENDORS: Final = frozenset({"google-tag-manager", "google-analytics", "google-ads"})
 #: The catalog's English purposes. Only a vendor still carrying its built-in text is translated: a site's
 #: [[tags]] entry that re-declares a built-in id with its own wording must keep that wording.
 _BUILTIN_PURPOSES: Final = {v.id: v.purpose for v in BUILTIN_VENDORS}
-
-
-def consent_mode_state(allowed: frozenset[str]) -> dict[str, str]:
-    """The seven Consent Mode v2 types, ``granted`` or ``denied``, for the allowed categories."""
-    return {
-        name: "granted" if category is None or category in allowed else "denied"
-        for name, category in CONSENT_MODE_TYPES.items()
-    }
 
 
 class Translations:
@@ -142,7 +120,7 @@ class BannerRenderer:
         self.js_url = prefix + "assets/" + next(k for k in self.assets if k.endswith(".js"))
         self._vendors = tuple(vendors)
         #: Categories under which a Google tag may run (basic mode emits Consent Mode only when one is on).
-        self._google_categories = frozenset(v.category for v in self._vendors if v.id in _GOOGLE_VENDORS)
+        self._google_categories = frozenset(v.category for v in self._vendors if v.id in GOOGLE_CONSENT_MODE_VENDORS)
         self._render_cached = lru_cache(maxsize=256)(self._render_banner)
         self._control_cached = lru_cache(maxsize=64)(self._render_control)
         self._head_cached = lru_cache(maxsize=64)(self._render_head)
