@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from http.cookies import SimpleCookie
 from typing import Final
@@ -159,3 +160,25 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def safe_next(value: str | None) -> str:
+    """A same-origin path to go back to, or ``/``: never ``//host``, ``/\\host``, a scheme, or control characters."""
+    if not value or len(value) > 2048:
+        return "/"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return "/"
+    if not value.startswith("/") or value.startswith("//") or value.startswith("/\\") or "\\" in value[:3]:
+        return "/"
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    # The value ends up in a Location header and in markup: percent-encode anything outside printable
+    # ASCII so the header is plain ASCII (no latin-1 guessing, no stray bytes a proxy might mangle).
+    return urllib.parse.quote(value, safe="".join(chr(c) for c in range(0x21, 0x7F)))
+
+
+def query_next(scope: Scope) -> str:
+    """The safe ``next`` path of the query string, ``/`` when absent or unsafe."""
+    query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return safe_next((query.get("next") or ["/"])[0])

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from ._config import Config
-from ._http import respond
 from ._runtime import Gateway
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._visit import Preview, Visit
 from .admin._admin import PREVIEW_HEADER
 from .response import ResponseGate
-from .routes._endpoint import GPC_JSON, Endpoint
-
-#: Served by the gateway itself, outside its prefix (the GPC support resource).
-GPC_PATH = "/.well-known/gpc.json"
+from .routes import GPC_PATH, Router
 
 
 class CookieGateMiddleware:
@@ -27,8 +23,8 @@ class CookieGateMiddleware:
     def __init__(self, app: ASGIApp, *, config: Config) -> None:
         self.app = app
         self.gateway = Gateway(config)
-        self.endpoint = Endpoint(self.gateway)
-        self.admin = self.endpoint.admin
+        self.router = Router(self.gateway)
+        self.admin = self.router.admin
         self._prefix = config.prefix
         self._prefix_bare = config.prefix.rstrip("/")
 
@@ -36,18 +32,8 @@ class CookieGateMiddleware:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
-            if path.startswith(self._prefix) or path == self._prefix_bare:
-                await self.endpoint(scope, receive, send)
-                return
-            if path == GPC_PATH:
-                await respond(
-                    send,
-                    200,
-                    GPC_JSON,
-                    b"application/json",
-                    [(b"cache-control", b"public, max-age=86400")],
-                    head=scope.get("method") == "HEAD",
-                )
+            if path.startswith(self._prefix) or path == self._prefix_bare or path == GPC_PATH:
+                await self.router(scope, receive, send)
                 return
             preview = None
             for name, _ in scope.get("headers", ()):

@@ -11,7 +11,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from cookiegate.resources import bundled_demo_database
+
+from cookiegate._resources import bundled_demo_database
 
 from .helpers import IP, KEY, ORIGIN, client, make_config
 

@@ -19,8 +19,8 @@ from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._http import safe_next
 from .._resources import demo_ranges_csv
-from ..routes._endpoint import safe_next
 
 #: The cookie that remembers the chosen place.
 COOKIE_NAME: Final = "cookiegate_demo_place"

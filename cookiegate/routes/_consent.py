@@ -1,0 +1,289 @@
+"""The consent endpoint: a visitor's choice made, proven (the decision log) and stored (the signed cookie).
+
+Bad input gets a clear 4xx and changes nothing: cross-site POSTs, oversized or malformed bodies, unknown
+categories, refusing ``necessary``, open redirects.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from datetime import UTC, datetime
+
+from .._http import (
+    BadRequest,
+    build_set_cookie,
+    cookie_names,
+    header_value,
+    read_body,
+    refuse_declared_oversize,
+    respond,
+    respond_json,
+    safe_next,
+)
+from .._runtime import Gateway
+from .._types import Receive, Scope, Send
+from .._visit import Visit
+from ..policy._categories import NECESSARY, OPTIONAL_CATEGORIES
+from ..policy._consent import ACTIONS, Choice, new_consent_id
+from ..policy._decision import decide
+from ..policy._jurisdiction import SALE_SHARE_CATEGORIES
+from ..store import ConsentRecord, StoreError
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port or default
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.hostname.lower()}" + ("" if port == default else f":{port}")
+
+
+def _request_origin(scope: Scope) -> str | None:
+    host = header_value(scope.get("headers", ()), b"host")
+    if not host:
+        server = scope.get("server")
+        if not server:
+            return None
+        host = f"{server[0]}:{server[1]}"
+    return _origin_of(f"{scope.get('scheme', 'http')}://{host}")
+
+
+def check_same_site(scope: Scope, gateway: Gateway) -> None:
+    """403 unless the POST comes from this site (Origin, else Referer; one of them is required)."""
+    if header_value(scope.get("headers", ()), b"sec-fetch-site") == "cross-site":
+        raise BadRequest(403, "cross-site request refused")
+    origin = header_value(scope.get("headers", ()), b"origin")
+    if origin is None or origin == "null":
+        referer = header_value(scope.get("headers", ()), b"referer")
+        origin = _origin_of(referer) if referer else None
+    else:
+        origin = _origin_of(origin)
+    if origin is None:
+        raise BadRequest(403, "missing or unusable Origin/Referer: consent is only accepted from this site")
+    allowed = {_request_origin(scope), *gateway.config.allowed_origins}
+    domain = (gateway.config.cookie_domain or "").lstrip(".")
+    host = urllib.parse.urlsplit(origin).hostname or ""
+    if origin in allowed:
+        return
+    if domain and origin.startswith("https://") and (host == domain or host.endswith("." + domain)):
+        return
+    raise BadRequest(403, "cross-site request refused")
+
+
+def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, bool] | None, str, bool]:
+    """``(action, categories or None, next, is_json)`` from a form or JSON body; 400/415 on anything odd."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError):
+            # ValueError covers bad UTF-8, bad JSON and over-long integers (int max_str_digits);
+            # RecursionError a few thousand nested brackets, which fit well inside the body limit.
+            raise BadRequest(400, "malformed JSON") from None
+        if not isinstance(data, dict):
+            raise BadRequest(400, "expected a JSON object")
+        unknown_keys = set(data) - {"action", "categories", "next"}
+        if unknown_keys:
+            raise BadRequest(400, f"unknown field {sorted(unknown_keys)[0]!r}")
+        action = data.get("action", "save")
+        raw_cats = data.get("categories")
+        if not isinstance(action, str):
+            raise BadRequest(400, "action must be a string")
+        cats: dict[str, bool] | None = None
+        if raw_cats is not None:
+            if not isinstance(raw_cats, dict):
+                raise BadRequest(400, "categories must be an object of booleans")
+            cats = {}
+            for key, value in raw_cats.items():
+                if not isinstance(value, bool):
+                    raise BadRequest(400, f"categories.{key} must be true or false")
+                cats[str(key)] = value
+        nxt = data.get("next", "/")
+        if not isinstance(nxt, str):
+            raise BadRequest(400, "next must be a string")
+        return action, cats, nxt, True
+    if media == "application/x-www-form-urlencoded":
+        try:
+            pairs = urllib.parse.parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), max_num_fields=32
+            )
+        except (UnicodeDecodeError, ValueError):
+            raise BadRequest(400, "malformed form body") from None
+        action = "save"
+        form_cats: dict[str, bool] = {}
+        nxt = "/"
+        for key, value in pairs:
+            if key == "action":
+                action = value
+            elif key == "category":
+                form_cats[value] = True
+            elif key == "next":
+                nxt = value
+            elif key != "shown":
+                raise BadRequest(400, f"unknown field {key!r}")
+        return action, form_cats, nxt, False
+    raise BadRequest(415, "send application/x-www-form-urlencoded or application/json")
+
+
+def new_categories(action: str, given: dict[str, bool] | None, visit: Visit) -> dict[str, bool]:
+    """The per-category result of ``action``; 400 for unknown categories or refusing ``necessary``."""
+    given = given or {}
+    for key, value in given.items():
+        if key == NECESSARY:
+            if not value:
+                raise BadRequest(400, "the necessary category cannot be refused")
+            continue
+        if key not in OPTIONAL_CATEGORIES:
+            raise BadRequest(400, f"unknown category {key!r}")
+    current = visit.decision
+    if action == "accept_all":
+        return dict.fromkeys(OPTIONAL_CATEGORIES, True)
+    if action in ("reject_all", "withdraw"):
+        return dict.fromkeys(OPTIONAL_CATEGORIES, False)
+    if action == "save":
+        return {c: bool(given.get(c, False)) for c in OPTIONAL_CATEGORIES}
+    if action == "allow":
+        if not any(given.get(c) for c in OPTIONAL_CATEGORIES):
+            raise BadRequest(400, "allow needs a category")
+        return {c: current.allows(c) or bool(given.get(c)) for c in OPTIONAL_CATEGORIES}
+    if action == "opt_out":
+        return {c: current.allows(c) and c not in SALE_SHARE_CATEGORIES for c in OPTIONAL_CATEGORIES}
+    if action == "acknowledge":
+        # "OK" on a notice keeps what the regime allows by default; it grants nothing behind opt-in.
+        return {c: current.allows(c) for c in OPTIONAL_CATEGORIES}
+    raise BadRequest(400, f"unknown action {action!r}")
+
+
+async def get_consent(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    """The visitor's decision as JSON (for single-page apps)."""
+    visit = Visit(gateway, scope)
+    await respond_json(send, 200, visit.decision.as_dict(), [(b"vary", b"Cookie, Sec-GPC")])
+
+
+async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    check_same_site(scope, gateway)
+    refuse_declared_oversize(scope, gateway.config.max_body_bytes)
+    body = await read_body(receive, gateway.config.max_body_bytes)
+    content_type = header_value(scope.get("headers", ()), b"content-type") or ""
+    action, given, raw_next, is_json = parse_consent_body(content_type, body)
+    if action not in ACTIONS or action == "gpc":
+        raise BadRequest(400, f"unknown action {action!r}")
+    visit = Visit(gateway, scope)
+    before = visit.decision
+    categories = new_categories(action, given, visit)
+    choice = Choice(
+        consent_id=before.consent_id or new_consent_id(),
+        categories=categories,
+        policy_revision=gateway.config.policy_revision,
+        regime_key=visit.regime.key,
+        regime_kind=visit.regime.kind,
+        action=action,
+        issued_at=int(time.time()),
+    )
+    after = decide(location=visit.location, regime=visit.regime, choice=choice, gpc=visit.gpc, is_bot=False)
+    next_path = safe_next(raw_next)
+    grants_more = any(after.allows(c) and not before.allows(c) for c in OPTIONAL_CATEGORIES)
+    try:
+        await _record(gateway, visit, choice, next_path)
+    except StoreError:
+        gateway.errors.error("store-write", "cookiegate: a consent record could not be made durable")
+        if grants_more:
+            # Consent we cannot prove is consent we must not rely on: nothing more is allowed.
+            raise BadRequest(
+                503, "your choice could not be recorded; nothing was changed, please try again"
+            ) from None
+        # A refusal is honoured even when it cannot be logged.
+    cfg = gateway.config
+    headers = [
+        (
+            b"set-cookie",
+            build_set_cookie(
+                cfg.cookie_name,
+                gateway.codec.encode(choice),
+                max_age=cfg.consent_max_age,
+                domain=cfg.cookie_domain,
+                secure=cfg.cookie_secure,
+            ).encode("latin-1"),
+        )
+    ]
+    headers += _expire_refused(gateway, scope, after.allowed)
+    if is_json:
+        await respond_json(send, 200, after.as_dict(), headers)
+    else:
+        await respond(
+            send,
+            303,
+            b"",
+            b"text/plain; charset=utf-8",
+            [(b"location", next_path.encode("latin-1", "replace")), (b"cache-control", b"no-store"), *headers],
+        )
+
+
+def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
+    """Expire the cookies of refused categories the browser still has (host and cookie_domain)."""
+    cfg = gateway.config
+    out: list[tuple[bytes, bytes]] = []
+    seen: set[str] = set()
+    for name in cookie_names(scope.get("headers", ())):
+        if name in seen or name == cfg.cookie_name:
+            continue
+        seen.add(name)
+        category = gateway.registry.category_for_cookie(name)
+        if category is None or category in allowed:
+            continue
+        domains: list[str | None] = [None]
+        if cfg.cookie_domain:
+            domains.append(cfg.cookie_domain)
+        host = (header_value(scope.get("headers", ()), b"host") or "").split(":")[0]
+        # Trackers set their cookies on the registrable domain (".kactuce.com"): expire it there too.
+        labels = host.split(".")
+        if len(labels) >= 2 and not host.replace(".", "").isdigit():
+            domains.append(".".join(labels[-2:]))
+        for domain in dict.fromkeys(domains):
+            out.append(
+                (
+                    b"set-cookie",
+                    build_set_cookie(name, "", max_age=0, domain=domain, secure=False, http_only=False).encode(
+                        "latin-1"
+                    ),
+                )
+            )
+    return out
+
+
+async def _record(gateway: Gateway, visit: Visit, choice: Choice, next_path: str) -> None:
+    await gateway.startup()
+    if not gateway.store_ready:
+        raise StoreError("decision log unavailable")
+    ua = visit.user_agent
+    location = visit.location
+    variant, language, banner_hash = gateway.renderer.banner_proof(visit)
+    record = ConsentRecord(
+        consent_id=choice.consent_id,
+        at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        action=choice.action,
+        categories=dict(choice.categories),
+        policy_revision=choice.policy_revision,
+        regime_key=choice.regime_key,
+        regime_kind=choice.regime_kind,
+        banner_variant=variant,
+        banner_hash=banner_hash,
+        language=language,
+        country=location.country,
+        subdivision=location.subdivision,
+        city=location.city,
+        gpc=visit.gpc,
+        dnt=visit.dnt,
+        device=ua.device,
+        browser=ua.browser_family,
+        path=urllib.parse.urlsplit(next_path).path,
+        ip=visit.ip_for_log(gateway.config.ip_log_mode, gateway.config.secret_keys[-1].encode()),
+    )
+    await gateway.store.record(record)
+    gateway.counters.consent(choice.action, choice.categories, country=location.country, regime=choice.regime_key)

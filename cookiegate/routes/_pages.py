@@ -1,0 +1,82 @@
+"""The visitor's pages under the prefix: the settings page, the cookie statement, the language switch, assets."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from .._http import BadRequest, build_set_cookie, query_next, respond
+from .._runtime import Gateway
+from .._types import Receive, Scope, Send
+from .._visit import Visit
+from ..banner._renderer import LANGUAGE_COOKIE
+
+
+async def settings(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    """The choices, on a page of their own (works without JavaScript)."""
+    visit = Visit(gateway, scope)
+    html = gateway.renderer.settings_page(
+        visit, next_path=query_next(scope), policy_revision=gateway.config.policy_revision
+    )
+    await respond(
+        send,
+        200,
+        html.encode(),
+        b"text/html; charset=utf-8",
+        [(b"cache-control", b"private, no-store"), (b"vary", b"Cookie, Sec-GPC, Accept-Language")],
+        head=scope.get("method") == "HEAD",
+    )
+
+
+async def statement(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    """The cookie statement (``/cookies``)."""
+    visit = Visit(gateway, scope)
+    html = gateway.renderer.statement_page(
+        visit, policy_revision=gateway.config.policy_revision, next_path=query_next(scope)
+    )
+    await respond(
+        send,
+        200,
+        html.encode(),
+        b"text/html; charset=utf-8",
+        [(b"cache-control", b"private, no-cache"), (b"vary", b"Cookie, Accept-Language")],
+        head=scope.get("method") == "HEAD",
+    )
+
+
+async def asset(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    """The banner's CSS and JS, under content-hashed names (cached for good)."""
+    found = gateway.renderer.assets.get(scope["path"][len(gateway.prefix) + len("assets/") :])
+    if found is None:
+        raise BadRequest(404, "not found")
+    await respond(
+        send,
+        200,
+        found[0],
+        found[1].encode(),
+        [(b"cache-control", b"public, max-age=31536000, immutable")],
+        head=scope.get("method") == "HEAD",
+    )
+
+
+async def language(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    """The banner's language switcher (a plain GET form): remember the language, go back to the page."""
+    query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    lang = (query.get("lang") or [""])[0]
+    if lang not in gateway.renderer.translations.languages:
+        raise BadRequest(400, "unknown language")
+    # A preference the visitor just asked for: strictly necessary, no consent needed; a year, like the choice.
+    cfg = gateway.config
+    cookie = build_set_cookie(
+        LANGUAGE_COOKIE, lang, max_age=365 * 86400, domain=cfg.cookie_domain, secure=cfg.cookie_secure
+    )
+    await respond(
+        send,
+        303,
+        b"",
+        b"text/plain; charset=utf-8",
+        [
+            (b"location", query_next(scope).encode("latin-1", "replace")),
+            (b"cache-control", b"no-store"),
+            (b"set-cookie", cookie.encode("latin-1")),
+        ],
+    )
