@@ -6,7 +6,7 @@ from ._config import Config
 from ._runtime import Gateway
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._visit import Preview, Visit
-from .admin._admin import PREVIEW_HEADER
+from .admin._preview import PREVIEW_HEADER
 from .response import ResponseGate
 from .routes import GPC_PATH, Router
 

@@ -1,1 +1,8 @@
-"""admin."""
+"""The admin side: credentials, previews ("visit as") and the dashboard."""
+
+from __future__ import annotations
+
+from ._admin import Admin as Admin
+from ._preview import PREVIEW_HEADER as PREVIEW_HEADER
+
+__all__ = ["PREVIEW_HEADER", "Admin"]
