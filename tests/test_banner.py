@@ -475,7 +475,7 @@ def test_the_remembered_body_injection_is_each_visitors_own_language_banner_and_
             for lang in ("en", "fr"):
                 for reconsent in (False, True):
                     for path in paths:
-                        visit = SimpleNamespace(_language=lang, previous_revision="old" if reconsent else None)
+                        visit = SimpleNamespace(language_by=lambda _negotiate: lang, previous_revision="old" if reconsent else None)
                         decision = no_choice(kind, gpc=round_ == 1)
                         body = r.body_bytes(visit, decision, next_path=path)  # type: ignore[arg-type]
                         banner, _ = r.banner(decision, next_path=path, lang=lang, reconsent=reconsent)
@@ -486,8 +486,8 @@ def test_the_remembered_body_injection_is_each_visitors_own_language_banner_and_
                         assert found.values and all(v == path for v in found.values)
     assert r._body_cached.cache_info().hits > 0
     kept = r._body_cached.cache_info().currsize
-    r.body_bytes(SimpleNamespace(_language="en", previous_revision=None), no_choice("opt-in"),  # type: ignore[arg-type]
+    r.body_bytes(SimpleNamespace(language_by=lambda _negotiate: "en", previous_revision=None), no_choice("opt-in"),  # type: ignore[arg-type]
                  next_path="/" + "z" * 600)
     assert r._body_cached.cache_info().currsize == kept  # a long path is filled in, not remembered
     bot = decide(location=Location.unknown(), regime=Regime("t", "opt-in"), choice=None, is_bot=True)
-    assert r.body_bytes(SimpleNamespace(_language="en"), bot, next_path="/") == b""  # type: ignore[arg-type]
+    assert r.body_bytes(SimpleNamespace(language_by=lambda _negotiate: "en"), bot, next_path="/") == b""  # type: ignore[arg-type]

@@ -252,7 +252,7 @@ def test_decisions_are_filed_under_the_keyed_hash_of_what_decides_them(tmp_path:
         digests = set()
         for material in (b"", b"a", b"b", b"a" * 200, b"9 127.0.0.1\n\ncookie 3 x=1"):
             entry, digest = cache.get(material)
-            assert entry is None and len(digest) == 16 and (not material or material not in digest)
+            assert entry is None and len(digest) == 16 and (len(material) < 8 or material not in digest)
             digests.add(digest)
         assert len(digests) == 5
         other = _decisions.DecisionCache(geo)

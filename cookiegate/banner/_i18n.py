@@ -5,8 +5,10 @@ Plain Python, no ASGI: header values and a :class:`Location` go in, a language c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Final
 
 from ..policy._location import Location
@@ -120,3 +122,32 @@ def negotiate(
 
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGE_NAMES", "PLACE_LANGUAGE", "negotiate", "parse_accept_language"]
+
+
+class Translations:
+    """Texts per language: the operator's override, else the bundled file, else English. Never a raw key."""
+
+    def __init__(self, directory: Path, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self._texts: dict[str, dict[str, str]] = {}
+        for file in sorted(directory.glob("*.json")):
+            self._texts[file.stem] = json.loads(file.read_text("utf-8"))
+        if DEFAULT_LANGUAGE not in self._texts:
+            raise RuntimeError(f"banner translations: {DEFAULT_LANGUAGE}.json is missing in {directory}")
+        self.keys: frozenset[str] = frozenset(self._texts[DEFAULT_LANGUAGE])
+        for lang, texts in (overrides or {}).items():
+            unknown = set(texts) - self.keys
+            if unknown:
+                raise ValueError(f"banner_texts.{lang}.{sorted(unknown)[0]}: unknown text key")
+            # Empty overrides are ignored: a blank field in the operator's file must not blank the banner.
+            self._texts.setdefault(lang, {}).update({k: v for k, v in texts.items() if v.strip()})
+        # Read on every HTML response (language negotiation); the set of languages is fixed from here on.
+        self._languages = (DEFAULT_LANGUAGE, *sorted(k for k in self._texts if k != DEFAULT_LANGUAGE))
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages with texts (bundled or configured), English first."""
+        return self._languages
+
+    def get(self, lang: str, key: str) -> str:
+        """The text for ``key`` in ``lang``, else in English, else a readable form of the key."""
+        return self._texts.get(lang, {}).get(key) or self._texts[DEFAULT_LANGUAGE].get(key) or key.replace("_", " ")

@@ -12,7 +12,6 @@ import json
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, cast
 
 import jinja2
@@ -27,7 +26,7 @@ from ..policy._consent_mode import GOOGLE_CONSENT_MODE_VENDORS, consent_mode_sta
 from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import Regime, RegimeKind
 from ..policy._location import Location
-from ._i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, negotiate
+from ._i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, Translations, negotiate
 
 if TYPE_CHECKING:
     from .._visit import Visit
@@ -36,7 +35,6 @@ __all__ = [
     "BannerRenderer",
     "DEFAULT_LANGUAGE",
     "LANGUAGE_COOKIE",
-    "Translations",
 ]
 
 ConsentMode = Literal["basic", "advanced"]
@@ -51,35 +49,6 @@ _CHOICE_REQUIRED: Final = frozenset({"opt-in", "australia"})
 #: The catalog's English purposes. Only a vendor still carrying its built-in text is translated: a site's
 #: [[tags]] entry that re-declares a built-in id with its own wording must keep that wording.
 _BUILTIN_PURPOSES: Final = {v.id: v.purpose for v in BUILTIN_VENDORS}
-
-
-class Translations:
-    """Texts per language: the operator's override, else the bundled file, else English. Never a raw key."""
-
-    def __init__(self, directory: Path, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
-        self._texts: dict[str, dict[str, str]] = {}
-        for file in sorted(directory.glob("*.json")):
-            self._texts[file.stem] = json.loads(file.read_text("utf-8"))
-        if DEFAULT_LANGUAGE not in self._texts:
-            raise RuntimeError(f"banner translations: {DEFAULT_LANGUAGE}.json is missing in {directory}")
-        self.keys: frozenset[str] = frozenset(self._texts[DEFAULT_LANGUAGE])
-        for lang, texts in (overrides or {}).items():
-            unknown = set(texts) - self.keys
-            if unknown:
-                raise ValueError(f"banner_texts.{lang}.{sorted(unknown)[0]}: unknown text key")
-            # Empty overrides are ignored: a blank field in the operator's file must not blank the banner.
-            self._texts.setdefault(lang, {}).update({k: v for k, v in texts.items() if v.strip()})
-        # Read on every HTML response (language negotiation); the set of languages is fixed from here on.
-        self._languages = (DEFAULT_LANGUAGE, *sorted(k for k in self._texts if k != DEFAULT_LANGUAGE))
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        """Languages with texts (bundled or configured), English first."""
-        return self._languages
-
-    def get(self, lang: str, key: str) -> str:
-        """The text for ``key`` in ``lang``, else in English, else a readable form of the key."""
-        return self._texts.get(lang, {}).get(key) or self._texts[DEFAULT_LANGUAGE].get(key) or key.replace("_", " ")
 
 
 class BannerRenderer:
@@ -144,9 +113,7 @@ class BannerRenderer:
 
         Worked out once per visit (the head, the banner, the control and every embed placeholder ask), and
         kept with the visitor's remembered decision."""
-        if visit._language is None:
-            return visit.language_by(self._negotiate)
-        return visit._language
+        return visit.language_by(self._negotiate)
 
     def _negotiate(self, visit: Visit) -> str:
         available = self.translations.languages

@@ -187,24 +187,3 @@ class DecisionStore(Protocol):
 
     async def add_counters(self, rows: Sequence[CounterRow]) -> None:
         """Add aggregate counts (upsert)."""
-
-
-def open_store(log_url: str, *, spool_dir: str | None = None, group_commit: bool = True) -> DecisionStore:
-    """The store for ``log_url``: ``sqlite:///path`` or ``postgresql://…``.
-
-    ``spool_dir`` holds the local spool used while the database is unreachable (default: next to the
-    SQLite file, or a per-database directory under the system temp directory for PostgreSQL).
-    """
-    if log_url.startswith("sqlite:///"):
-        from ._sqlite import SQLiteStore
-
-        return SQLiteStore(log_url.removeprefix("sqlite:///"), spool_dir=spool_dir, group_commit=group_commit)
-    if log_url.startswith(("postgresql://", "postgres://")):
-        try:
-            from ._postgres import PostgresStore
-        except ImportError as exc:  # pragma: no cover - depends on the installed extras
-            raise StoreError(
-                "log_url postgresql: install cookiegate[postgres] (psycopg, psycopg-pool)"
-            ) from exc
-        return PostgresStore(log_url, spool_dir=spool_dir, group_commit=group_commit)
-    raise StoreError(f"log_url {log_url.split(':', 1)[0]}: expected sqlite:///path or postgresql://…")

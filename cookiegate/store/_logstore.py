@@ -11,14 +11,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any
 
 from ..policy._categories import OPTIONAL_CATEGORIES
+from ._backend import DDL, INSERT_ENTRY, MAX_BATCH, PAGE_ROWS, SCHEMA_VERSION, Backend, Tx
 from ._base import ConsentRecord, CounterRow, StatsBy, StatsRow, StoreError, VerifyReport, new_record_id
 from ._chain import (
     GENESIS,
@@ -36,86 +35,6 @@ from ._chain import (
 from ._spool import Spool
 
 logger = logging.getLogger("cookiegate.store")
-
-SCHEMA_VERSION: Final = 1
-
-# One schema for both databases (BIGINT is an integer in SQLite too).
-_DDL: Final = (
-    """CREATE TABLE IF NOT EXISTS cookiegate_chain (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        head_seq BIGINT NOT NULL,
-        head_hash TEXT NOT NULL,
-        start_seq BIGINT NOT NULL,
-        start_prev_hash TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS cookiegate_log (
-        seq BIGINT PRIMARY KEY,
-        record_id TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        consent_id TEXT NOT NULL,
-        at TEXT NOT NULL,
-        action TEXT NOT NULL,
-        body TEXT,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        erased_at TEXT)""",
-    "CREATE INDEX IF NOT EXISTS cookiegate_log_consent_id ON cookiegate_log (consent_id)",
-    "CREATE INDEX IF NOT EXISTS cookiegate_log_at ON cookiegate_log (at)",
-    """CREATE TABLE IF NOT EXISTS cookiegate_counters (
-        day TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        country TEXT NOT NULL,
-        regime TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        count BIGINT NOT NULL,
-        PRIMARY KEY (day, kind, subject, country, regime, outcome))""",
-)
-
-_INSERT: Final = (
-    "INSERT INTO cookiegate_log (seq, record_id, kind, consent_id, at, action, body, prev_hash, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_PAGE: Final = 1000
-#: Largest number of records committed in one transaction (group commit and replay).
-MAX_BATCH: Final = 500
-
-
-class Tx(Protocol):
-    """A transaction on one connection."""
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run a statement."""
-
-    async def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
-        """Run a statement for each parameter set."""
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a query."""
-        ...
-
-
-class Backend(ABC):
-    """What differs between databases."""
-
-    #: Appended to the head-row SELECT in a write transaction (``FOR UPDATE`` where it locks).
-    lock_head_suffix: str = ""
-
-    @abstractmethod
-    def transaction(self, *, write: bool) -> AbstractAsyncContextManager[Tx]:
-        """A transaction that commits on success. ``write=True`` serializes writers across processes."""
-
-    @abstractmethod
-    def is_unavailable(self, exc: BaseException) -> bool:
-        """Does ``exc`` mean the database is unreachable (spool and retry) rather than a bug?"""
-
-    async def prepare(self, tx: Tx) -> None:
-        """Per-backend work inside the migration transaction, before the DDL (locks, schemas)."""
-        return None
-
-    async def close(self) -> None:
-        """Release connections."""
-        return None
-
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -191,7 +110,7 @@ class LogStore:
                     f"decision log schema version {version} is newer than this cookiegate supports"
                 )
             if version < 1:
-                for statement in _DDL:
+                for statement in DDL:
                     await tx.execute(statement)
                 await tx.execute(
                     "INSERT INTO cookiegate_chain (id, head_seq, head_hash, start_seq, start_prev_hash) "
@@ -321,7 +240,7 @@ class LogStore:
             (seq, e.record_id, e.kind, e.consent_id, e.at, e.action, e.body, prev, digest)
             for seq, e, prev, digest in link(head, entries)
         ]
-        await tx.executemany(_INSERT, rows)
+        await tx.executemany(INSERT_ENTRY, rows)
         await tx.execute(
             "UPDATE cookiegate_chain SET head_seq = ?, head_hash = ? WHERE id = 1", (head.seq, head.hash)
         )
@@ -366,7 +285,7 @@ class LogStore:
             while True:
                 page = await tx.fetchall(
                     f"SELECT {ROW_COLUMNS} FROM cookiegate_log WHERE seq > ? {where} "
-                    f"ORDER BY seq LIMIT {_PAGE}",
+                    f"ORDER BY seq LIMIT {PAGE_ROWS}",
                     (after, *params),
                 )
                 if not page:
@@ -419,7 +338,7 @@ class LogStore:
                 after = -1
                 while True:
                     page = await tx.fetchall(
-                        f"SELECT {ROW_COLUMNS} FROM cookiegate_log WHERE seq > ? ORDER BY seq LIMIT {_PAGE}",
+                        f"SELECT {ROW_COLUMNS} FROM cookiegate_log WHERE seq > ? ORDER BY seq LIMIT {PAGE_ROWS}",
                         (after,),
                     )
                     if not page:

@@ -15,7 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ._logstore import Backend, LogStore, Tx
+from ._backend import Backend, Tx
+from ._logstore import LogStore
 
 # Errors that mean "the file is busy or the disk is failing" (spool and retry), not a bug in a statement.
 _UNAVAILABLE_HINTS = ("locked", "busy", "disk", "unable to open", "i/o", "readonly", "read-only")
