@@ -53,9 +53,11 @@ class Config:
     geoip_database: str | None = None
     #: Peers (CIDRs or addresses) whose ``X-Forwarded-For`` / ``Forwarded`` headers are believed.
     trusted_proxies: tuple[str, ...] = ()
+    #: Name of the consent cookie (signed, HttpOnly, SameSite=Lax).
     cookie_name: str = "cookiegate_consent"
     #: ``Domain`` of the consent cookie (``kactuce.com`` shares it with every subdomain), or host-only.
     cookie_domain: str | None = None
+    #: Send the gateway's cookies with ``Secure`` (HTTPS only); demo mode turns it off for plain-HTTP localhost.
     cookie_secure: bool = True
     #: Changing it asks every visitor again.
     policy_revision: str = "1"
@@ -75,6 +77,8 @@ class Config:
     tags: tuple[Vendor, ...] = ()
     #: Regime overrides: ``{"US-VA": "opt-out", "JP": "opt-in", "default": "notice"}``.
     regimes: Mapping[str, str] = field(default_factory=dict)
+    #: The Content-Security-Policy the gateway adds to pages: ``report-only`` reports what would leak, ``enforce``
+    #: makes the browser refuse every host not allowed for this visitor, ``off`` sends none.
     csp_mode: CspMode = "report-only"
     #: The operator's CSP allow-list (sources allowed for everyone), e.g. ``["https://cdn.kactuce.com"]``.
     csp_allow: tuple[str, ...] = ()

@@ -475,7 +475,10 @@ def test_the_remembered_body_injection_is_each_visitors_own_language_banner_and_
             for lang in ("en", "fr"):
                 for reconsent in (False, True):
                     for path in paths:
-                        visit = SimpleNamespace(language_by=lambda _negotiate: lang, previous_revision="old" if reconsent else None)
+                        visit = SimpleNamespace(
+                            language_by=lambda _negotiate, lang=lang: lang,
+                            previous_revision="old" if reconsent else None,
+                        )
                         decision = no_choice(kind, gpc=round_ == 1)
                         body = r.body_bytes(visit, decision, next_path=path)  # type: ignore[arg-type]
                         banner, _ = r.banner(decision, next_path=path, lang=lang, reconsent=reconsent)

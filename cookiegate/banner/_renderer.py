@@ -12,7 +12,7 @@ import json
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final, Literal, cast
+from typing import Any, Final, Literal, Protocol, cast
 
 import jinja2
 from jinja2.filters import do_urlencode
@@ -27,9 +27,6 @@ from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import Regime, RegimeKind
 from ..policy._location import Location
 from ._i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, Translations, negotiate
-
-if TYPE_CHECKING:
-    from .._visit import Visit
 
 __all__ = [
     "BannerRenderer",
@@ -49,6 +46,34 @@ _CHOICE_REQUIRED: Final = frozenset({"opt-in", "australia"})
 #: The catalog's English purposes. Only a vendor still carrying its built-in text is translated: a site's
 #: [[tags]] entry that re-declares a built-in id with its own wording must keep that wording.
 _BUILTIN_PURPOSES: Final = {v.id: v.purpose for v in BUILTIN_VENDORS}
+
+
+class Viewer(Protocol):
+    """What the renderer reads of a visit (a :class:`~cookiegate.Visit` is one)."""
+
+    @property
+    def scope(self) -> Mapping[str, Any]:
+        """The request's ``client`` and ``headers``."""
+        ...
+
+    @property
+    def location(self) -> Location:
+        """Where the visitor is."""
+        ...
+
+    @property
+    def decision(self) -> Decision:
+        """The decision that gates the page."""
+        ...
+
+    @property
+    def previous_revision(self) -> str | None:
+        """The older policy revision the visitor consented under (re-consent), else None."""
+        ...
+
+    def language_by(self, negotiate: Callable[[Viewer], str]) -> str:
+        """The visitor's language, worked out by ``negotiate`` at most once."""
+        ...
 
 
 class BannerRenderer:
@@ -108,14 +133,14 @@ class BannerRenderer:
 
     # -- per-visitor facts -------------------------------------------------------------------------
 
-    def language(self, visit: Visit) -> str:
+    def language(self, visit: Viewer) -> str:
         """The language to speak to this visitor in: switcher choice, ``Accept-Language``, country, English.
 
         Worked out once per visit (the head, the banner, the control and every embed placeholder ask), and
         kept with the visitor's remembered decision."""
         return visit.language_by(self._negotiate)
 
-    def _negotiate(self, visit: Visit) -> str:
+    def _negotiate(self, visit: Viewer) -> str:
         available = self.translations.languages
         chosen = read_cookie(visit.scope["headers"], LANGUAGE_COOKIE)
         if chosen in available:
@@ -128,12 +153,12 @@ class BannerRenderer:
         # Only now is the location needed (a geo lookup): most browsers send a usable Accept-Language.
         return negotiate(available, accept_language=accept, location=visit.location)
 
-    def variant(self, visit: Visit) -> str:
+    def variant(self, visit: Viewer) -> str:
         """The banner variant: the regime kind, with ``+reconsent`` after a policy change."""
         kind = visit.decision.regime.kind
         return kind + "+reconsent" if visit.previous_revision is not None else kind
 
-    def banner_proof(self, visit: Visit) -> tuple[str, str, str]:
+    def banner_proof(self, visit: Viewer) -> tuple[str, str, str]:
         """``(variant, language, hash)`` of the banner this visitor was shown, for the consent record."""
         decision = visit.decision
         lang = self.language(visit)
@@ -167,11 +192,11 @@ class BannerRenderer:
             parts.append("(function(){dataLayer.push(arguments)})('set','ads_data_redaction',true);")
         return "<script data-cookiegate-consent-mode>" + "".join(parts) + "</script>"
 
-    def head_html(self, visit: Visit, decision: Decision) -> str:
+    def head_html(self, visit: Viewer, decision: Decision) -> str:
         """What goes right after ``<head>``: Consent Mode defaults (before any Google tag), then the stylesheet."""
         return self.head_bytes(visit, decision).decode("utf-8")
 
-    def head_bytes(self, visit: Visit, decision: Decision) -> bytes:
+    def head_bytes(self, visit: Viewer, decision: Decision) -> bytes:
         """:meth:`head_html`, encoded: what the rewriter injects."""
         return self._head_cached(decision.allowed, decision.is_bot)
 
@@ -224,11 +249,11 @@ class BannerRenderer:
         kind = kind if kind in _KIND_KEY else "opt-in"
         return self._render_cached(kind, lang, gpc, reconsent)[1]
 
-    def body_html(self, visit: Visit, decision: Decision, *, next_path: str) -> str:
+    def body_html(self, visit: Viewer, decision: Decision, *, next_path: str) -> str:
         """What goes right after ``<body>``: the banner when a choice is needed, the settings control, the script."""
         return self.body_bytes(visit, decision, next_path=next_path).decode("utf-8")
 
-    def body_bytes(self, visit: Visit, decision: Decision, *, next_path: str) -> bytes:
+    def body_bytes(self, visit: Viewer, decision: Decision, *, next_path: str) -> bytes:
         """:meth:`body_html`, encoded: what the rewriter injects (remembered per language, banner and path)."""
         if decision.is_bot:
             return b""  # crawlers get the page as people do, minus the gateway's own interface
@@ -258,7 +283,7 @@ class BannerRenderer:
         script = f'<script src="{self.js_url}" defer data-cookiegate></script>'
         return _Slotted(control + script, _query_value)
 
-    def placeholder(self, visit: Visit, vendor: Vendor | None, category: str, *, next_path: str) -> str:
+    def placeholder(self, visit: Viewer, vendor: Vendor | None, category: str, *, next_path: str) -> str:
         """The box shown instead of a blocked embed, naming the vendor and purpose, with a control to allow it."""
         return self._placeholder_cached(self.language(visit), vendor, category).fill(next_path)
 
@@ -294,7 +319,7 @@ class BannerRenderer:
             next_path=page_path,
         )
 
-    def _choice_context(self, visit: Visit, lang: str, next_path: str, policy_revision: str) -> dict[str, object]:
+    def _choice_context(self, visit: Viewer, lang: str, next_path: str, policy_revision: str) -> dict[str, object]:
         decision = visit.decision
         return {
             "t": self._t(lang),
@@ -308,7 +333,7 @@ class BannerRenderer:
             "policy_revision": policy_revision,
         }
 
-    def settings_page(self, visit: Visit, *, next_path: str, policy_revision: str) -> str:
+    def settings_page(self, visit: Viewer, *, next_path: str, policy_revision: str) -> str:
         """The full settings page (works without JavaScript), with withdrawal once a choice exists."""
         lang = self.language(visit)
         context = self._choice_context(visit, lang, next_path, policy_revision)
@@ -316,7 +341,7 @@ class BannerRenderer:
         page_path = f"{self.prefix}settings?next={_quote(next_path)}"
         return self._page(self.translations.get(lang, "settings_title"), body, lang, next_path, page_path)
 
-    def statement_page(self, visit: Visit, *, policy_revision: str, next_path: str = "/") -> str:
+    def statement_page(self, visit: Viewer, *, policy_revision: str, next_path: str = "/") -> str:
         """The cookie statement, generated from the same registry the gateway blocks with.
 
         It shows the visitor's current choice with the controls to change or withdraw it, their consent

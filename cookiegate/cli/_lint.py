@@ -25,21 +25,17 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from .._config import Config, ConfigError, config_from_mapping
-from .._errors import OnceLogger
-from .._runtime import Gateway
-from .._visit import Preview, Visit
-from .._visitor import TrustedProxies
-from ..banner._renderer import BannerRenderer
+from ..banner._renderer import BannerRenderer, Viewer
 from ..catalog import TagRegistry, Vendor
 from ..policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, OPTIONAL_CATEGORIES, SOCIAL
-from ..policy._decision import Decision
+from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import BUILTIN_REGIMES, Jurisdiction, Regime
 from ..policy._location import Location
 from ..policy._tag_matrix import choice_for, location_for
@@ -250,27 +246,28 @@ def _controls(html: str) -> _Controls:
     return parser
 
 
-class _LintGateway:
-    """What a previewed :class:`Visit` reads from its gateway (lint renders without opening a log)."""
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """A visitor from one place, in English, who has chosen (refused everything) or not: what the banner is
+    rendered for. Decided by the same rules as every visit."""
 
-    def __init__(self, config: Config, jurisdiction: Jurisdiction) -> None:
-        self.config = config
-        self.jurisdiction = jurisdiction
-        self.errors = OnceLogger()
-        self.trusted = TrustedProxies(())
+    location: Location
+    decision: Decision
+    scope: Mapping[str, Any] = field(default_factory=lambda: {"client": None, "headers": [(b"accept-language", b"en")]})
+    previous_revision: str | None = None
+
+    def language_by(self, negotiate: Callable[[Viewer], str]) -> str:
+        return negotiate(self)
 
 
-def _visit(config: Config, jurisdiction: Jurisdiction, location: Location, chosen: bool) -> Visit:
+def _sample(config: Config, jurisdiction: Jurisdiction, location: Location, chosen: bool) -> _Sample:
     regime = jurisdiction.regime_for(location)
     choice = (
         choice_for("reject", regime_key=regime.key, regime_kind=regime.kind, policy_revision=config.policy_revision)
         if chosen
         else None
     )
-    scope = {"type": "http", "path": "/", "headers": [(b"accept-language", b"en")], "query_string": b""}
-    visit = Visit(cast(Gateway, _LintGateway(config, jurisdiction)), scope)
-    visit.preview = Preview(location=location, choice=choice, gpc=False)
-    return visit
+    return _Sample(location, decide(location=location, regime=regime, choice=choice))
 
 
 def _place(key: str) -> Location:
@@ -286,8 +283,8 @@ def _banner_rules(config: Config, jurisdiction: Jurisdiction, renderer: BannerRe
     for key in LEGAL_OPT_IN_PLACES:
         location = _place(key)
         legal = Regime(key, BUILTIN_REGIMES[key])
-        visit = _visit(config, jurisdiction, location, chosen=False)
-        decision: Decision = visit.decision
+        visit = _sample(config, jurisdiction, location, chosen=False)
+        decision = visit.decision
         where = f"visitors from {key}" + (
             f" (regime row {decision.regime.key}: {decision.regime.kind})" if decision.regime.kind != legal.kind else ""
         )
@@ -310,11 +307,8 @@ def _banner_rules(config: Config, jurisdiction: Jurisdiction, renderer: BannerRe
         if controls.checked:
             out.append(Violation("no-pre-ticked", where, f"pre-ticked in the banner: {', '.join(controls.checked)}"))
         for chosen in (False, True):
-            page = renderer.body_html(
-                _visit(config, jurisdiction, location, chosen=chosen),
-                _visit(config, jurisdiction, location, chosen=chosen).decision,
-                next_path="/",
-            )
+            sample = _sample(config, jurisdiction, location, chosen=chosen)
+            page = renderer.body_html(sample, sample.decision, next_path="/")
             if not any(href.startswith(settings_href) for href in _controls(page).links):
                 state = "after a choice" if chosen else "before a choice"
                 out.append(

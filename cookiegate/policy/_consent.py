@@ -17,6 +17,7 @@ from typing import Any, Final
 import itsdangerous
 from itsdangerous.encoding import base64_encode
 
+from .._cache import BoundedCache
 from ._categories import NECESSARY, OPTIONAL_CATEGORIES
 
 logger = logging.getLogger("cookiegate.consent")
@@ -133,7 +134,7 @@ class ConsentCodec:
         #: cookie value -> (its choice, when it was signed): cookies that verified, so a returning visitor's
         #: next page costs a dict lookup and an expiry check instead of base64, JSON and an HMAC. Only
         #: values that verified under these keys get in; bounded, cleared when full.
-        self._verified: dict[str, tuple[Choice, int]] = {}
+        self._verified: BoundedCache[str, tuple[Choice, int]] = BoundedCache(_VERIFIED_CACHE_SIZE)
         #: Count of cookies refused since start (tampered, expired, …), for health and hardening reports.
         self.rejections = 0
         #: Count of validly signed cookies from another policy revision (asked again; not an attack).
@@ -167,7 +168,7 @@ class ConsentCodec:
             now = time.time()
             age = int(now) - signed_at
             if age > self.max_age or age < 0 or now - choice.issued_at > self.max_age + 60:
-                self._verified.pop(value, None)
+                self._verified.pop(value)
                 return self._reject("expired consent cookie"), None
             return choice, None
         if not self._signed_by_us(value):
@@ -188,9 +189,7 @@ class ConsentCodec:
             return None, choice.policy_revision
         if time.time() - choice.issued_at > self.max_age + 60:
             return self._reject("expired consent cookie"), None
-        if len(self._verified) >= _VERIFIED_CACHE_SIZE:
-            self._verified.clear()
-        self._verified[value] = (choice, int(signed.timestamp()))
+        self._verified.put(value, (choice, int(signed.timestamp())))
         return choice, None
 
     def _signed_by_us(self, value: str) -> bool:
