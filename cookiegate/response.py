@@ -18,7 +18,7 @@ import anyio
 from .categories import CATEGORIES
 from .decision import Decision, strictest
 from .gateway import Gateway, Visit
-from .rewrite import HtmlRewriter, Utf16Rewriter, _urls, could_start_a_bom, utf16_codec
+from .rewrite import Handlers, HtmlRewriter, Settings, Utf16Rewriter, attribute_urls, could_start_a_bom, utf16_codec
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -176,10 +176,10 @@ def link_fetches(link_value: bytes) -> list[str] | None:
     target = _LINK_TARGET.match(link_value)
     if target is None:
         return None
-    urls = list(_urls(b"link", b"href", target.group(1)))
+    urls = attribute_urls(b"link", b"href", target.group(1))
     for found in _IMAGESRCSET.finditer(link_value, target.end()):
         srcset = found.group(1) if found.group(1) is not None else found.group(2)
-        urls.extend(_urls(b"link", b"imagesrcset", srcset.replace(b'\\"', b'"')))
+        urls.extend(attribute_urls(b"link", b"imagesrcset", srcset.replace(b'\\"', b'"')))
     return urls
 
 
@@ -394,7 +394,7 @@ class ResponseGate:
                     if not links:
                         continue
                     value = b", ".join(links)
-                elif key == b"refresh" and refused(list(_urls(b"meta", b"content", value))):
+                elif key == b"refresh" and refused(attribute_urls(b"meta", b"content", value)):
                     continue
             except Exception:
                 # Never fail the page: a header that cannot be read for vendors is not sent.
@@ -435,11 +435,12 @@ class ResponseGate:
             return renderer.placeholder(visit, vendor, category, next_path=next_path).encode("utf-8")
 
         return HtmlRewriter(
-            classifier=self.gateway.classifier,
-            allowed=decision.allowed,
-            head_inject=renderer.head_bytes(visit, decision),
-            body_inject=renderer.body_bytes(visit, decision, next_path=next_path),
-            placeholder=placeholder,
+            Settings(self.gateway.classifier, decision.permissions),
+            Handlers(
+                head=renderer.head_bytes(visit, decision),
+                body=renderer.body_bytes(visit, decision, next_path=next_path),
+                placeholder=placeholder,
+            ),
         )
 
     def _fail_safe(self, decision: Decision | None = None) -> None:

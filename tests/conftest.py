@@ -17,14 +17,14 @@ def scan_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run a rewriter test module once per skip-scan backend: the C accelerator and the pure-Python scan
     that specifies it (module-scoped, so hypothesis tests may use it; the C run is skipped where the
     accelerator is not built)."""
-    from cookiegate import rewrite
+    from cookiegate.rewrite import _backend, _scan
 
-    saved = rewrite._skip, rewrite._explicit_markup
+    saved = _backend.skip, _backend.has_explicit_markup
     if request.param == "python":
-        rewrite._skip, rewrite._explicit_markup = rewrite._skip_python, rewrite._has_explicit_markup_python
-    elif rewrite.SCAN_BACKEND != "c":
-        pytest.skip("the C skip scan is not built here")
+        _backend.skip, _backend.has_explicit_markup = _scan.skip, _scan.has_explicit_markup
+    elif _backend.SCAN_BACKEND != "c":
+        pytest.skip("the C skip scan is not built or is switched off here (COOKIEGATE_PURE_PYTHON)")
     try:
         yield request.param
     finally:
-        rewrite._skip, rewrite._explicit_markup = saved
+        _backend.skip, _backend.has_explicit_markup = saved
