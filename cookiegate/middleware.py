@@ -8,8 +8,8 @@ from typing import Any
 from .admin import PREVIEW_HEADER
 from .config import Config
 from .endpoint import GPC_JSON, Endpoint, respond
+from .gate import ResponseGate
 from .gateway import Gateway, Preview, Visit
-from .response import ResponseGate
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
