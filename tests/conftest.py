@@ -23,7 +23,8 @@ def scan_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "python":
         _backend.skip, _backend.has_explicit_markup = _scan.skip, _scan.has_explicit_markup
     elif _backend.SCAN_BACKEND != "c":
-        pytest.skip("the C skip scan is not built or is switched off here (COOKIEGATE_PURE_PYTHON)")
+        pytest.skip("the C skip scan is not built here (COOKIEGATE_NATIVE=skip, no compiler) or is switched off "
+                    "(COOKIEGATE_PURE_PYTHON=1)")
     try:
         yield request.param
     finally:

@@ -18,6 +18,13 @@ import hatch_build
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _build_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test says what it builds with: none inherits the suite's own install settings."""
+    for name in ("COOKIEGATE_NATIVE", "CC", "CFLAGS", "CPPFLAGS", "LDSHARED", "LDFLAGS"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def _hook(root: Path, app: Warnings | None = None) -> hatch_build.ScanBuildHook:
     return hatch_build.ScanBuildHook(str(root), {}, None, None, str(root / "dist"), "wheel",  # type: ignore[arg-type]
                                      app)  # type: ignore[arg-type]

@@ -7,8 +7,13 @@
  * Each function below mirrors one part of the pattern SKIP (named in its comment); all of them read only
  * buf[0..n) and return a position in [0, n], or -1 for "this alternative does not match here".
  */
+#ifdef COOKIEGATE_SCAN_ONLY /* the scan alone, without Python (fuzz/scan_fuzzer.c) */
+#include <stddef.h>
+typedef ptrdiff_t Py_ssize_t;
+#else
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#endif
 #include <string.h>
 
 /* Bumped whenever what the module offers changes: the Python side refuses a build with another number. */
@@ -320,6 +325,38 @@ static void load_names(NameSet *set, const char *const *names, const char *prefi
     set->count = k;
 }
 
+/* "data-cookiegate" or "data-category", in any case, in b[0..n). */
+static int explicit_markup(const u8 *b, Py_ssize_t n) {
+    static const u8 data_[] = "data";
+    static const u8 cookiegate[] = "cookiegate";
+    static const u8 category[] = "category";
+    Py_ssize_t i = 4;
+    while (i < n) {
+        /* "-" is rarer than any letter of the names: memchr finds it, the rest is compared around it */
+        const u8 *dash = memchr(b + i, '-', (size_t)(n - i));
+        if (dash == NULL) break;
+        Py_ssize_t k = dash - b;
+        i = k + 1;
+        if (k < 4) continue;
+        int ok = 1;
+        for (int j = 0; j < 4 && ok; j++) ok = lower(b[k - 4 + j]) == data_[j];
+        if (!ok) continue;
+        if (k + 11 <= n) {
+            int m = 1;
+            for (int j = 0; j < 10 && m; j++) m = lower(b[k + 1 + j]) == cookiegate[j];
+            if (m) return 1;
+        }
+        if (k + 9 <= n) {
+            int m = 1;
+            for (int j = 0; j < 8 && m; j++) m = lower(b[k + 1 + j]) == category[j];
+            if (m) return 1;
+        }
+    }
+    return 0;
+}
+
+#ifndef COOKIEGATE_SCAN_ONLY
+
 /* skip(buf: bytes, pos: int, plain: Container[bytes] | None) -> int (what is not a container raises TypeError
  * at its first lookup, as `in` does) */
 static PyObject *skip(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
@@ -365,33 +402,7 @@ static PyObject *has_explicit_markup(PyObject *module, PyObject *data) {
         PyErr_SetString(PyExc_TypeError, "data must be bytes");
         return NULL;
     }
-    const u8 *b = (const u8 *)PyBytes_AS_STRING(data);
-    Py_ssize_t n = PyBytes_GET_SIZE(data);
-    static const u8 data_[] = "data";
-    static const u8 cookiegate[] = "cookiegate";
-    static const u8 category[] = "category";
-    Py_ssize_t i = 4;
-    while (i < n) {
-        /* "-" is rarer than any letter of the names: memchr finds it, the rest is compared around it */
-        const u8 *dash = memchr(b + i, '-', (size_t)(n - i));
-        if (dash == NULL) break;
-        Py_ssize_t k = dash - b;
-        i = k + 1;
-        if (k < 4) continue;
-        int ok = 1;
-        for (int j = 0; j < 4 && ok; j++) ok = lower(b[k - 4 + j]) == data_[j];
-        if (!ok) continue;
-        if (k + 11 <= n) {
-            int m = 1;
-            for (int j = 0; j < 10 && m; j++) m = lower(b[k + 1 + j]) == cookiegate[j];
-            if (m) Py_RETURN_TRUE;
-        }
-        if (k + 9 <= n) {
-            int m = 1;
-            for (int j = 0; j < 8 && m; j++) m = lower(b[k + 1 + j]) == category[j];
-            if (m) Py_RETURN_TRUE;
-        }
-    }
+    if (explicit_markup((const u8 *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))) Py_RETURN_TRUE;
     Py_RETURN_FALSE;
 }
 
@@ -458,3 +469,5 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__speedups(void) { return PyModuleDef_Init(&module_def); }
+
+#endif /* COOKIEGATE_SCAN_ONLY */
