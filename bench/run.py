@@ -379,14 +379,14 @@ def stream_memory_peak(size: int) -> tuple[int, int]:
                          (b"x-forwarded-for", EU_IP.encode())],
              "client": ("85.0.1.10", 1234), "server": ("x", 80), "scheme": "http", "http_version": "1.1"}
 
-    from cookiegate import rewrite
+    from cookiegate.rewrite import _memo
 
     asyncio.run(gated(dict(scope), receive, send))  # warm caches first
     messages[0] = 0
     # The rewriter's memo tables are process-wide and capped (they fill up once, whatever the page size):
     # switched off here so that the peak is what one request holds.
-    memos_for = rewrite._memos_for
-    rewrite._memos_for = lambda classifier: None
+    memos_for = _memo.memos_for
+    _memo.memos_for = lambda classifier, limits: None
     try:
         gc.collect()
         tracemalloc.start()
@@ -396,21 +396,23 @@ def stream_memory_peak(size: int) -> tuple[int, int]:
         peak = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.stop()
     finally:
-        rewrite._memos_for = memos_for
+        _memo.memos_for = memos_for
     return peak, messages[0]
 
 
 def memo_cap_mib() -> float:
     """The most memory the rewriter's process-wide memo tables can hold (keys at their length caps)."""
-    from cookiegate import rewrite
+    from cookiegate.rewrite import Limits
 
+    limits = Limits()
     # attribute values, start tags, and the plain start tags (the same bytes as the latter while neither
     # table has been cleared since, but counted apart: they are cleared apart)
-    tags = 3 * rewrite._MEMO_SIZE * rewrite._MEMO_VALUE_MAX
-    regions = rewrite._MEMO_REGION_SIZE * (2 * rewrite._MEMO_REGION_MAX + rewrite._REGION_PREFIX)
+    tags = 3 * limits.memo_entries * limits.memo_value_max
+    regions = limits.memo_region_entries * (2 * limits.memo_region_max + limits.memo_region_prefix)
     # whole pages, their outputs and what was recorded with them (capped together)
-    pages = rewrite._MEMO_PAGE_BYTES
-    return (tags + rewrite._MEMO_INLINE_SIZE * rewrite._MEMO_INLINE_MAX + regions + pages) / 2**20
+    pages = limits.memo_page_bytes
+    inline = limits.memo_inline_entries * limits.memo_inline_max
+    return (tags + inline + regions + pages) / 2**20
 
 
 def load_goals(quick: bool) -> list[Row]:
@@ -605,22 +607,27 @@ class _ReEmit(html.parser.HTMLParser):
 def micro(quick: bool) -> list[tuple[str, float, str]]:
     """In-process costs, per call."""
     from bench.lol import lolhtml_available, lolhtml_rewrite
-    from cookiegate import rewrite as rewrite_module
     from cookiegate._geo import GeoResolver
     from cookiegate._resources import bundled_demo_database
     from cookiegate._visitor import _parse_user_agent, user_agent_info
     from cookiegate.catalog import TagRegistry
-    from cookiegate.rewrite import HtmlRewriter
+    from cookiegate.policy._decision import Permissions
+    from cookiegate.rewrite import SCAN_BACKEND, Handlers, HtmlRewriter, Settings, _backend, _scan
 
     budget = 0.05 if quick else 2.0
     page = static_page()
     registry = TagRegistry.builtin()
     rows: list[tuple[str, float, str]] = []
 
+    handlers = Handlers(head=b"<link data-cookiegate>", body=b"<div>banner</div>")
+
+    def permissions(allowed: Sequence[str]) -> Permissions:
+        # A visitor who allows every category can have nothing refused (the rewriter's pass-through).
+        return Permissions(frozenset(allowed) | {"necessary"}, unclassified=set(allowed) >= set(EVERY_OPTIONAL))
+
     def rewrite(allowed: Sequence[str], chunk: int = 0, reg: TagRegistry = registry) -> Callable[[], bytes]:
         def go() -> bytes:
-            r = HtmlRewriter(classifier=reg, allowed=allowed, head_inject=b"<link data-cookiegate>",
-                             body_inject=b"<div>banner</div>")
+            r = HtmlRewriter(Settings(reg, permissions(allowed)), handlers)
             if chunk:
                 out = b"".join(r.feed(page[i : i + chunk]) for i in range(0, len(page), chunk))
             else:
@@ -629,7 +636,7 @@ def micro(quick: bool) -> list[tuple[str, float, str]]:
         return go
 
     kb = f"{len(page) / 1024:.0f} KB"
-    backend = rewrite_module.SCAN_BACKEND
+    backend = SCAN_BACKEND
     rows.append((f"cookiegate rewriter ({backend} skip scan), {kb} page, EU first visit (warm memos)",
                  _per_call_us(rewrite(()), budget),
                  "byte-identical outside changed tags"))
@@ -642,26 +649,24 @@ def micro(quick: bool) -> list[tuple[str, float, str]]:
         again = bytes(bytearray(page))
 
         def go() -> bytes:
-            return HtmlRewriter(classifier=registry, allowed=allowed, head_inject=b"<link data-cookiegate>",
-                                body_inject=b"<div>banner</div>").document(again)
+            return HtmlRewriter(Settings(registry, permissions(allowed)), handlers).document(again)
         return go
 
     rows.append((f"cookiegate rewriter, {kb} page seen before, EU first visit", _per_call_us(replay(()), budget),
                  "whole-page memo: compared, replayed"))
     rows.append((f"cookiegate rewriter, {kb} page seen before, all allowed",
                  _per_call_us(replay(EVERY_OPTIONAL), budget), ""))
-    if rewrite_module.SCAN_BACKEND == "c":
+    if SCAN_BACKEND == "c":
         # The same rewriter on the pure-Python skip scan (what a machine without a C compiler runs).
-        saved = rewrite_module._skip, rewrite_module._explicit_markup
-        rewrite_module._skip = rewrite_module._skip_python
-        rewrite_module._explicit_markup = rewrite_module._has_explicit_markup_python
+        saved = _backend.skip, _backend.has_explicit_markup
+        _backend.skip, _backend.has_explicit_markup = _scan.skip, _scan.has_explicit_markup
         try:
             rows.append(("the same, EU first visit, pure-Python skip scan", _per_call_us(rewrite(()), budget),
                          "no C compiler at install"))
             rows.append(("the same, all allowed, pure-Python skip scan",
                          _per_call_us(rewrite(EVERY_OPTIONAL), budget), ""))
         finally:
-            rewrite_module._skip, rewrite_module._explicit_markup = saved
+            _backend.skip, _backend.has_explicit_markup = saved
 
     def cold() -> bytes:  # a new registry each time: empty memos (a page never seen before)
         return rewrite((), reg=TagRegistry.builtin())()

@@ -7,7 +7,7 @@ from ._runtime import Gateway
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._visit import Preview, Visit
 from .admin._preview import PREVIEW_HEADER
-from .response import ResponseGate
+from .gate import ResponseGate
 from .routes import GPC_PATH, Router
 
 

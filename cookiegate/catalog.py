@@ -33,8 +33,8 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import unquote
 
+from ._urls import split_url
 from .policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, SOCIAL
 
 
@@ -63,112 +63,7 @@ class Vendor:
     shared_hosts: tuple[str, ...] = ()
 
 
-# --------------------------------------------------------------------------------------------------------
-# URL parsing: just enough of the WHATWG URL parser to find the host a browser would contact.
-
-#: Browsers strip leading and trailing C0 controls and spaces, and remove tabs and newlines anywhere.
-_C0_AND_SPACE: Final = "".join(chr(c) for c in range(0x21))
-_TAB_NEWLINE: Final = str.maketrans("", "", "\t\n\r")
-_SCHEME_RE: Final = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
-#: Schemes whose URLs name a host; every other scheme (data:, javascript:, blob:, mailto:) fetches nothing
-#: from a vendor.
-_HOST_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "ftp"})
-_AUTHORITY_END: Final = re.compile(r"[/?#]")
-#: A URL the fast path can take as written: http(s) or protocol-relative, no userinfo, no percent-encoded or
-#: bracketed host, no backslash, whitespace or control character anywhere.
-_PLAIN_URL: Final = re.compile(
-    r"(?:[hH][tT][tT][pP][sS]?:)?//([^/\\?#@%\[\]\x00-\x20]+)((?:[/?#][^\\\x00-\x20]*)?)\Z"
-)
 _HOST_RE: Final = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
-
-
-def _normalize_host(host: str) -> str:
-    """Lower-case, percent-decode, IDNA-map and strip the trailing dot, as a browser resolves a host."""
-    if "%" in host:
-        host = unquote(host)
-    if not host.isascii():
-        # IDNA maps full-width letters and ideographic dots to ASCII: ｃonnect。facebook.net is that host.
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass
-    return host.lower().rstrip(".")
-
-
-def _remove_dot_segments(path_and_query: str) -> str:
-    """Resolve ``.``/``..`` segments (also ``%2e``) so ``/sdk.js/../fbevents.js`` cannot pass as sdk.js."""
-    path, sep, query = path_and_query.partition("?")
-    if "%2e" in path:
-        path = path.replace("%2e", ".")  # browsers treat %2e as a dot in dot segments
-    if "/." in path:
-        segments = path.split("/")[1:]
-        out: list[str] = []
-        last = len(segments) - 1
-        for index, segment in enumerate(segments):
-            if segment in (".", ".."):
-                if segment == ".." and out:
-                    out.pop()
-                if index == last:
-                    out.append("")
-            else:
-                out.append(segment)
-        path = "/" + "/".join(out)
-    return path + sep + query
-
-
-def _split_url(url: str) -> tuple[str, str] | None:
-    """``(host, path_and_query)`` of a URL attribute, lower-cased, fragment dropped.
-
-    ``host`` is ``""`` for a relative URL. ``None`` means the URL cannot reach a vendor host (``data:``,
-    ``javascript:``, an empty host).
-    """
-    fast = _PLAIN_URL.match(url)
-    if fast is not None:
-        # The common case: a plain http(s) or protocol-relative URL with nothing a browser would rewrite.
-        host = fast.group(1).partition(":")[0].rstrip(".").lower()
-        if not host.isascii():
-            host = _normalize_host(host)
-        if not host:
-            return None
-        path = fast.group(2).partition("#")[0].lower()
-        if not path.startswith("/"):
-            path = "/" + path
-        if "/." in path or "%2e" in path:
-            path = _remove_dot_segments(path)
-        return host, path
-    s = url.strip(_C0_AND_SPACE)
-    if "\t" in s or "\n" in s or "\r" in s:
-        s = s.translate(_TAB_NEWLINE)
-    if "\\" in s:
-        # For http(s) URLs browsers read a backslash as a slash: \\host/x is protocol-relative.
-        s = s.replace("\\", "/")
-    match = _SCHEME_RE.match(s)
-    if match is not None:
-        if match.group(1).lower() not in _HOST_SCHEMES:
-            return None
-        # "https:host/x" and "https:///host/x" both reach host; browsers skip any number of slashes here.
-        rest = s[match.end() :].lstrip("/")
-    elif s.startswith("//"):
-        rest = s.lstrip("/")
-    else:
-        path = s.partition("#")[0].lower()
-        if not path.startswith("/"):
-            path = "/" + path
-        return "", _remove_dot_segments(path)
-    end = _AUTHORITY_END.search(rest)
-    authority, path = (rest, "/") if end is None else (rest[: end.start()], rest[end.start() :])
-    host = authority.rpartition("@")[2]
-    if host.startswith("["):
-        host = host.partition("]")[0] + "]"  # IPv6 literal: no vendor, but keep it non-empty
-    else:
-        host = host.partition(":")[0]
-    host = _normalize_host(host)
-    if not host:
-        return None
-    path = path.partition("#")[0].lower()
-    if not path.startswith("/"):
-        path = "/" + path  # "https://host?x" has the path "/"
-    return host, _remove_dot_segments(path)
 
 
 def _glob_to_regex(glob: str, star: str) -> str:
@@ -378,7 +273,7 @@ class TagRegistry:
         percent-encoded or full-width host characters do not hide a vendor. Relative URLs match only
         path-only url_patterns. ``data:``, ``javascript:`` and other host-less schemes give ``None``.
         """
-        split = _split_url(url)
+        split = split_url(url)
         if split is None:
             return None
         host, path = split

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -17,14 +19,32 @@ def scan_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run a rewriter test module once per skip-scan backend: the C accelerator and the pure-Python scan
     that specifies it (module-scoped, so hypothesis tests may use it; the C run is skipped where the
     accelerator is not built)."""
-    from cookiegate import rewrite
+    from cookiegate.rewrite import _backend, _scan
 
-    saved = rewrite._skip, rewrite._explicit_markup
+    saved = _backend.skip, _backend.has_explicit_markup
     if request.param == "python":
-        rewrite._skip, rewrite._explicit_markup = rewrite._skip_python, rewrite._has_explicit_markup_python
-    elif rewrite.SCAN_BACKEND != "c":
-        pytest.skip("the C skip scan is not built here")
+        _backend.skip, _backend.has_explicit_markup = _scan.skip, _scan.has_explicit_markup
+    elif _backend.SCAN_BACKEND != "c":
+        pytest.skip("the C skip scan is not built here (COOKIEGATE_NATIVE=skip, no compiler) or is switched off "
+                    "(COOKIEGATE_PURE_PYTHON=1)")
     try:
         yield request.param
     finally:
-        rewrite._skip, rewrite._explicit_markup = saved
+        _backend.skip, _backend.has_explicit_markup = saved
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Demo mode keeps its decision log in the temp directory: give this run (and the servers it starts) a
+    private one, so test runs side by side never share a log (or its schema version)."""
+    private = str(tmp_path_factory.mktemp("tmpdir"))
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = private, None
+    try:
+        yield
+    finally:
+        if saved[0] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[0]
+        tempfile.tempdir = saved[1]

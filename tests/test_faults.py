@@ -17,8 +17,9 @@ from typing import Any
 import anyio
 import pytest
 
-from cookiegate import CookieGateMiddleware, rewrite
+from cookiegate import CookieGateMiddleware
 from cookiegate._resources import bundled_demo_database
+from cookiegate.rewrite import SCAN_BACKEND
 from cookiegate.store._sqlite import SQLiteStore
 
 from .helpers import IP, KEY, fetches, make_config
@@ -113,7 +114,7 @@ async def test_broken_geo_database_serves_strictest_reports_degraded_and_recover
     assert page.status == 200 and fetches(page.text, "www.googletagmanager.com")
     status, body = await health(app)
     assert (status, body["checks"]["geo"]) == (200, "ok")
-    assert body["rewriter_scan"] == rewrite.SCAN_BACKEND  # informational: a pure-Python scan is not degraded
+    assert body["rewriter_scan"] == SCAN_BACKEND  # informational: a pure-Python scan is not degraded
 
 
 async def test_geo_database_replaced_by_a_bad_file_keeps_serving_the_last_good_one(

@@ -115,14 +115,15 @@ async def test_eu_first_visit_neutralizes_trackers_and_shows_the_banner(app: Coo
 async def test_a_page_served_again_carries_each_visitors_own_banner_language_and_return_path(
     tmp_path: Path,
 ) -> None:
-    from cookiegate import rewrite
+    from cookiegate.rewrite import Limits
+    from cookiegate.rewrite._memo import memos_for
 
     shared = CookieGateMiddleware(site(), config=make_config(tmp_path))
     seen = {}
     for lang, path in (("fr", "/?from=paris"), ("de", "/?from=berlin"), ("fr", "/?from=paris")):
         async with client(shared, IP["FR"]) as c:
             seen[lang, path] = await c.get(path, headers={"accept-language": lang})
-    memos = rewrite._memos_for(shared.gateway.classifier)
+    memos = memos_for(shared.gateway.classifier, Limits())
     assert memos is not None and memos.pages  # the page was remembered, so the later views replayed it
     # A gateway of its own (its own registry, nothing remembered) rewrites the page from scratch.
     alone = CookieGateMiddleware(site(), config=make_config(tmp_path / "alone"))
@@ -482,12 +483,12 @@ async def test_geo_failure_gives_the_strictest_treatment_and_still_serves(
 
 def break_the_rewriter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every ``HtmlRewriter.feed`` raise, as a tokenizer bug would."""
-    from cookiegate import rewrite
+    from cookiegate.rewrite import HtmlRewriter
 
     def broken(self: Any, data: bytes) -> bytes:
         raise RuntimeError("tokenizer bug")
 
-    monkeypatch.setattr(rewrite.HtmlRewriter, "feed", broken)
+    monkeypatch.setattr(HtmlRewriter, "feed", broken)
 
 
 async def test_rewriter_failure_is_fail_closed_and_still_serves(
@@ -503,7 +504,7 @@ async def test_rewriter_failure_is_fail_closed_and_still_serves(
 async def test_a_rewriter_failing_mid_stream_still_sends_what_it_held_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cookiegate import rewrite
+    from cookiegate.rewrite import HtmlRewriter
 
     head = b"<!doctype html><html><head><title>Split</title></head><body><p>one</p>"
     split_tag = b"<img src=/static/logo.svg alt='split across pieces'>"
@@ -517,7 +518,7 @@ async def test_a_rewriter_failing_mid_stream_still_sends_what_it_held_back(
             await send({"type": "http.response.body", "body": piece, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    feed = rewrite.HtmlRewriter.feed
+    feed = HtmlRewriter.feed
     calls = []
 
     def fails_second(self: Any, data: bytes) -> bytes:
@@ -526,7 +527,7 @@ async def test_a_rewriter_failing_mid_stream_still_sends_what_it_held_back(
             raise RuntimeError("tokenizer bug")
         return feed(self, data)
 
-    monkeypatch.setattr(rewrite.HtmlRewriter, "feed", fails_second)
+    monkeypatch.setattr(HtmlRewriter, "feed", fails_second)
     app = CookieGateMiddleware(stream, config=make_config(tmp_path))
     messages = await raw_get(app, "/", IP["FR"])
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
@@ -696,43 +697,13 @@ async def test_a_request_leaves_no_reference_cycle_behind(app: CookieGateMiddlew
 def test_one_pass_personalization_gives_what_vary_merging_and_private_caching_give(
     headers: list[tuple[bytes, bytes]],
 ) -> None:
-    from cookiegate.response import _personalize, make_private, merge_vary
+    from cookiegate.gate import make_private, merge_vary
+    from cookiegate.gate._headers import personalize
 
     expected = list(headers)
     merge_vary(expected, ("Cookie", "Sec-GPC"))
     make_private(expected)
-    assert _personalize(list(headers)) == expected
-
-
-def test_a_plain_pages_one_pass_headers_are_what_the_general_steps_give() -> None:
-    import random
-
-    from cookiegate.response import _page_headers, _personalize
-
-    pool = [
-        (b"content-type", b"text/html; charset=utf-8"), (b"Content-Type", b"text/html"),
-        (b"content-length", b"6979"), (b"Content-Length", b"10"), (b"etag", b'"abc"'), (b"ETag", b'W/"x"'),
-        (b"x-frame-options", b"DENY"), (b"Link", b"</a.css>; rel=preload"), (b"date", b"Thu, 26 Nov 2026"),
-        (b"vary", b"Accept-Encoding"), (b"Cache-Control", b"public, max-age=60"),
-        (b"content-encoding", b"gzip"), (b"Content-Encoding", b"identity"), (b"Refresh", b"5; url=/next"),
-        (b"server", b"uvicorn"), (b"x-request-id", b"42"), (b"Last-Modified", b"Thu, 26 Nov 2026"),
-    ]
-    general_only = {b"vary", b"cache-control", b"content-encoding", b"link", b"refresh"}
-    rng = random.Random(6)
-    fast = 0
-    for _ in range(3000):
-        raw = rng.sample(pool, rng.randint(0, 6))
-        page = _page_headers(raw)
-        if any(k.lower() in general_only for k, _ in raw):
-            assert page is None, raw  # merged or kept by the general path
-            continue
-        assert page is not None, raw
-        fast += 1
-        general = [(k, v) for k, v in _personalize([(k.lower(), v) for k, v in raw]) if k not in (b"content-length",
-                                                                                                  b"etag")]
-        content_type = next((v for k, v in reversed(general) if k == b"content-type"), b"")
-        assert page == (general, any(k.lower() == b"content-length" for k, _ in raw), content_type), raw
-    assert fast > 1000
+    assert personalize(list(headers)) == expected
 
 
 # -- pages a server would send from a file (the path send and zero-copy send extensions) -------------------

@@ -7,9 +7,18 @@ from collections.abc import Collection, Sequence
 
 import pytest
 
-from cookiegate import rewrite
 from cookiegate.catalog import Vendor
-from cookiegate.rewrite import HtmlRewriter, TagEvent
+from cookiegate.policy._decision import Permissions
+from cookiegate.rewrite import (
+    Handlers,
+    HtmlRewriter,
+    Limits,
+    Placeholder,
+    Settings,
+    TagEvent,
+    Utf16Rewriter,
+    utf16_codec,
+)
 
 # Each test runs on the C skip scan and on the pure-Python scan that specifies it.
 pytestmark = pytest.mark.usefixtures("scan_backend")
@@ -45,10 +54,20 @@ class TableClassifier:
         return None
 
 
+def make(classifier: object, allowed: Collection[str] = (), *, head: bytes = b"", body: bytes = b"",
+         placeholder: Placeholder | None = None, limits: Limits | None = None) -> HtmlRewriter:
+    """A rewriter for a visitor who allows ``allowed`` (and ``necessary``); allowing every category means that
+    nothing at all can be refused (``Permissions.everything``)."""
+    categories = frozenset(allowed) | {"necessary"}
+    permissions = Permissions(categories, unclassified=categories.issuperset(EVERY_CATEGORY))
+    settings = Settings(classifier, permissions) if limits is None else Settings(classifier, permissions, limits)  # type: ignore[arg-type]
+    return HtmlRewriter(settings, Handlers(head, body, placeholder))
+
+
 def run(doc: bytes, allowed: Collection[str] = (), chunks: Sequence[int] | None = None,
         **kwargs: object) -> tuple[bytes, list[TagEvent]]:
     """Rewrite ``doc``; ``chunks`` are split offsets (None: one feed)."""
-    rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=allowed, **kwargs)  # type: ignore[arg-type]
+    rewriter = make(TableClassifier(), allowed, **kwargs)  # type: ignore[arg-type]
     bounds = [0, *(chunks or []), len(doc)]
     out = b"".join(rewriter.feed(doc[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
     return out + rewriter.finish(), rewriter.events
@@ -327,7 +346,7 @@ def test_unterminated_constructs_at_eof_are_flushed(doc: bytes) -> None:
 
 # -- injection --------------------------------------------------------------------------------------
 
-INJECT = {"head_inject": b"<script src=/_cg/b.js></script>", "body_inject": b"<div id=cg></div>"}
+INJECT = {"head": b"<script src=/_cg/b.js></script>", "body": b"<div id=cg></div>"}
 
 
 @pytest.mark.parametrize(("doc", "expected"), [
@@ -385,7 +404,7 @@ def test_two_chunks_split_at_every_offset_match_one_shot(page: bytes, allowed: t
     kwargs = {**INJECT, "allowed": allowed}
     whole, whole_events = run(page, **kwargs)  # type: ignore[arg-type]
     if allowed == EVERY_CATEGORY:
-        assert whole.replace(INJECT["head_inject"], b"").replace(INJECT["body_inject"], b"") == page
+        assert whole.replace(INJECT["head"], b"").replace(INJECT["body"], b"") == page
     else:
         assert whole != page
     # Every offset for the refusing visitor; a stride for the others keeps the suite quick.
@@ -403,7 +422,7 @@ def test_one_byte_chunks_match_one_shot(page: bytes) -> None:
 
 
 def test_feed_holds_back_only_the_incomplete_tag() -> None:
-    rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=())
+    rewriter = make(TableClassifier())
     assert rewriter.feed(b"<p>hello</p><img sr") == b"<p>hello</p>"
     assert rewriter.feed(b"c=//connect.facebook.net/x.gif>tail") == (
         blocked(b"img", "ads", "meta-pixel") + b" data-cookiegate-src=//connect.facebook.net/x.gif>tail")
@@ -411,24 +430,24 @@ def test_feed_holds_back_only_the_incomplete_tag() -> None:
 
 
 def test_inline_script_is_held_until_its_end_tag() -> None:
-    rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=())
+    rewriter = make(TableClassifier())
     assert rewriter.feed(b"<p>a</p><script>var x = 1;\n") == b"<p>a</p>"
     assert rewriter.feed(b"fbq('init');</scr") == b""
     assert rewriter.feed(b"ipt><p>b</p>") == (blocked(b"script", "ads", "meta-pixel", True)
                                               + b">var x = 1;\nfbq('init');</script><p>b</p>")
 
 
-def test_region_past_the_cap_is_decided_on_its_first_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rewrite, "_REGION_CAP", 64)
+def test_region_past_the_cap_is_decided_on_its_first_bytes() -> None:
+    capped = Limits(region_cap=64)
     doc = b"<script>fbq('init');" + b"x" * 300 + b"</script><p>after</p>"
     expected = blocked(b"script", "ads", "meta-pixel", True) + doc[len(b"<script"):]
-    rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=())
+    rewriter = make(TableClassifier(), limits=capped)
     first = rewriter.feed(doc[:200])
     assert len(first) > len(expected) - len(doc) + 64  # streamed before the end tag arrived
     assert first + rewriter.feed(doc[200:]) + rewriter.finish() == expected
     late = b"<script>" + b"x" * 300 + b"fbq('init');</script>"
-    assert run(late)[0] == late  # only the first 64 bytes are classified, in one shot as in chunks
-    assert run(late, chunks=[100, 200])[0] == late
+    assert run(late, limits=capped)[0] == late  # only the first 64 bytes are classified, in one shot as in chunks
+    assert run(late, chunks=[100, 200], limits=capped)[0] == late
 
 
 _UNCHANGED = (b"<!doctype html><html><head><title>T &amp; t</title><style>p{color:red}</style>"
@@ -439,15 +458,13 @@ _UNCHANGED = (b"<!doctype html><html><head><title>T &amp; t</title><style>p{colo
 
 
 @pytest.mark.parametrize("cap", [16, 1 << 16])
-def test_what_the_rewriter_holds_back_is_all_of_its_input_not_yet_emitted(
-    monkeypatch: pytest.MonkeyPatch, cap: int
-) -> None:
+def test_what_the_rewriter_holds_back_is_all_of_its_input_not_yet_emitted(cap: int) -> None:
     # A page the rewrite leaves as it is: after any first piece, what came out plus what is held back is
     # exactly that piece. (A gate whose rewriter fails sends the held-back bytes on, scrubbed.)
-    monkeypatch.setattr(rewrite, "_REGION_CAP", cap)
-    assert run(_UNCHANGED)[0] == _UNCHANGED
+    limits = Limits(region_cap=cap)
+    assert run(_UNCHANGED, limits=limits)[0] == _UNCHANGED
     for split in range(1, len(_UNCHANGED)):
-        rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=())
+        rewriter = make(TableClassifier(), limits=limits)
         out = rewriter.feed(_UNCHANGED[:split])
         assert out + rewriter.held_back() == _UNCHANGED[:split], split
         rest = rewriter.feed(_UNCHANGED[split:]) + rewriter.finish()
@@ -457,7 +474,7 @@ def test_what_the_rewriter_holds_back_is_all_of_its_input_not_yet_emitted(
 def test_a_rewriter_holds_back_only_the_unfinished_end_of_a_page_it_changes() -> None:
     page = b"<p>a</p><img src=//connect.facebook.net/x.gif><script>fbq('init');</script><p>b</p>"
     for split in range(1, len(page)):
-        rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=())
+        rewriter = make(TableClassifier())
         rewriter.feed(page[:split])
         assert page[:split].endswith(rewriter.held_back()), split
 
@@ -484,7 +501,7 @@ def test_a_rewriter_holds_back_only_the_unfinished_end_of_a_page_it_changes() ->
 def test_a_page_is_read_as_utf16_exactly_when_a_browser_would(
     first: bytes, content_type: bytes, expected: tuple[str, int] | None
 ) -> None:
-    assert rewrite.utf16_codec(first, content_type) == expected
+    assert utf16_codec(first, content_type) == expected
 
 
 _UTF16_PAGE = (
@@ -503,8 +520,8 @@ def test_a_utf16_page_is_rewritten_as_its_text_would_be_in_utf8(codec: str, bom:
     expected = bom + whole.decode("utf-8").encode(codec)
     body = bom + _UTF16_PAGE.encode(codec)
     for split in [None, *range(1, len(body))]:  # every split: inside the mark, a code unit, a surrogate pair
-        inner = HtmlRewriter(classifier=TableClassifier(), allowed=(), **INJECT)  # type: ignore[arg-type]
-        rewriter = rewrite.Utf16Rewriter(inner, codec, len(bom))
+        inner = make(TableClassifier(), (), **INJECT)  # type: ignore[arg-type]
+        rewriter = Utf16Rewriter(inner, codec, len(bom))
         if split is None:
             out = rewriter.document(body)
         else:
@@ -517,7 +534,7 @@ def test_a_utf16_page_keeps_its_own_bytes_and_what_is_held_back_is_all_not_yet_e
     # Lone surrogates and an odd byte at the end are not characters, but they are the page's bytes.
     body = "<p>a\ud800b</p><script>var s = '\udfff';</script><p>end</p>".encode("utf-16-le", "surrogatepass") + b"\x00"
     for split in range(1, len(body)):
-        rewriter = rewrite.Utf16Rewriter(HtmlRewriter(classifier=TableClassifier(), allowed=()), "utf-16-le")
+        rewriter = Utf16Rewriter(make(TableClassifier()), "utf-16-le")
         out = rewriter.feed(body[:split])
         assert out + rewriter.held_back() == body[:split], split
         assert out + rewriter.feed(body[split:]) + rewriter.finish() == body

@@ -1,11 +1,10 @@
-"""The all-allowed fast path: after the body injection the rest passes through untouched."""
+"""The fast path when nothing can be refused: after the body injection the rest passes through untouched."""
 
 from __future__ import annotations
 
 import pytest
 
-from cookiegate.rewrite import HtmlRewriter
-from tests.test_rewrite import EVERY_CATEGORY, TableClassifier, run
+from tests.test_rewrite import EVERY_CATEGORY, TableClassifier, make, run
 
 # Each test runs on the C skip scan and on the pure-Python scan that specifies it.
 pytestmark = pytest.mark.usefixtures("scan_backend")
@@ -16,7 +15,7 @@ BODY = (b'<body><img src="https://www.facebook.com/tr?id=1"><!-- <body> -->'
 
 
 def test_every_category_allowed_passes_the_page_through_after_the_injection() -> None:
-    out, events = run(HEAD + BODY, allowed=EVERY_CATEGORY, head_inject=b"<H>", body_inject=b"<B>")
+    out, events = run(HEAD + BODY, allowed=EVERY_CATEGORY, head=b"<H>", body=b"<B>")
     assert out == HEAD.replace(b"<head>", b"<head><H>") + BODY.replace(b"<body>", b"<body><B>", 1)
     # Tags before the switch are still recorded (and fired); the rest is not looked at.
     assert [(e.vendor_id, e.fired) for e in events] == [("google-analytics", True)]
@@ -24,9 +23,9 @@ def test_every_category_allowed_passes_the_page_through_after_the_injection() ->
 
 def test_fast_path_output_does_not_depend_on_chunking() -> None:
     doc = HEAD + BODY
-    whole = run(doc, allowed=EVERY_CATEGORY, body_inject=b"<B>")[0]
+    whole = run(doc, allowed=EVERY_CATEGORY, body=b"<B>")[0]
     for cut in range(1, len(doc)):
-        assert run(doc, allowed=EVERY_CATEGORY, body_inject=b"<B>", chunks=[cut])[0] == whole, cut
+        assert run(doc, allowed=EVERY_CATEGORY, body=b"<B>", chunks=[cut])[0] == whole, cut
 
 
 def test_one_refused_category_keeps_the_full_rewrite() -> None:
@@ -47,7 +46,7 @@ def test_explicit_markup_with_an_unknown_category_is_still_neutralized() -> None
 
 
 def test_explicit_markup_first_seen_in_a_later_streamed_chunk_stays_inert() -> None:
-    rewriter = HtmlRewriter(classifier=TableClassifier(), allowed=EVERY_CATEGORY)
+    rewriter = make(TableClassifier(), EVERY_CATEGORY)
     first = rewriter.feed(HEAD + b"<body><p>x</p>")
     late = b'<script type="text/plain" data-category="analytics">go()</script></body>'
     out = first + rewriter.feed(late) + rewriter.finish()

@@ -9,10 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cookiegate import rewrite
 from cookiegate.catalog import Vendor
-from cookiegate.rewrite import HtmlRewriter
-from tests.test_rewrite import EVERY_CATEGORY, META, TableClassifier
+from cookiegate.rewrite import Limits
+from cookiegate.rewrite._memo import memos_for
+from cookiegate.rewrite._regions import SCRIPT
+from cookiegate.rewrite._scan import SKIP, boring_attr, not_ending_in, plain_attr
+from cookiegate.rewrite._tokenizer import A_INTERESTING, INTERESTING_ATTRS, SPECIAL_NAMES
+from tests.test_rewrite import EVERY_CATEGORY, META, TableClassifier, make
 from tests.test_rewrite_differential import hostile_documents
 
 # Each test runs on the C skip scan and on the pure-Python scan that specifies it.
@@ -27,7 +30,7 @@ def test_second_rewrite_of_the_same_page_gives_the_same_bytes_and_events() -> No
     classifier = TableClassifier()
     results = []
     for _ in range(3):
-        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        rewriter = make(classifier, ())
         out = rewriter.feed(PAGE) + rewriter.finish()
         results.append((out, rewriter.events))
     assert results[0] == results[1] == results[2]
@@ -36,9 +39,9 @@ def test_second_rewrite_of_the_same_page_gives_the_same_bytes_and_events() -> No
 
 def test_a_tag_first_seen_allowed_is_still_blocked_for_a_visitor_who_refused() -> None:
     classifier = TableClassifier()
-    allowed = HtmlRewriter(classifier=classifier, allowed=EVERY_CATEGORY)
+    allowed = make(classifier, EVERY_CATEGORY)
     assert allowed.feed(PAGE) + allowed.finish() == PAGE
-    refused = HtmlRewriter(classifier=classifier, allowed=())
+    refused = make(classifier, ())
     out = refused.feed(PAGE) + refused.finish()
     assert b"data-cookiegate-blocked=ads" in out and b"data-cookiegate-blocked=social" in out
 
@@ -47,7 +50,7 @@ def test_first_party_tag_remembered_as_harmless_still_switches_to_raw_text() -> 
     classifier = TableClassifier()
     doc = b"<textarea class=x><body></textarea><body><p>"
     for _ in range(2):  # the second time the <textarea> start tag comes from the memo
-        rewriter = HtmlRewriter(classifier=classifier, allowed=(), body_inject=b"<banner>")
+        rewriter = make(classifier, (), body=b"<banner>")
         assert rewriter.feed(doc) + rewriter.finish() == b"<textarea class=x><body></textarea><body><banner><p>"
 
 
@@ -65,7 +68,7 @@ class SlottedClassifier:
 
 def test_classifier_without_weak_references_is_classified_every_time() -> None:
     for _ in range(2):
-        rewriter = HtmlRewriter(classifier=SlottedClassifier(), allowed=())
+        rewriter = make(SlottedClassifier(), ())
         out = rewriter.feed(PAGE) + rewriter.finish()
         assert b'data-cookiegate-src="https://www.facebook.com/tr?id=1"' in out
         assert b'<img src="/logo.png" alt=logo>' in out
@@ -75,11 +78,11 @@ def test_a_remembered_tag_with_a_quoted_gt_is_recognised_and_a_tracker_sharing_i
     classifier = TableClassifier()
     harmless = b'<p><img alt="a>b" src="/a.png"><img src="/a.png"></p>'
     for _ in range(2):  # the second time both tags come from the memo
-        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        rewriter = make(classifier, ())
         assert rewriter.feed(harmless) + rewriter.finish() == harmless
     # Same bytes up to the first ">" as the remembered tag, then a tracker URL.
     tracker = b'<p><img alt="a>" src="https://www.facebook.com/tr?id=1"><img src="/a.png"></p>'
-    rewriter = HtmlRewriter(classifier=classifier, allowed=())
+    rewriter = make(classifier, ())
     out = rewriter.feed(tracker) + rewriter.finish()
     assert b'data-cookiegate-src="https://www.facebook.com/tr?id=1"' in out
     assert out.endswith(b'<img src="/a.png"></p>')
@@ -88,10 +91,10 @@ def test_a_remembered_tag_with_a_quoted_gt_is_recognised_and_a_tracker_sharing_i
 def test_a_remembered_tag_split_across_chunks_is_held_until_its_end() -> None:
     classifier = TableClassifier()
     doc = b'<p><img src="/a.png" alt="x"></p><img src="https://www.facebook.com/tr?id=2">'
-    whole = HtmlRewriter(classifier=classifier, allowed=())
+    whole = make(classifier, ())
     expected = whole.feed(doc) + whole.finish()
     for cut in range(1, len(doc)):
-        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        rewriter = make(classifier, ())
         assert rewriter.feed(doc[:cut]) + rewriter.feed(doc[cut:]) + rewriter.finish() == expected, cut
 
 
@@ -107,10 +110,10 @@ REGIONS_PAGE = (
 def test_regions_remembered_for_one_choice_give_the_same_bytes_and_events_and_not_for_another() -> None:
     classifier = TableClassifier()
     for allowed in ((), ("ads", "social"), (), ("analytics",), ("ads", "social")):
-        fresh = HtmlRewriter(classifier=TableClassifier(), allowed=allowed)
+        fresh = make(TableClassifier(), allowed)
         expected = (fresh.feed(REGIONS_PAGE) + fresh.finish(), fresh.events)
         for _ in range(2):  # the second time every region comes from the memo
-            rewriter = HtmlRewriter(classifier=classifier, allowed=allowed)
+            rewriter = make(classifier, allowed)
             assert (rewriter.feed(REGIONS_PAGE) + rewriter.finish(), rewriter.events) == expected, allowed
 
 
@@ -122,7 +125,7 @@ def test_a_region_whose_safety_net_edits_past_its_end_is_not_remembered() -> Non
     classifier = TableClassifier()
     outputs = set()
     for _ in range(3):
-        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        rewriter = make(classifier, ())
         out = rewriter.feed(doc) + rewriter.finish()
         assert b"data-cookiegate-src=https://www.facebook.com/tr?id=1" in out
         outputs.add(out)
@@ -136,11 +139,11 @@ SHARED = TableClassifier()  # memos accumulate across the generated documents be
 @given(doc=hostile_documents(), allowed=st.sets(st.sampled_from(["analytics", "ads", "social"])),
        cut=st.integers(0, 400))
 def test_memos_shared_across_documents_never_change_the_output(doc: bytes, allowed: set[str], cut: int) -> None:
-    fresh = HtmlRewriter(classifier=TableClassifier(), allowed=allowed)
+    fresh = make(TableClassifier(), allowed)
     expected = (fresh.feed(doc) + fresh.finish(), fresh.events)
     for chunks in ((doc,), (doc[:cut], doc[cut:])):
         for _ in range(2):
-            rewriter = HtmlRewriter(classifier=SHARED, allowed=allowed)
+            rewriter = make(SHARED, allowed)
             out = b"".join(rewriter.feed(c) for c in chunks) + rewriter.finish()
             assert (out, rewriter.events) == expected
 
@@ -149,10 +152,10 @@ def test_memos_shared_across_documents_never_change_the_output(doc: bytes, allow
 # reorders and adds a shortcut for speed, and must consume exactly the same bytes.
 _REFERENCE_SKIP = re.compile(
     rb"(?:[^<]++"
-    rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + rewrite._plain_attr() + rb")*+[\t\n\f\r /]*+>"
-    rb"|<[A-Za-z][^\t\n\f\r /><]*+" + rewrite._not_ending_in({b"<" + n for n in rewrite._SPECIAL_NAMES})
-    + rb"(?:" + rewrite._boring_attr(rewrite._INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+>"
-    rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + rewrite._boring_attr(rewrite._A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
+    rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + plain_attr() + rb")*+[\t\n\f\r /]*+>"
+    rb"|<[A-Za-z][^\t\n\f\r /><]*+" + not_ending_in({b"<" + n for n in SPECIAL_NAMES})
+    + rb"(?:" + boring_attr(INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+>"
+    rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + boring_attr(A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
     rb"|<(?=[^A-Za-z!/?])"
     rb"|<!--(?!-?>)(?:[^<-]++|-(?!-!?>))*+--!?>"
     rb")*+",
@@ -170,7 +173,7 @@ def test_the_skip_pattern_consumes_what_its_reference_form_consumes(parts: list[
     doc = "".join(parts).encode()
     start = min(start, len(doc))
     reference = _REFERENCE_SKIP.match(doc, start)
-    shipped = rewrite._SKIP.match(doc, start)
+    shipped = SKIP.match(doc, start)
     assert reference is not None and shipped is not None
     assert shipped.end() == reference.end()
 
@@ -180,7 +183,7 @@ def test_the_skip_pattern_consumes_what_its_reference_form_consumes(parts: list[
 def test_the_skip_pattern_matches_its_reference_form_on_hostile_documents(doc: bytes) -> None:
     for start in range(0, len(doc), 7):
         reference = _REFERENCE_SKIP.match(doc, start)
-        shipped = rewrite._SKIP.match(doc, start)
+        shipped = SKIP.match(doc, start)
         assert reference is not None and shipped is not None and shipped.end() == reference.end()
 
 
@@ -188,11 +191,11 @@ def test_a_remembered_script_start_tag_still_waits_for_its_text_to_be_decided() 
     classifier = TableClassifier()
     first_party = b"<p><script async>console.log(1)</script></p>"
     for _ in range(2):
-        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        rewriter = make(classifier, ())
         assert rewriter.feed(first_party) + rewriter.finish() == first_party
     tracker = b"<p><script async>fbq('init','1')</script></p>"
     for cut in (0, 5, 10, 17, 20, len(tracker)):  # the second time the start tag comes from the memo
-        rewriter = HtmlRewriter(classifier=classifier, allowed=())
+        rewriter = make(classifier, ())
         out = rewriter.feed(tracker[:cut]) + rewriter.feed(tracker[cut:]) + rewriter.finish()
         assert out.startswith(b"<p><script type=text/plain data-cookiegate-blocked=ads"), (cut, out)
 
@@ -203,20 +206,20 @@ def test_documents_nested_in_srcdoc_neither_read_nor_fill_the_shared_region_memo
     classifier = TableClassifier()
     inner = b"<noscript><img src=/a.png></noscript><script>console.log(2)</script>"
     doc = b'<iframe srcdoc="' + inner.replace(b'"', b"&quot;") + b'"></iframe><p>'
-    rewriter = HtmlRewriter(classifier=classifier, allowed=())
+    rewriter = make(classifier, ())
     rewriter.feed(doc)
     rewriter.finish()
-    memos = rewrite._memos_for(classifier)
+    memos = memos_for(classifier, Limits())
     assert memos is not None
     assert not any(b"console.log(2)" in key[2] or b"/a.png" in key[2] for key in memos.regions)
-    top = HtmlRewriter(classifier=classifier, allowed=())
+    top = make(classifier, ())
     top.feed(inner + b"<p>")
     top.finish()
     assert any(b"console.log(2)" in key[2] for key in memos.regions)  # the top level does remember it
 
 
 def _rewrite_with(classifier: TableClassifier, doc: bytes, cut: int | None = None) -> tuple[bytes, list[object]]:
-    rewriter = HtmlRewriter(classifier=classifier, allowed=())
+    rewriter = make(classifier, ())
     chunks = (doc,) if cut is None else (doc[:cut], doc[cut:])
     out = b"".join(rewriter.feed(c) for c in chunks) + rewriter.finish()
     return out, list(rewriter.events)
@@ -227,9 +230,10 @@ def test_a_remembered_region_is_found_by_its_first_bytes_and_only_when_all_its_b
     pixel = b"<script>fbq('init','1');fbq('track','PageView')</script>"
     own = b"<script>fbq('init','1');console.log('not a pixel after all')</script>"  # same first 16 bytes
     _rewrite_with(classifier, b"<p>" + pixel + b"<p>")
-    memos = rewrite._memos_for(classifier)
+    memos = memos_for(classifier, Limits())
     assert memos is not None
-    assert len(pixel) in memos.region_lengths[(rewrite._SCRIPT, b"", pixel[: rewrite._REGION_PREFIX])]
+    prefix = Limits().memo_region_prefix
+    assert len(pixel) in (memos.region_lengths.get((SCRIPT, b"", pixel[:prefix])) or ())
     for doc in (b"<div>" + pixel + b"<b>x</b>", b"<div>" + own + b"<b>x</b>", b"<div>" + pixel + pixel + b"</div>"):
         fresh = _rewrite_with(TableClassifier(), doc)
         for cut in (None, 5, 9, 30, len(doc) - 3):

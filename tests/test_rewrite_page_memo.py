@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.pages import static_page
-from cookiegate import rewrite
 from cookiegate.catalog import Vendor
-from cookiegate.rewrite import HtmlRewriter, TagEvent
-from tests.test_rewrite import EVERY_CATEGORY, TableClassifier, realistic_page
+from cookiegate.rewrite import HtmlRewriter, Limits, TagEvent
+from cookiegate.rewrite._memo import Memos, PageResult, memos_for
+from tests.test_rewrite import EVERY_CATEGORY, TableClassifier, make, realistic_page
 from tests.test_rewrite_differential import hostile_documents
 
 # Each test runs on the C skip scan and on the pure-Python scan that specifies it.
@@ -36,9 +36,8 @@ class Visitor:
         self.asked.append((vendor.id if vendor else None, category))
         return f"<div class=ph-{self.name}>{vendor.name if vendor else '-'} / {category}</div>".encode()
 
-    def rewriter(self, classifier: object, allowed: Collection[str]) -> HtmlRewriter:
-        return HtmlRewriter(classifier=classifier, allowed=allowed,  # type: ignore[arg-type]
-                            head_inject=self.head, body_inject=self.body, placeholder=self.placeholder)
+    def rewriter(self, classifier: object, allowed: Collection[str], limits: Limits | None = None) -> HtmlRewriter:
+        return make(classifier, allowed, head=self.head, body=self.body, placeholder=self.placeholder, limits=limits)
 
 
 def streamed(visitor: Visitor, doc: bytes, allowed: Collection[str]) -> Result:
@@ -49,9 +48,15 @@ def streamed(visitor: Visitor, doc: bytes, allowed: Collection[str]) -> Result:
     return out, list(rewriter.events)
 
 
-def whole(visitor: Visitor, classifier: object, doc: bytes, allowed: Collection[str]) -> Result:
-    rewriter = visitor.rewriter(classifier, allowed)
+def whole(visitor: Visitor, classifier: object, doc: bytes, allowed: Collection[str],
+          limits: Limits | None = None) -> Result:
+    rewriter = visitor.rewriter(classifier, allowed, limits)
     return rewriter.document(doc), list(rewriter.events)
+
+
+def pages(memos: Memos) -> list[PageResult]:
+    """Every page the table keeps, oldest sibling first."""
+    return [page for key in memos.pages for page in memos.pages.get(key) or ()]
 
 
 EMBEDS = (b'<body class=page><iframe src="https://www.youtube.com/embed/abc"></iframe><p>text</p>'
@@ -68,8 +73,8 @@ def test_a_page_seen_before_is_replayed_with_this_visitors_injections_and_placeh
     classifier = TableClassifier()
     first, second = Visitor("first"), Visitor("second")
     assert whole(first, classifier, doc, allowed) == streamed(Visitor("first"), doc, allowed)
-    memos = rewrite._memos_for(classifier)
-    assert memos is not None and sum(len(pages) for pages in memos.pages.values()) == 1
+    memos = memos_for(classifier, Limits())
+    assert memos is not None and len(pages(memos)) == 1
 
     def not_again(self: HtmlRewriter, data: bytes) -> bytes:
         raise AssertionError("the page was rewritten again instead of replayed")
@@ -102,8 +107,8 @@ def test_a_page_equal_to_a_remembered_one_but_another_object_is_replayed() -> No
     copy = bytearray(doc)
     rewriter = Visitor("b").rewriter(classifier, ())
     assert rewriter.document(copy) == streamed(Visitor("b"), doc, ())[0]
-    memos = rewrite._memos_for(classifier)
-    assert memos is not None and sum(len(pages) for pages in memos.pages.values()) == 1
+    memos = memos_for(classifier, Limits())
+    assert memos is not None and len(pages(memos)) == 1
 
 
 def test_pages_that_differ_only_in_the_middle_are_each_rewritten_on_their_own() -> None:
@@ -120,38 +125,40 @@ def test_pages_that_differ_only_in_the_middle_are_each_rewritten_on_their_own() 
         for middle in middles:
             doc = edge + middle + tail
             assert whole(Visitor("v"), classifier, doc, ()) == streamed(Visitor("v"), doc, ())
-    memos = rewrite._memos_for(classifier)
+    memos = memos_for(classifier, Limits())
     assert memos is not None
-    (siblings,) = memos.pages.values()
-    assert len(siblings) == rewrite._MEMO_PAGE_SIBLINGS  # the oldest went
-    assert memos.page_bytes == sum(rewrite._page_size(p) for p in siblings)
+    (key,) = memos.pages
+    siblings = memos.pages.get(key) or ()
+    assert len(siblings) == Limits().memo_page_siblings  # the oldest went
+    # What is kept is counted; what a sibling that went kept stays counted until the table is emptied.
+    assert sum(p.weight(memos.limits) for p in siblings) <= memos.pages.weight <= memos.limits.memo_page_bytes
 
 
-def test_the_page_table_is_cleared_rather_than_keep_more_than_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rewrite, "_MEMO_PAGE_BYTES", 60_000)
+def test_the_page_table_is_cleared_rather_than_keep_more_than_its_cap() -> None:
+    limits = Limits(memo_page_bytes=60_000)
     classifier = TableClassifier()
     doc = realistic_page()
     for i in range(24):
         # Half of them share their first and last bytes (one key, siblings), half do not.
         page = (doc.replace(b"<title>Demo</title>", b"<title>Demo %02d</title>" % i) if i >= 12
                 else doc.replace(b"<h2>Caf", b"<h2>%02d Caf" % i, 1))
-        whole(Visitor("v"), classifier, page, ())
-        memos = rewrite._memos_for(classifier)
+        whole(Visitor("v"), classifier, page, (), limits)
+        memos = memos_for(classifier, limits)
         assert memos is not None
-        kept = [p for pages in memos.pages.values() for p in pages]
-        assert memos.page_bytes == sum(rewrite._page_size(p) for p in kept) <= 60_000
+        kept = pages(memos)
+        assert sum(p.weight(limits) for p in kept) <= memos.pages.weight <= 60_000
         assert kept and kept[-1].page == page
 
 
 def test_a_flood_of_tiny_distinct_pages_is_held_to_the_cap_by_what_each_entry_costs() -> None:
     classifier = TableClassifier()
     for i in range(3000):
-        HtmlRewriter(classifier=classifier, allowed=()).document(b"<p>%d</p>" % i)
-    memos = rewrite._memos_for(classifier)
+        make(classifier).document(b"<p>%d</p>" % i)
+    memos = memos_for(classifier, Limits())
     assert memos is not None
-    entries = sum(len(pages) for pages in memos.pages.values())
-    assert entries == 3000 and memos.page_bytes >= entries * rewrite._MEMO_PAGE_ENTRY
-    assert rewrite._MEMO_PAGE_BYTES // rewrite._MEMO_PAGE_ENTRY < 20_000  # so a flood never keeps more
+    entries = len(pages(memos))
+    assert entries == 3000 and memos.pages.weight >= entries * memos.limits.memo_page_entry
+    assert memos.limits.memo_page_bytes // memos.limits.memo_page_entry < 20_000  # so a flood never keeps more
 
 
 def test_a_page_is_remembered_per_set_of_allowed_categories() -> None:
@@ -166,26 +173,24 @@ def test_a_page_is_remembered_per_set_of_allowed_categories() -> None:
 
 def test_a_page_rewritten_without_placeholders_is_not_replayed_to_a_visitor_who_gets_them() -> None:
     classifier = TableClassifier()
-    bare = HtmlRewriter(classifier=classifier, allowed=())
+    bare = make(classifier)
     without = bare.document(EMBEDS)
     assert b"ph-v" not in without
     assert whole(Visitor("v"), classifier, EMBEDS, ()) == streamed(Visitor("v"), EMBEDS, ())
     assert b"ph-v" in whole(Visitor("v"), classifier, EMBEDS, ())[0]
 
 
-def test_a_rewriter_already_fed_or_a_page_over_the_limit_is_rewritten_as_a_stream(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_rewriter_already_fed_or_a_page_over_the_limit_is_rewritten_as_a_stream() -> None:
     classifier = TableClassifier()
     doc = realistic_page()
     rewriter = Visitor("v").rewriter(classifier, ())
     half = len(doc) // 2
     out = rewriter.feed(doc[:half]) + rewriter.document(doc[half:])
     assert (out, list(rewriter.events)) == streamed(Visitor("v"), doc, ())
-    monkeypatch.setattr(rewrite, "_MEMO_PAGE_MAX", len(doc) - 1)
-    assert whole(Visitor("v"), classifier, doc, ()) == streamed(Visitor("v"), doc, ())
-    memos = rewrite._memos_for(classifier)
-    assert memos is not None and not memos.pages and memos.page_bytes == 0
+    limits = Limits(memo_page_max=len(doc) - 1)
+    assert whole(Visitor("v"), classifier, doc, (), limits) == streamed(Visitor("v"), doc, ())
+    memos = memos_for(classifier, limits)
+    assert memos is not None and not memos.pages and memos.pages.weight == 0
     with pytest.raises(RuntimeError):
         rewriter.document(b"<p>after the end</p>")
 

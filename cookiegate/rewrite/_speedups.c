@@ -1,42 +1,60 @@
 /*
- * cookiegate._scan: the rewriter's skip scan in C, an optional accelerator. Where it is not built (or is
- * stale), the pure-Python scan it mirrors runs instead, with the same results.
+ * cookiegate.rewrite._speedups: the rewriter's skip scan in C, a speedup of cookiegate/rewrite/_scan.py, which is
+ * its specification: skip() and has_explicit_markup() return what the functions of the same names there
+ * return, for every input (tests/test_native_scan.py and the fuzzers in fuzz/ hold it to that). Pure functions
+ * over bytes: the only Python object touched besides the arguments is the key of a known-tag lookup.
  *
- * Skipper.skip(buf, pos, plain) returns exactly what the pure-Python rewriter computes with
- * cookiegate.rewrite._SKIP.match(buf, pos).end() followed by its known-tag loop (see
- * cookiegate.rewrite._skip_python): text, lone "<", comments with nothing tag-shaped inside, end tags,
- * and start tags that cannot make the browser fetch anything are consumed; a start tag whose exact bytes
- * (up to its first ">") are in the set `plain` is consumed too. The scan stops at the first construct the
- * Python side must look at. The regular expression is the specification: tests/test_native_scan.py holds
- * this file to it on generated and real markup, and the whole rewriter test suite runs on both.
- *
- * Every function below mirrors one part of the pattern (named in its comment); all of them read only
- * buf[0..n) and return a position in [0, n] or -1 for "this alternative does not match here". Nothing is
- * allocated except the key of a known-tag lookup. The name tables (which tag and attribute names end the
- * fast path) come from Python, so the two implementations cannot drift apart on them.
+ * Each function below mirrors one part of the pattern SKIP (named in its comment); all of them read only
+ * buf[0..n) and return a position in [0, n], or -1 for "this alternative does not match here".
  */
+#ifdef COOKIEGATE_SCAN_ONLY /* the scan alone, without Python (fuzz/scan_fuzzer.c) */
+#include <stddef.h>
+typedef ptrdiff_t Py_ssize_t;
+#else
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#endif
 #include <string.h>
-#include <structmember.h>
 
-/* Bumped whenever what the module offers changes: Python refuses a stale build with another number. */
-#define SCAN_API 8
+/* Bumped whenever what the module offers changes: the Python side refuses a build with another number. */
+#define SCAN_API 9
 #define MAX_NAMES 64
 #define MAX_NAME_LEN 32
 
 typedef unsigned char u8;
 
+/* The name tables, as _scan.NAME_TABLES has them (the loader refuses a build whose NAMES differ). */
+static const char *const SPECIAL_NAMES[] = {
+    "a", "area", "body", "head", "html", "iframe", "meta", "noembed", "noframes", "noscript", "plaintext",
+    "script", "style", "textarea", "title", "xmp", NULL,
+};
+static const char *const INTERESTING_ATTRS[] = {
+    "archive", "attributionsrc", "background", "codebase", "content", "data", "data-category",
+    "data-cookiegate", "dynsrc", "href", "imagesrcset", "lowsrc", "manifest", "ping", "poster", "src", "srcdoc",
+    "srcset", "style", "xlink:href", NULL,
+};
+static const char *const A_INTERESTING_ATTRS[] = {
+    "archive", "attributionsrc", "background", "codebase", "content", "data", "data-category",
+    "data-cookiegate", "dynsrc", "imagesrcset", "lowsrc", "manifest", "ping", "poster", "src", "srcdoc",
+    "srcset", "style", NULL,
+};
+
 typedef struct {
     int count;
     Py_ssize_t len[MAX_NAMES];
     u8 name[MAX_NAMES][MAX_NAME_LEN]; /* lowercased */
-    /* The names ending with each (lowercased) byte: most attribute names end in a letter some interesting
-     * name ends in too ("title", "type" and "style"), so the names are bucketed by their last byte and
-     * compared from the end. */
+    /* The names ending with each byte: most attribute names end in a letter some interesting name ends in
+     * too ("title", "type" and "style"), so the names are bucketed by their last byte, compared from the end. */
     u8 bucket_len[256];
     u8 bucket[256][MAX_NAMES];
 } NameSet;
+
+/* The module's state: the name tables, built once by the module's exec slot. */
+typedef struct {
+    NameSet specials;      /* "<" + tag names the scan never consumes */
+    NameSet interesting;   /* attribute names that end it on most elements ("style" included) */
+    NameSet a_interesting; /* ... and on <a> / <area>, where href only navigates */
+} ScanState;
 
 /* Byte classes of the pattern. */
 enum {
@@ -49,25 +67,26 @@ enum {
     C_ALPHA = 64,  /* A-Z a-z */
     C_STYLE = 128, /* ( & \ : what a safe style value may not hold */
 };
-static u8 cls[256];
+static const u8 cls[256] = {
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   1,   1,   0,   1,   1,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      1,   0,  32,   0,   0,   0, 128,  32, 128,   0,   0,   0,   0,   0,   0,   2,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   8,  16,   4,   0,
+      0,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,
+     64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,   0, 128,   0,   0,   0,
+      0,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,
+     64,  64,  64,  64,  64,  64,  64,  64,  64,  64,  64,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+};
 
 static u8 lower(u8 c) { return (c >= 'A' && c <= 'Z') ? (u8)(c + 32) : c; }
-
-static void init_classes(void) {
-    const char *ws = "\t\n\f\r ";
-    for (const char *p = ws; *p; p++) cls[(u8)*p] |= C_WS;
-    cls['/'] |= C_SLASH;
-    cls['>'] |= C_GT;
-    cls['<'] |= C_LT;
-    cls['='] |= C_EQ;
-    cls['"'] |= C_QUOTE;
-    cls['\''] |= C_QUOTE;
-    for (int c = 'A'; c <= 'Z'; c++) cls[c] |= C_ALPHA;
-    for (int c = 'a'; c <= 'z'; c++) cls[c] |= C_ALPHA;
-    cls['('] |= C_STYLE;
-    cls['&'] |= C_STYLE;
-    cls['\\'] |= C_STYLE;
-}
 
 /* The bytes just before `end` spell one of the names, in any case: the pattern's negative lookbehinds
  * (which may look past the start of the current name, as these comparisons do). */
@@ -221,15 +240,8 @@ static Py_ssize_t boring_rest(const u8 *b, Py_ssize_t i, Py_ssize_t n, const Nam
     return tag_close(b, i, n);
 }
 
-typedef struct {
-    PyObject_HEAD
-    NameSet specials;    /* "<" + tag names the fast path never consumes */
-    NameSet interesting; /* attribute names that end it on most elements ("style" included) */
-    NameSet a_interesting; /* ... and on <a> / <area>, where href only navigates */
-} Skipper;
-
 /* <(?:a|area)(?=[\t\n\f\r />])(?:_boring_attr(_A_INTERESTING))*+[\t\n\f\r /]*+>  (b[i] == '<') */
-static Py_ssize_t a_tag(const Skipper *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
+static Py_ssize_t a_tag(const ScanState *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
     Py_ssize_t j = i + 2; /* after "<a" */
     if (!(j < n && (cls[b[j]] & (C_WS | C_SLASH | C_GT)))) {
         if (!(i + 5 < n && lower(b[i + 2]) == 'r' && lower(b[i + 3]) == 'e' && lower(b[i + 4]) == 'a' &&
@@ -241,7 +253,7 @@ static Py_ssize_t a_tag(const Skipper *s, const u8 *b, Py_ssize_t i, Py_ssize_t 
 }
 
 /* <[A-Za-z][^\t\n\f\r /><]*+ (not one of the special names) (?:_boring_attr)*+[\t\n\f\r /]*+>  */
-static Py_ssize_t start_tag(const Skipper *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
+static Py_ssize_t start_tag(const ScanState *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
     i += 2;
     while (i < n && !(cls[b[i]] & (C_WS | C_SLASH | C_GT | C_LT))) i++;
     if (ends_in(&s->specials, b, i)) return -1;
@@ -271,7 +283,7 @@ static Py_ssize_t comment(const u8 *b, Py_ssize_t i, Py_ssize_t n) {
 }
 
 /* The whole _SKIP pattern: (?: text | end tag | <a> | start tag | lone "<" | comment )*+ */
-static Py_ssize_t skip_pattern(const Skipper *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
+static Py_ssize_t skip_pattern(const ScanState *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
     while (i < n) {
         if (b[i] != '<') {
             const u8 *lt = memchr(b + i, '<', (size_t)(n - i));
@@ -298,102 +310,23 @@ static Py_ssize_t skip_pattern(const Skipper *s, const u8 *b, Py_ssize_t i, Py_s
     return n;
 }
 
-static int load_names(NameSet *set, PyObject *names, const char *prefix) {
+static void load_names(NameSet *set, const char *const *names, const char *prefix) {
     memset(set, 0, sizeof(*set));
-    PyObject *seq = PySequence_Fast(names, "names must be a sequence of bytes");
-    if (seq == NULL) return -1;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    Py_ssize_t plen = (Py_ssize_t)strlen(prefix);
-    if (count > MAX_NAMES) {
-        Py_DECREF(seq);
-        PyErr_SetString(PyExc_ValueError, "too many names");
-        return -1;
-    }
-    for (Py_ssize_t k = 0; k < count; k++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, k);
-        if (!PyBytes_Check(item)) {
-            Py_DECREF(seq);
-            PyErr_SetString(PyExc_TypeError, "names must be bytes");
-            return -1;
-        }
-        Py_ssize_t len = PyBytes_GET_SIZE(item);
-        if (len < 1 || len + plen > MAX_NAME_LEN) {
-            Py_DECREF(seq);
-            PyErr_SetString(PyExc_ValueError, "name empty or too long");
-            return -1;
-        }
-        const u8 *src = (const u8 *)PyBytes_AS_STRING(item);
-        memcpy(set->name[k], prefix, (size_t)plen);
-        for (Py_ssize_t i = 0; i < len; i++) set->name[k][plen + i] = lower(src[i]);
-        set->len[k] = len + plen;
+    size_t plen = strlen(prefix);
+    int k = 0;
+    for (; names[k] != NULL; k++) {
+        size_t len = strlen(names[k]);
+        memcpy(set->name[k], prefix, plen);
+        for (size_t i = 0; i < len; i++) set->name[k][plen + i] = lower((u8)names[k][i]);
+        set->len[k] = (Py_ssize_t)(len + plen);
         u8 last = set->name[k][len + plen - 1];
         set->bucket[last][set->bucket_len[last]++] = (u8)k;
     }
-    set->count = (int)count;
-    Py_DECREF(seq);
-    return 0;
+    set->count = k;
 }
 
-static int Skipper_init(Skipper *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"special_tags", "interesting_attrs", "a_interesting_attrs", NULL};
-    PyObject *specials, *interesting, *a_interesting;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO", kwlist, &specials, &interesting, &a_interesting))
-        return -1;
-    if (load_names(&self->specials, specials, "<") < 0) return -1;
-    if (load_names(&self->interesting, interesting, "") < 0) return -1;
-    if (load_names(&self->a_interesting, a_interesting, "") < 0) return -1;
-    return 0;
-}
-
-/* skip(buf: bytes, pos: int, plain: set[bytes] | None) -> int */
-static PyObject *Skipper_skip(Skipper *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "skip(buf, pos, plain) takes 3 arguments");
-        return NULL;
-    }
-    PyObject *buf = args[0], *plain = args[2];
-    if (!PyBytes_Check(buf)) {
-        PyErr_SetString(PyExc_TypeError, "buf must be bytes");
-        return NULL;
-    }
-    if (plain != Py_None && !PyAnySet_Check(plain)) {
-        PyErr_SetString(PyExc_TypeError, "plain must be a set or None");
-        return NULL;
-    }
-    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    if (pos == -1 && PyErr_Occurred()) return NULL;
-    const u8 *b = (const u8 *)PyBytes_AS_STRING(buf);
-    Py_ssize_t n = PyBytes_GET_SIZE(buf);
-    if (pos < 0) pos = 0; /* as re's match(buf, pos) clamps */
-    if (pos > n) pos = n;
-    for (;;) {
-        pos = skip_pattern(self, b, pos, n);
-        /* A start tag seen before that needed nothing: its bytes up to the first ">" are a known key
-         * (keys are whole tags whose only ">" outside quotes is their last byte). */
-        if (plain == Py_None || pos + 1 >= n || !(cls[b[pos + 1]] & C_ALPHA)) break;
-        const u8 *gt = memchr(b + pos, '>', (size_t)(n - pos));
-        if (gt == NULL) break;
-        Py_ssize_t end = gt - b + 1;
-        PyObject *key = PyBytes_FromStringAndSize((const char *)b + pos, end - pos);
-        if (key == NULL) return NULL;
-        int known = PySet_Contains(plain, key);
-        Py_DECREF(key);
-        if (known < 0) return NULL;
-        if (!known) break;
-        pos = end;
-    }
-    return PyLong_FromSsize_t(pos);
-}
-
-/* has_explicit_markup(data: bytes) -> bool: "data-cookiegate" or "data-category" in any case. */
-static PyObject *has_explicit_markup(PyObject *module, PyObject *data) {
-    (void)module;
-    if (!PyBytes_Check(data)) {
-        PyErr_SetString(PyExc_TypeError, "data must be bytes");
-        return NULL;
-    }
-    const u8 *b = (const u8 *)PyBytes_AS_STRING(data);
-    Py_ssize_t n = PyBytes_GET_SIZE(data);
+/* "data-cookiegate" or "data-category", in any case, in b[0..n). */
+static int explicit_markup(const u8 *b, Py_ssize_t n) {
     static const u8 data_[] = "data";
     static const u8 cookiegate[] = "cookiegate";
     static const u8 category[] = "category";
@@ -411,62 +344,130 @@ static PyObject *has_explicit_markup(PyObject *module, PyObject *data) {
         if (k + 11 <= n) {
             int m = 1;
             for (int j = 0; j < 10 && m; j++) m = lower(b[k + 1 + j]) == cookiegate[j];
-            if (m) Py_RETURN_TRUE;
+            if (m) return 1;
         }
         if (k + 9 <= n) {
             int m = 1;
             for (int j = 0; j < 8 && m; j++) m = lower(b[k + 1 + j]) == category[j];
-            if (m) Py_RETURN_TRUE;
+            if (m) return 1;
         }
     }
+    return 0;
+}
+
+#ifndef COOKIEGATE_SCAN_ONLY
+
+/* skip(buf: bytes, pos: int, plain: Container[bytes] | None) -> int (what is not a container raises TypeError
+ * at its first lookup, as `in` does) */
+static PyObject *skip(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "skip(buf, pos, plain) takes 3 arguments");
+        return NULL;
+    }
+    PyObject *buf = args[0], *plain = args[2];
+    if (!PyBytes_Check(buf)) {
+        PyErr_SetString(PyExc_TypeError, "buf must be bytes");
+        return NULL;
+    }
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred()) return NULL;
+    const ScanState *s = PyModule_GetState(module);
+    const u8 *b = (const u8 *)PyBytes_AS_STRING(buf);
+    Py_ssize_t n = PyBytes_GET_SIZE(buf);
+    if (pos < 0) pos = 0; /* as re's match(buf, pos) clamps */
+    if (pos > n) pos = n;
+    for (;;) {
+        pos = skip_pattern(s, b, pos, n);
+        /* A start tag seen before that needed nothing: its bytes up to the first ">" are a known key
+         * (keys are whole tags whose only ">" outside quotes is their last byte). */
+        if (plain == Py_None || pos + 1 >= n || !(cls[b[pos + 1]] & C_ALPHA)) break;
+        const u8 *gt = memchr(b + pos, '>', (size_t)(n - pos));
+        if (gt == NULL) break;
+        Py_ssize_t end = gt - b + 1;
+        PyObject *key = PyBytes_FromStringAndSize((const char *)b + pos, end - pos);
+        if (key == NULL) return NULL;
+        int known = PyAnySet_Check(plain) ? PySet_Contains(plain, key) : PySequence_Contains(plain, key);
+        Py_DECREF(key);
+        if (known < 0) return NULL;
+        if (!known) break;
+        pos = end;
+    }
+    return PyLong_FromSsize_t(pos);
+}
+
+/* has_explicit_markup(data: bytes) -> bool: "data-cookiegate" or "data-category" in any case. */
+static PyObject *has_explicit_markup(PyObject *module, PyObject *data) {
+    (void)module;
+    if (!PyBytes_Check(data)) {
+        PyErr_SetString(PyExc_TypeError, "data must be bytes");
+        return NULL;
+    }
+    if (explicit_markup((const u8 *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))) Py_RETURN_TRUE;
     Py_RETURN_FALSE;
 }
 
-static PyMethodDef Skipper_methods[] = {
-    {"skip", (PyCFunction)(void (*)(void))Skipper_skip, METH_FASTCALL,
-     "skip(buf, pos, plain) -> int: where the skip scan stops (see cookiegate.rewrite._skip_python)."},
-    {NULL, NULL, 0, NULL},
-};
+/* One name table as a tuple of bytes, for the loader's check against the specification's. */
+static PyObject *names_tuple(const char *const *names) {
+    Py_ssize_t count = 0;
+    while (names[count] != NULL) count++;
+    PyObject *tuple = PyTuple_New(count);
+    if (tuple == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyBytes_FromString(names[k]);
+        if (item == NULL) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(tuple, k, item);
+    }
+    return tuple;
+}
 
-static PyTypeObject SkipperType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "cookiegate._scan.Skipper",
-    .tp_basicsize = sizeof(Skipper),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "The rewriter's skip scan over one set of tag and attribute names.",
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Skipper_init,
-    .tp_methods = Skipper_methods,
-};
+static int exec_module(PyObject *module) {
+    ScanState *s = PyModule_GetState(module);
+    load_names(&s->specials, SPECIAL_NAMES, "<");
+    load_names(&s->interesting, INTERESTING_ATTRS, "");
+    load_names(&s->a_interesting, A_INTERESTING_ATTRS, "");
+    if (PyModule_AddIntConstant(module, "API", SCAN_API) < 0) return -1;
+    PyObject *names = Py_BuildValue("(NNN)", names_tuple(SPECIAL_NAMES), names_tuple(INTERESTING_ATTRS),
+                                    names_tuple(A_INTERESTING_ATTRS));
+    if (names == NULL) return -1;
+    if (PyModule_AddObject(module, "NAMES", names) < 0) {
+        Py_DECREF(names);
+        return -1;
+    }
+    return 0;
+}
 
 static PyMethodDef module_methods[] = {
+    {"skip", (PyCFunction)(void (*)(void))skip, METH_FASTCALL,
+     "skip(buf, pos, plain) -> int: where the skip scan stops (cookiegate.rewrite._scan.skip)."},
     {"has_explicit_markup", (PyCFunction)has_explicit_markup, METH_O,
      "has_explicit_markup(data) -> bool: data-cookiegate or data-category, in any case."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "cookiegate._scan",
-    .m_doc = "The rewriter's skip scan in C (optional accelerator).",
-    .m_size = -1,
-    .m_methods = module_methods,
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)exec_module},
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#ifdef Py_mod_gil
+    /* Reads immutable bytes and its own constant state; the set it looks keys up in locks itself. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
 };
 
-PyMODINIT_FUNC PyInit__scan(void) {
-    init_classes();
-    if (PyType_Ready(&SkipperType) < 0) return NULL;
-    PyObject *m = PyModule_Create(&module);
-    if (m == NULL) return NULL;
-    Py_INCREF(&SkipperType);
-    if (PyModule_AddObject(m, "Skipper", (PyObject *)&SkipperType) < 0) {
-        Py_DECREF(&SkipperType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    if (PyModule_AddIntConstant(m, "API", SCAN_API) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
-}
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "cookiegate.rewrite._speedups",
+    .m_doc = "The rewriter's skip scan in C (a speedup of cookiegate.rewrite._scan).",
+    .m_size = sizeof(ScanState),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModuleDef_Init(&module_def); }
+
+#endif /* COOKIEGATE_SCAN_ONLY */

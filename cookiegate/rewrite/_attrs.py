@@ -1,0 +1,49 @@
+"""What an attribute makes a browser fetch: which attributes fetch on which elements, and the URLs in them,
+decoded as the browser decodes them (character references, CSS escapes, URL lists)."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Final
+
+from .._urls import normalize_url
+from . import _css
+from ._tokenizer import LIST_ATTRS, NAVIGATION_ELEMENTS, URL_ATTRS
+
+_REFRESH_URL: Final = re.compile(r"[;,]\s*(?:url\s*=\s*)?(.*)", re.I | re.S)
+_LIST_SPLIT: Final = re.compile(r"[\s,]+")
+
+
+def decode(value: bytes) -> str:
+    """An attribute value as the browser reads it: character references decoded."""
+    text = value.decode("utf-8", "replace")
+    return html.unescape(text) if "&" in text else text
+
+
+def raw_urls(element: bytes, attr: bytes, value: bytes) -> list[str]:
+    """The URLs an attribute value holds, decoded but not normalized."""
+    text = decode(value)
+    if attr in LIST_ATTRS:
+        return [u for u in _LIST_SPLIT.split(text) if u]
+    if attr == b"style":
+        return _css.urls(text)
+    if attr == b"content":
+        m = _REFRESH_URL.search(text)
+        return [m.group(1).strip().strip("'\"")] if m else []
+    return [text]
+
+
+def attribute_urls(element: bytes, attr: bytes, value: bytes) -> list[str]:
+    """The URLs an attribute value holds, each as the browser's URL parser reads it (see :mod:`cookiegate._urls`)."""
+    return [url for url in map(normalize_url, raw_urls(element, attr, value)) if url]
+
+
+def fetches(element: bytes, attr: bytes, first: dict[bytes, bytes | None]) -> bool:
+    """Whether ``attr`` on ``element`` makes the browser fetch (links and forms navigate: not fetches)."""
+    if attr == b"href" or attr == b"xlink:href":
+        return element not in NAVIGATION_ELEMENTS
+    if attr == b"content":
+        equiv = first.get(b"http-equiv")
+        return element == b"meta" and equiv is not None and decode(equiv).strip().lower() == "refresh"
+    return attr in URL_ATTRS
