@@ -41,12 +41,13 @@ class Dashboard:
         )
         self.env.filters["zip"] = lambda a, b: zip(a, b, strict=True)
 
-    def _client(self, scope: Mapping[str, Any]) -> str:
-        return client_ip(scope, self.gateway.trusted) or "-"
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send, sub: str) -> None:
-        """Serve ``{prefix}admin…``; ``sub`` is the path after ``admin``."""
-        status = self.auth.check(scope.get("headers", ()), self._client(scope))
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, sub: str, credentials: Sequence[tuple[bytes, bytes]]
+    ) -> None:
+        """Serve ``{prefix}admin…``; ``sub`` is the path after ``admin``, ``credentials`` the request's
+        headers as sent (the scope's no longer carry them)."""
+        client = client_ip(scope, self.gateway.trusted)
+        status = self.auth.check(credentials, client)
         if status == "off":
             raise BadRequest(404, "not found")
         if status == "limited":
@@ -55,7 +56,7 @@ class Dashboard:
                 429,
                 b"too many failed attempts; try again later",
                 b"text/plain; charset=utf-8",
-                [(b"retry-after", str(int(self.auth.limiter.window)).encode()), (b"cache-control", b"no-store")],
+                [(b"retry-after", self.auth.retry_after(client)), (b"cache-control", b"no-store")],
             )
             return
         if status != "ok":

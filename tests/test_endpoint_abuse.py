@@ -1,0 +1,147 @@
+"""The gateway's own endpoints against the abuse an open endpoint invites (issue 23, items 6–11): admin
+lock-out and token leaks, consent and report floods, planted cookies, forged log lines, Host in Set-Cookie."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cookiegate import CookieGateMiddleware
+
+from .helpers import IP, client, make_config
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "admin-token-" + "z" * 40
+BEARER = {"authorization": f"Bearer {TOKEN}"}
+
+
+def echo_headers_app(seen: list[dict[str, str]]) -> Any:
+    """An app that answers with the request headers it was given (as JSON), and keeps them."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        seen.append(headers)
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+        )
+        await send({"type": "http.response.body", "body": json.dumps(headers).encode()})
+
+    return app
+
+
+async def raw_call(app: Any, path: str, headers: list[tuple[bytes, bytes]], ip: str = IP["FR"]) -> dict[str, Any]:
+    """One GET through ``app`` with a hand-built scope; returns the scope as the app left it."""
+    scope: dict[str, Any] = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers], "client": (ip, 51000), "server": ("testserver", 80),
+    }  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    await app(scope, receive, send)
+    return scope
+
+
+# -- 6. admin lock-out and the token reaching the app ---------------------------------------------------
+
+
+async def test_wrong_tokens_from_many_addresses_never_lock_out_the_right_token(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, admin_token=TOKEN))
+    for i in range(11):
+        async with client(mw, f"85.0.1.{100 + i}") as attacker:
+            for j in range(10):
+                wrong = await attacker.get("/cookiegate/admin", headers={"authorization": f"Bearer wrong{j}"})
+                assert wrong.status_code == 401
+            limited = await attacker.get("/cookiegate/admin", headers={"authorization": "Bearer wrong"})
+            assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+            # The attacker's own address is limited for wrong tokens only: the right one still gets in.
+            assert (await attacker.get("/cookiegate/admin", headers=BEARER)).status_code == 200
+    async with client(mw, IP["DE"]) as admin:
+        assert (await admin.get("/cookiegate/admin", headers=BEARER)).status_code == 200
+        assert (await admin.get("/cookiegate/admin", headers={"authorization": "Bearer wrong"})).status_code == 401
+
+
+async def test_an_ipv6_client_is_counted_by_its_64(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, admin_token=TOKEN))
+    statuses = []
+    for i in range(12):
+        # Every wrong token from a new address of the same /64: one client.
+        async with client(mw, f"2001:db8:1:2::{i + 1:x}") as rotating:
+            answer = await rotating.get("/cookiegate/admin", headers={"authorization": "Bearer x"})
+        statuses.append(answer.status_code)
+    assert statuses == [401] * 10 + [429, 429]
+    async with client(mw, "2001:db8:1:3::1") as neighbour:
+        assert (await neighbour.get("/cookiegate/admin", headers={"authorization": "Bearer x"})).status_code == 401
+
+
+def _basic(password: bytes) -> str:
+    return "Basic " + base64.b64encode(b"admin:" + password).decode()
+
+
+@pytest.mark.parametrize(
+    ("token_configured", "headers"),
+    [
+        (False, {"cookiegate-preview": "country=FR", **BEARER}),
+        (True, {"cookiegate-preview": "country=FR", "authorization": "Bearer wrong"}),
+        (True, {"cookiegate-preview": "country=FRANCE", **BEARER}),
+        (True, {"cookiegate-preview": "foo=1", **BEARER}),
+        (True, {"cookiegate-preview": "country=FR", "authorization": "Basic !!!"}),
+        (True, {"cookiegate-preview": "country=FR", "authorization": _basic(TOKEN.encode())}),
+        (True, {"cookiegate-preview": "country=FR", **BEARER}),
+    ],
+    ids=["no-token-configured", "wrong-token", "unknown-country", "unknown-field", "malformed-basic", "basic", "ok"],
+)
+async def test_the_admin_credentials_and_the_preview_header_never_reach_the_app(
+    tmp_path: Path, token_configured: bool, headers: dict[str, str]
+) -> None:
+    seen: list[dict[str, str]] = []
+    config = make_config(tmp_path, admin_token=TOKEN if token_configured else None)
+    mw = CookieGateMiddleware(echo_headers_app(seen), config=config)
+    async with client(mw, IP["JP"]) as c:
+        echoed = (await c.get("/", headers=headers)).json()
+    assert "authorization" not in echoed and "cookiegate-preview" not in echoed
+    assert TOKEN not in json.dumps(seen)
+
+
+async def test_a_preview_limited_client_still_never_passes_its_token_on(tmp_path: Path) -> None:
+    seen: list[dict[str, str]] = []
+    mw = CookieGateMiddleware(echo_headers_app(seen), config=make_config(tmp_path, admin_token=TOKEN))
+    async with client(mw, IP["JP"]) as c:
+        for i in range(12):
+            await c.get("/", headers={"cookiegate-preview": "country=FR", "authorization": f"Bearer wrong{i}"})
+    assert seen and all("authorization" not in h and "cookiegate-preview" not in h for h in seen)
+
+
+async def test_an_app_authorization_header_without_a_preview_is_left_alone(tmp_path: Path) -> None:
+    seen: list[dict[str, str]] = []
+    mw = CookieGateMiddleware(echo_headers_app(seen), config=make_config(tmp_path, admin_token=TOKEN))
+    async with client(mw, IP["JP"]) as c:
+        await c.get("/", headers={"authorization": "Bearer the-apps-own-session"})
+    assert seen[0]["authorization"] == "Bearer the-apps-own-session"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/cookiegate/admin", [(b"authorization", f"Bearer {TOKEN}".encode())]),
+        ("/cookiegate/admin/data.json", [(b"authorization", b"Bearer wrong")]),
+        ("/cookiegate/health", [(b"cookiegate-preview", b"country=FR"), (b"authorization", b"Bearer wrong")]),
+    ],
+)
+async def test_requests_to_the_gateways_routes_leave_without_the_admin_credentials(
+    tmp_path: Path, path: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, admin_token=TOKEN))
+    scope = await raw_call(mw, path, headers)
+    names = {k for k, _ in scope["headers"]}
+    assert b"authorization" not in names and b"cookiegate-preview" not in names
