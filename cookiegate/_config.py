@@ -86,13 +86,18 @@ class Config:
     allowed_origins: tuple[str, ...] = ()
     #: Largest consent request body accepted, in bytes.
     max_body_bytes: int = 8192
+    #: Consent choices one client (an address; an IPv6 /64) may record per minute, in a burst; more are answered
+    #: 429 and write nothing. A visitor needs a few at most. ``0``: no limit (say, behind a proxy that
+    #: ``trusted_proxies`` does not name, where every visitor would share one address).
+    consent_writes_per_minute: int = 10
     #: Banner copy overrides per language: ``{"fr": {"accept_all": "J'accepte"}}``. Missing keys fall back
     #: to the bundled translation, then English; unknown keys stop start-up.
     banner_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: Google Consent Mode v2: ``basic`` (Google tags blocked until consent) or ``advanced`` (they load in
     #: the denied state and send cookieless pings).
     consent_mode: Literal["basic", "advanced"] = "basic"
-    #: Demo mode: ephemeral secret, no Secure flag, the bundled demo geo database.
+    #: Demo mode: ephemeral secret, no Secure flag, the bundled demo geo database, no consent write limit (its
+    #: "visit as" gives every visitor from one place the same address).
     demo_mode: bool = False
     #: Admin token (or ``COOKIEGATE_ADMIN_TOKEN``): turns on the dashboard and previews. ``None``: both off (404).
     admin_token: str | None = None
@@ -127,6 +132,7 @@ class Config:
             "geoip_database": str(bundled_demo_database()),
             "cookie_secure": False,
             "log_url": "sqlite:///" + str(Path(tempfile.gettempdir()) / "cookiegate-demo.db"),
+            "consent_writes_per_minute": 0,
             "demo_mode": True,
         }
         base.update(overrides)
@@ -187,6 +193,8 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"allowed_origins: {origin!r} is not an origin like https://www.example.com")
     if not 256 <= cfg.max_body_bytes <= 1_048_576:
         raise ConfigError("max_body_bytes: expected 256..1048576")
+    if not 0 <= cfg.consent_writes_per_minute <= 10_000:
+        raise ConfigError("consent_writes_per_minute: expected 0 (no limit) to 10000")
     _validate_banner_texts(cfg.banner_texts)
     if cfg.consent_mode not in ("basic", "advanced"):
         raise ConfigError("consent_mode: expected basic or advanced")
@@ -306,6 +314,7 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "csp_allow": (list,),
     "allowed_origins": (list,),
     "max_body_bytes": (int,),
+    "consent_writes_per_minute": (int,),
     "banner_texts": (dict,),
     "consent_mode": (str,),
     "demo_mode": (bool,),
@@ -352,6 +361,7 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
         kwargs.setdefault("geoip_database", defaults.geoip_database)
         kwargs.setdefault("cookie_secure", False)
         kwargs.setdefault("log_url", defaults.log_url)
+        kwargs.setdefault("consent_writes_per_minute", 0)
         kwargs["demo_mode"] = True
     try:
         return Config(**kwargs)

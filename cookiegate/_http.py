@@ -97,12 +97,13 @@ _SECURITY_HEADERS: Final = [
 
 
 class BadRequest(Exception):
-    """A client error with a status and a message safe to show."""
+    """A client error with a status, a message safe to show, and any headers the answer needs."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or []
 
 
 async def respond(
@@ -134,7 +135,11 @@ async def respond_json(send: Send, status: int, data: object, extra: list[tuple[
 async def respond_error(send: Send, exc: BadRequest) -> None:
     """A plain-text client error (never reflects input as markup)."""
     await respond(
-        send, exc.status, exc.message.encode("utf-8"), b"text/plain; charset=utf-8", [(b"cache-control", b"no-store")]
+        send,
+        exc.status,
+        exc.message.encode("utf-8"),
+        b"text/plain; charset=utf-8",
+        [(b"cache-control", b"no-store"), *exc.headers],
     )
 
 

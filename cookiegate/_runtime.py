@@ -7,6 +7,7 @@ from ._counters import Counters
 from ._decisions import DecisionCache
 from ._errors import OnceLogger
 from ._geo import GeoResolver
+from ._limits import RateLimiter
 from ._visitor import TrustedProxies
 from .banner._renderer import BannerRenderer
 from .catalog import TagRegistry
@@ -51,6 +52,10 @@ class Gateway:
         #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
         self.counters = Counters()
         self.errors = OnceLogger()
+        #: Consent writes per client and minute (None: no limit); what it refused shows on the health endpoint.
+        self.consent_limiter = (
+            RateLimiter(config.consent_writes_per_minute, 60.0) if config.consent_writes_per_minute else None
+        )
         #: Recent CSP violation reports (host, page, directive), newest last; bounded.
         self.csp_reports: list[dict[str, str]] = []
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from cookiegate import CookieGateMiddleware
+from cookiegate.routes._consent import RECORD_PATH_CHARS
 
-from .helpers import IP, client, make_config
+from .helpers import IP, ORIGIN, client, make_config
 
 pytestmark = pytest.mark.anyio
 
@@ -145,3 +146,58 @@ async def test_requests_to_the_gateways_routes_leave_without_the_admin_credentia
     scope = await raw_call(mw, path, headers)
     names = {k for k, _ in scope["headers"]}
     assert b"authorization" not in names and b"cookiegate-preview" not in names
+
+
+# -- 7. consent POST floods -------------------------------------------------------------------------------
+
+
+async def _records(mw: CookieGateMiddleware) -> list[dict[str, Any]]:
+    return [r async for r in mw.gateway.store.export()]
+
+
+async def test_consent_writes_are_limited_per_client_and_a_refused_one_writes_nothing(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path))
+    async with client(mw, IP["FR"]) as flood:
+        answers = [
+            await flood.post("/cookiegate/consent", data={"action": "accept_all", "next": "/"}, headers=ORIGIN)
+            for _ in range(14)
+        ]
+    assert [a.status_code for a in answers] == [303] * 10 + [429] * 4
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "set-cookie" not in refused.headers
+    assert len(await _records(mw)) == 10
+    async with client(mw, IP["DE"]) as neighbour:
+        ok = await neighbour.post("/cookiegate/consent", data={"action": "reject_all", "next": "/"}, headers=ORIGIN)
+        health = (await neighbour.get("/cookiegate/health")).json()
+    assert ok.status_code == 303 and len(await _records(mw)) == 11
+    assert health["refused_consent_writes"] == 4
+
+
+async def test_consent_writes_from_one_ipv6_64_share_one_limit(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, consent_writes_per_minute=3))
+    statuses = []
+    for i in range(5):
+        async with client(mw, f"2001:db8:7:7::{i + 1:x}") as c:
+            answer = await c.post("/cookiegate/consent", json={"action": "reject_all"}, headers=ORIGIN)
+        statuses.append(answer.status_code)
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+async def test_consent_write_limit_can_be_turned_off(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, consent_writes_per_minute=0))
+    async with client(mw, IP["FR"]) as c:
+        for _ in range(15):
+            answer = await c.post("/cookiegate/consent", json={"action": "reject_all"}, headers=ORIGIN)
+            assert answer.status_code == 200
+
+
+async def test_the_record_keeps_a_bounded_page_path(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path))
+    long_next = "/" + "é" * 1000
+    async with client(mw, IP["FR"]) as c:
+        answer = await c.post("/cookiegate/consent", data={"action": "accept_all", "next": long_next}, headers=ORIGIN)
+    assert answer.status_code == 303
+    (record,) = await _records(mw)
+    assert record["path"].startswith("/%C3%A9") and len(record["path"]) <= RECORD_PATH_CHARS
+    assert len(json.dumps(record)) < 1500

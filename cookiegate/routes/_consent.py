@@ -7,9 +7,11 @@ categories, refusing ``necessary``, open redirects.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import urllib.parse
 from datetime import UTC, datetime
+from typing import Final
 
 from .._http import (
     BadRequest,
@@ -22,6 +24,7 @@ from .._http import (
     respond_json,
     safe_next,
 )
+from .._limits import client_key
 from .._runtime import Gateway
 from .._types import Receive, Scope, Send
 from .._visit import Visit
@@ -30,6 +33,13 @@ from ..policy._consent import ACTIONS, Choice, new_consent_id
 from ..policy._decision import decide
 from ..policy._jurisdiction import SALE_SHARE_CATEGORIES
 from ..store import ConsentRecord, StoreError
+
+logger = logging.getLogger("cookiegate.endpoint")
+
+#: What a record keeps at most of the page path (percent-encoded) and of the other free-text fields: a record
+#: is proof of a choice, not a copy of whatever a request carried.
+RECORD_PATH_CHARS: Final = 256
+RECORD_TEXT_CHARS: Final = 128
 
 
 def _origin_of(url: str) -> str | None:
@@ -189,6 +199,7 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
     after = decide(location=visit.location, regime=visit.regime, choice=choice, gpc=visit.gpc, is_bot=False)
     next_path = safe_next(raw_next)
     grants_more = any(after.allows(c) and not before.allows(c) for c in OPTIONAL_CATEGORIES)
+    _limit_writes(gateway, visit)
     try:
         await _record(gateway, visit, choice, next_path)
     except StoreError:
@@ -223,6 +234,36 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
             b"text/plain; charset=utf-8",
             [(b"location", next_path.encode("latin-1", "replace")), (b"cache-control", b"no-store"), *headers],
         )
+
+
+def _limit_writes(gateway: Gateway, visit: Visit) -> None:
+    """429 (nothing written, no cookie) when this client has made too many choices in the last minute."""
+    limiter = gateway.consent_limiter
+    if limiter is None:
+        return
+    wait = limiter.take(client_key(visit.client_ip))
+    if not wait:
+        return
+    if limiter.refused == 1:
+        logger.warning(
+            "cookiegate: a client made more than consent_writes_per_minute choices; refused with 429 (later ones "
+            "are only counted on the health endpoint). If every visitor seems to share one address, set "
+            "trusted_proxies"
+        )
+    raise BadRequest(
+        429,
+        "too many choices from your address; nothing was changed, please try again in a minute",
+        [(b"retry-after", limiter.retry_after(wait))],
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, never inside a percent-escape."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    escape = cut.find("%", limit - 2)
+    return cut[:escape] if escape != -1 else cut
 
 
 def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
@@ -277,12 +318,12 @@ async def _record(gateway: Gateway, visit: Visit, choice: Choice, next_path: str
         language=language,
         country=location.country,
         subdivision=location.subdivision,
-        city=location.city,
+        city=_clip(location.city, RECORD_TEXT_CHARS) if location.city else None,
         gpc=visit.gpc,
         dnt=visit.dnt,
         device=ua.device,
-        browser=ua.browser_family,
-        path=urllib.parse.urlsplit(next_path).path,
+        browser=_clip(ua.browser_family, RECORD_TEXT_CHARS),
+        path=_clip(urllib.parse.urlsplit(next_path).path, RECORD_PATH_CHARS),
         ip=visit.ip_for_log(gateway.config.ip_log_mode, gateway.config.secret_keys[-1].encode()),
     )
     await gateway.store.record(record)
