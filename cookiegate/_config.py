@@ -90,6 +90,9 @@ class Config:
     #: 429 and write nothing. A visitor needs a few at most. ``0``: no limit (say, behind a proxy that
     #: ``trusted_proxies`` does not name, where every visitor would share one address).
     consent_writes_per_minute: int = 10
+    #: CSP violation reports one client may send per minute, in a burst; more are answered 429 and not counted.
+    #: ``0``: no limit.
+    csp_reports_per_minute: int = 30
     #: Banner copy overrides per language: ``{"fr": {"accept_all": "J'accepte"}}``. Missing keys fall back
     #: to the bundled translation, then English; unknown keys stop start-up.
     banner_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -195,6 +198,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("max_body_bytes: expected 256..1048576")
     if not 0 <= cfg.consent_writes_per_minute <= 10_000:
         raise ConfigError("consent_writes_per_minute: expected 0 (no limit) to 10000")
+    if not 0 <= cfg.csp_reports_per_minute <= 10_000:
+        raise ConfigError("csp_reports_per_minute: expected 0 (no limit) to 10000")
     _validate_banner_texts(cfg.banner_texts)
     if cfg.consent_mode not in ("basic", "advanced"):
         raise ConfigError("consent_mode: expected basic or advanced")
@@ -315,6 +320,7 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "allowed_origins": (list,),
     "max_body_bytes": (int,),
     "consent_writes_per_minute": (int,),
+    "csp_reports_per_minute": (int,),
     "banner_texts": (dict,),
     "consent_mode": (str,),
     "demo_mode": (bool,),

@@ -97,3 +97,8 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+def per_minute(burst: int) -> RateLimiter | None:
+    """A limit of ``burst`` actions per client and minute, or ``None`` for ``0`` (no limit)."""
+    return RateLimiter(burst, 60.0) if burst else None

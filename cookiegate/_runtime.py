@@ -7,7 +7,8 @@ from ._counters import Counters
 from ._decisions import DecisionCache
 from ._errors import OnceLogger
 from ._geo import GeoResolver
-from ._limits import RateLimiter
+from ._leaks import LeakReports
+from ._limits import per_minute
 from ._visitor import TrustedProxies
 from .banner._renderer import BannerRenderer
 from .catalog import TagRegistry
@@ -53,11 +54,10 @@ class Gateway:
         self.counters = Counters()
         self.errors = OnceLogger()
         #: Consent writes per client and minute (None: no limit); what it refused shows on the health endpoint.
-        self.consent_limiter = (
-            RateLimiter(config.consent_writes_per_minute, 60.0) if config.consent_writes_per_minute else None
-        )
-        #: Recent CSP violation reports (host, page, directive), newest last; bounded.
-        self.csp_reports: list[dict[str, str]] = []
+        self.consent_limiter = per_minute(config.consent_writes_per_minute)
+        #: CSP violation reports, summarised per blocked host (bounded), and how often one client may send one.
+        self.leaks = LeakReports()
+        self.report_limiter = per_minute(config.csp_reports_per_minute)
 
     async def startup(self) -> None:
         """Open the decision log (create or migrate its schema)."""

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from cookiegate import CookieGateMiddleware
+from cookiegate._leaks import MAX_CLIENTS, MAX_DIRECTIVES, MAX_PAGES, LeakReports
 from cookiegate._limits import RateLimiter, client_key
 from cookiegate.admin._auth import AdminAuth, credential_from
-from cookiegate.admin._dashboard import consent_charts, leak_groups, render_chart_svg, tag_counts
+from cookiegate.admin._dashboard import consent_charts, render_chart_svg, tag_counts
 from cookiegate.admin._preview import parse_preview_header
 from cookiegate.policy._tag_matrix import ConsentSpecError
 from cookiegate.store._base import CounterRow
@@ -216,9 +217,12 @@ async def test_dashboard_data_counts_pages_consents_and_csp_reports(tmp_path: Pa
     assert (ga["country"], ga["fired_24h"], ga["blocked_24h"], ga["blocked_7d"]) == ("FR", 0, 4, 4)
     (chart,) = data["consent_charts"]["regime"]
     assert chart["title"] == "regime FR" and chart["counts"][-1] == [1, 0, 0]
-    assert data["leaks"] == [
-        {"host": "t.example", "total": 1, "pages": [["/p", 1]], "directives": ["script-src"]}
-    ]
+    (leak,) = data["leaks"]
+    assert {k: leak[k] for k in ("host", "total", "pages", "other_pages", "directives", "clients")} == {
+        "host": "t.example", "total": 1, "pages": [["/p", 1]], "other_pages": 0, "directives": ["script-src"],
+        "clients": 1,
+    }  # fmt: skip
+    assert leak["single_address"] and leak["first_seen"] == leak["last_seen"]
     assert data["lint"] == []
     assert preview.status_code == 200 and "regime opt-out" in preview.text and "GPC on" in preview.text
 
@@ -271,16 +275,40 @@ def test_chart_svg_stacks_shares_and_escapes_titles() -> None:
     assert heights[1] == pytest.approx(3 * heights[0], rel=0.01)
 
 
-def test_leak_reports_are_grouped_by_host_then_page() -> None:
-    reports = [
-        {"host": "a.example", "page": "/x", "directive": "img-src"},
-        {"host": "a.example", "page": "/y", "directive": "script-src"},
-        {"host": "a.example", "page": "/x", "directive": "img-src"},
-        {"host": "b.example", "page": "/x", "directive": "img-src"},
-    ]
-    groups = leak_groups(reports)
-    assert [(g.host, g.total, g.pages) for g in groups] == [
-        ("a.example", 3, (("/x", 2), ("/y", 1))),
-        ("b.example", 1, (("/x", 1),)),
+def test_leak_reports_are_summarised_per_host_with_pages_directives_and_times() -> None:
+    clock = Clock()
+    leaks = LeakReports(clock=clock)
+    leaks.add("a.example", "/x", "img-src", "1.1.1.1")
+    clock.now += 5
+    leaks.add("a.example", "/y", "script-src", "2.2.2.2")
+    leaks.add("a.example", "/x", "img-src", "1.1.1.1")
+    leaks.add("b.example", "/x", "img-src", None)
+    groups = leaks.hosts()
+    assert [(g.host, g.total, g.pages, g.clients, g.single_address) for g in groups] == [
+        ("a.example", 3, (("/x", 2), ("/y", 1)), 2, False),
+        ("b.example", 1, (("/x", 1),), 0, False),
     ]
     assert groups[0].directives == ("img-src", "script-src")
+    assert (groups[0].first_seen, groups[0].last_seen) == (1000.0, 1005.0)
+
+
+def test_forged_hosts_from_one_address_cannot_push_out_a_host_many_clients_reported() -> None:
+    clock = Clock()
+    leaks = LeakReports(max_hosts=50, clock=clock)
+    for ip in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):
+        leaks.add("genuine.example", "/", "img-src", ip)
+    for i in range(5000):
+        clock.now += 1
+        leaks.add(f"forged{i}.example", f"/{i}", "img-src", "6.6.6.6")
+    hosts = {h.host: h for h in leaks.hosts()}
+    assert len(leaks) == 50 and hosts["genuine.example"].clients == 3
+    assert "forged4999.example" in hosts  # the newest forged host replaced an older forged one
+
+
+def test_a_hosts_pages_and_clients_are_bounded() -> None:
+    leaks = LeakReports(clock=Clock())
+    for i in range(3000):
+        leaks.add("t.example", f"/page{i}", f"directive{i % 40}", f"10.0.{i >> 8}.{i & 255}")
+    (host,) = leaks.hosts()
+    assert host.total == 3000 and len(host.pages) == MAX_PAGES and host.other_pages == 3000 - MAX_PAGES
+    assert len(host.directives) == MAX_DIRECTIVES and host.clients == MAX_CLIENTS

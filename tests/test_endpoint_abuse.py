@@ -201,3 +201,78 @@ async def test_the_record_keeps_a_bounded_page_path(tmp_path: Path) -> None:
     (record,) = await _records(mw)
     assert record["path"].startswith("/%C3%A9") and len(record["path"]) <= RECORD_PATH_CHARS
     assert len(json.dumps(record)) < 1500
+
+
+# -- 8. CSP report floods ---------------------------------------------------------------------------------
+
+
+def csp_report(host: str, page: str = "/p", directive: str = "img-src") -> dict[str, Any]:
+    return {
+        "csp-report": {
+            "document-uri": f"http://testserver{page}",
+            "blocked-uri": f"https://{host}/x.gif",
+            "violated-directive": directive,
+        }
+    }
+
+
+async def post_reports(c: Any, reports: list[dict[str, Any]]) -> Any:
+    return await c.post(
+        "/cookiegate/csp-report",
+        content=json.dumps(reports if len(reports) > 1 else reports[0]).encode(),
+        headers={"content-type": "application/csp-report"},
+    )
+
+
+async def leaks_shown(mw: CookieGateMiddleware) -> list[dict[str, Any]]:
+    async with client(mw, IP["DE"]) as admin:
+        data = (await admin.get("/cookiegate/admin/data.json", headers=BEARER)).json()
+    leaks: list[dict[str, Any]] = data["leaks"]
+    return leaks
+
+
+async def test_csp_reports_are_limited_per_client(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, csp_reports_per_minute=5))
+    async with client(mw, IP["FR"]) as flood:
+        answers = [await post_reports(flood, [csp_report("t.example")]) for _ in range(7)]
+    assert [a.status_code for a in answers] == [204] * 5 + [429] * 2
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
+    async with client(mw, IP["DE"]) as other:
+        assert (await post_reports(other, [csp_report("t.example")])).status_code == 204
+        health = (await other.get("/cookiegate/health")).json()
+    assert health["refused_csp_reports"] == 2
+
+
+async def test_a_flood_of_forged_reports_for_one_host_cannot_push_another_hosts_report_out(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, admin_token=TOKEN))
+    async with client(mw, IP["FR"]) as visitor:
+        assert (await post_reports(visitor, [csp_report("genuine.example", "/pricing")])).status_code == 204
+    for i in range(25):
+        async with client(mw, f"72.0.1.{20 + i}") as forger:
+            await post_reports(forger, [csp_report("forged.example", f"/f{j}") for j in range(20)])
+    by_host = {g["host"]: g for g in await leaks_shown(mw)}
+    assert by_host["genuine.example"]["total"] == 1 and by_host["genuine.example"]["pages"] == [["/pricing", 1]]
+    forged = by_host["forged.example"]
+    assert forged["total"] == 500 and forged["clients"] == 25 and not forged["single_address"]
+    assert len(forged["pages"]) <= 20 and forged["other_pages"] == 500 - sum(n for _, n in forged["pages"])
+
+
+async def test_hosts_reported_from_a_single_address_are_marked_and_no_address_is_kept(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, admin_token=TOKEN))
+    for ip in (IP["FR"], IP["DE"], IP["GB"]):
+        async with client(mw, ip) as c:
+            await post_reports(c, [csp_report("seen-by-many.example")])
+    async with client(mw, IP["US-CA"]) as c:
+        for _ in range(3):
+            await post_reports(c, [csp_report("one-address.example")])
+    by_host = {g["host"]: g for g in await leaks_shown(mw)}
+    assert by_host["seen-by-many.example"]["clients"] == 3 and not by_host["seen-by-many.example"]["single_address"]
+    assert by_host["one-address.example"]["clients"] == 1 and by_host["one-address.example"]["single_address"]
+    assert by_host["one-address.example"]["first_seen"] <= by_host["one-address.example"]["last_seen"]
+    async with client(mw, IP["DE"]) as admin:
+        page = (await admin.get("/cookiegate/admin", headers=BEARER)).text
+    row = next(r for r in page.split("<tr") if "one-address.example" in r)
+    other = next(r for r in page.split("<tr") if "seen-by-many.example" in r)
+    assert 'class="single-address"' in row and "single-address" not in other
+    kept = repr(vars(mw.gateway)) + json.dumps(await leaks_shown(mw))
+    assert not any(ip in kept for ip in (IP["FR"], IP["DE"], IP["GB"], IP["US-CA"]))

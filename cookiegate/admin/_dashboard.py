@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -40,6 +39,7 @@ class Dashboard:
             undefined=jinja2.StrictUndefined,
         )
         self.env.filters["zip"] = lambda a, b: zip(a, b, strict=True)
+        self.env.filters["utc"] = lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, sub: str, credentials: Sequence[tuple[bytes, bytes]]
@@ -153,7 +153,7 @@ class Dashboard:
                 "regime": consent_charts(rows, today, by="regime"),
                 "country": consent_charts(rows, today, by="country"),
             },
-            "leaks": leak_groups(gw.csp_reports),
+            "leaks": gw.leaks.hosts(),
             "lint": lint_config(gw.config),
             "refused_previews": self.previews.refused,
             "counters_note": note,
@@ -291,38 +291,6 @@ def render_chart_svg(chart: Chart, *, width: int = 420, height: int = 160) -> st
         parts.append(f'<text x="{lx + 12}" y="{legend_y}" font-size="9" font-family="sans-serif">{name}</text>')
     parts.append("</svg>")
     return "".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class LeakGroup:
-    """CSP violation reports for one host, by page."""
-
-    host: str
-    total: int
-    pages: tuple[tuple[str, int], ...]
-    directives: tuple[str, ...]
-
-
-def leak_groups(reports: Sequence[Mapping[str, str]]) -> list[LeakGroup]:
-    """CSP reports grouped by blocked host, then page; busiest host first."""
-    by_host: dict[str, Counter[str]] = {}
-    directives: dict[str, set[str]] = {}
-    for report in reports:
-        host = report.get("host") or "-"
-        by_host.setdefault(host, Counter())[report.get("page") or "-"] += 1
-        if report.get("directive"):
-            directives.setdefault(host, set()).add(report["directive"])
-    groups = [
-        LeakGroup(
-            host=host,
-            total=sum(pages.values()),
-            pages=tuple(sorted(pages.items(), key=lambda p: (-p[1], p[0]))),
-            directives=tuple(sorted(directives.get(host, ()))),
-        )
-        for host, pages in by_host.items()
-    ]
-    groups.sort(key=lambda g: (-g.total, g.host))
-    return groups
 
 
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
