@@ -30,6 +30,10 @@ SECRETS_ENV: Final = "COOKIEGATE_SECRET_KEYS"
 ADMIN_TOKEN_ENV: Final = "COOKIEGATE_ADMIN_TOKEN"
 DEFAULT_CONFIG_FILE: Final = "cookiegate.toml"
 
+#: https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-cookie-name-prefixes
+HOST_PREFIX: Final = "__Host-"
+_PREFIXES: Final = (HOST_PREFIX, "__Secure-")
+
 CspMode = Literal["report-only", "enforce", "off"]
 IpLogMode = Literal["truncate", "hash", "none"]
 
@@ -53,9 +57,12 @@ class Config:
     geoip_database: str | None = None
     #: Peers (CIDRs or addresses) whose ``X-Forwarded-For`` / ``Forwarded`` headers are believed.
     trusted_proxies: tuple[str, ...] = ()
-    #: Name of the consent cookie (signed, HttpOnly, SameSite=Lax).
+    #: Name of the consent cookie (signed, HttpOnly, SameSite=Lax). Host-only and ``Secure``, it is sent with
+    #: the ``__Host-`` prefix (``__Host-cookiegate_consent``), which no subdomain can set; the plain name is
+    #: still read during the migration period.
     cookie_name: str = "cookiegate_consent"
-    #: ``Domain`` of the consent cookie (``kactuce.com`` shares it with every subdomain), or host-only.
+    #: ``Domain`` of the consent cookie (``kactuce.com`` shares it with every subdomain), or host-only. Setting it
+    #: trusts every subdomain: any of them can set the cookie for the whole site (no ``__Host-`` prefix then).
     cookie_domain: str | None = None
     #: Send the gateway's cookies with ``Secure`` (HTTPS only); demo mode turns it off for plain-HTTP localhost.
     cookie_secure: bool = True
@@ -123,6 +130,19 @@ class Config:
         return f"Config({shown})"
 
     @property
+    def consent_cookie(self) -> str:
+        """The consent cookie's name as sent: ``__Host-`` + ``cookie_name`` when it is host-only and ``Secure``
+        (a subdomain or a plain-HTTP page can then never set it), else ``cookie_name``."""
+        if self.cookie_domain is None and self.cookie_secure and not self.cookie_name.startswith(_PREFIXES):
+            return HOST_PREFIX + self.cookie_name
+        return self.cookie_name
+
+    @property
+    def legacy_consent_cookie(self) -> str | None:
+        """The name the consent cookie had before the ``__Host-`` prefix, still read (migration period)."""
+        return self.cookie_name if self.consent_cookie != self.cookie_name else None
+
+    @property
     def consent_max_age(self) -> int:
         """Consent lifetime in seconds."""
         return self.consent_max_age_days * 86400
@@ -171,6 +191,10 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"trusted_proxies: {cidr!r}: {exc}") from None
     if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}", cfg.cookie_name):
         raise ConfigError(f"cookie_name: {cfg.cookie_name!r} is not a valid cookie name")
+    if cfg.cookie_name.startswith(_PREFIXES) and not cfg.cookie_secure:
+        raise ConfigError(f"cookie_name: {cfg.cookie_name!r}: browsers keep a prefixed cookie only with cookie_secure")
+    if cfg.cookie_name.startswith(HOST_PREFIX) and cfg.cookie_domain is not None:
+        raise ConfigError(f"cookie_name: {cfg.cookie_name!r}: a __Host- cookie cannot have a cookie_domain")
     if cfg.cookie_domain is not None and not re.fullmatch(r"\.?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}", cfg.cookie_domain):
         raise ConfigError(f"cookie_domain: {cfg.cookie_domain!r} is not a lower-case host name")
     if not re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", cfg.policy_revision):

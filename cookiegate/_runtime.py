@@ -28,6 +28,9 @@ class Gateway:
         self.codec = ConsentCodec(
             config.secret_keys, policy_revision=config.policy_revision, max_age=config.consent_max_age
         )
+        #: The consent cookie's name as sent (``__Host-`` prefixed where it can be) and its older name, still read.
+        self.consent_cookie = config.consent_cookie
+        self.legacy_consent_cookie = config.legacy_consent_cookie
         self.trusted = TrustedProxies(config.trusted_proxies)
         self.geo = GeoResolver(config.geoip_database)
         self.decisions = DecisionCache(self.geo)

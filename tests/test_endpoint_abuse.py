@@ -276,3 +276,124 @@ async def test_hosts_reported_from_a_single_address_are_marked_and_no_address_is
     assert 'class="single-address"' in row and "single-address" not in other
     kept = repr(vars(mw.gateway)) + json.dumps(await leaks_shown(mw))
     assert not any(ip in kept for ip in (IP["FR"], IP["DE"], IP["GB"], IP["US-CA"]))
+
+
+# -- 10. a planted consent cookie -------------------------------------------------------------------------
+
+
+def _consent_cookie(answer: Any) -> tuple[str, str]:
+    """(name, value) of the consent cookie an answer sets."""
+    line = next(v for v in answer.headers.get_list("set-cookie") if "consent" in v.split("=", 1)[0])
+    name, _, rest = line.partition("=")
+    return name, rest.split(";", 1)[0]
+
+
+async def _my_records(mw: CookieGateMiddleware, cookie: tuple[str, str]) -> dict[str, Any]:
+    async with client(mw, IP["GB"]) as c:
+        answer = await c.get("/cookiegate/my-records", headers={"cookie": f"{cookie[0]}={cookie[1]}"})
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+async def test_a_planted_cookie_cannot_link_the_victims_grant_to_its_planter(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path))
+    async with client(mw, IP["DE"]) as planter:
+        planted = _consent_cookie(
+            await planter.post("/cookiegate/consent", data={"action": "reject_all", "next": "/"}, headers=ORIGIN)
+        )
+    async with client(mw, IP["FR"]) as victim:
+        granted = await victim.post(
+            "/cookiegate/consent",
+            data={"action": "accept_all", "next": "/"},
+            headers={**ORIGIN, "cookie": f"{planted[0]}={planted[1]}"},
+        )
+    victims = _consent_cookie(granted)
+    planters_view, victims_view = await _my_records(mw, planted), await _my_records(mw, victims)
+    assert planters_view["consent_id"] != victims_view["consent_id"]
+    assert [r["action"] for r in planters_view["records"]] == ["reject_all"]
+    assert [(r["action"], r["country"]) for r in victims_view["records"]] == [("accept_all", "FR")]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "same_id"),
+    [
+        ("accept_all", "reject_all", True),  # a withdrawal after a grant is the same visitor's
+        ("reject_all", "reject_all", True),  # nothing granted: nothing to link
+        ("reject_all", "accept_all", False),  # the first grant on this device: a fresh id
+    ],
+)
+async def test_a_fresh_consent_id_comes_with_the_first_grant_on_a_device(
+    tmp_path: Path, first: str, then: str, same_id: bool
+) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path))
+    async with client(mw, IP["FR"]) as c:
+        one = _consent_cookie(await c.post("/cookiegate/consent", data={"action": first}, headers=ORIGIN))
+        two = _consent_cookie(
+            await c.post(
+                "/cookiegate/consent", data={"action": then}, headers={**ORIGIN, "cookie": f"{one[0]}={one[1]}"}
+            )
+        )
+    ids = [(await _my_records(mw, cookie))["consent_id"] for cookie in (one, two)]
+    assert (ids[0] == ids[1]) is same_id
+
+
+async def test_the_consent_cookie_is_host_only_with_the_host_prefix_without_a_cookie_domain(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, cookie_secure=True))
+    async with client(mw, IP["FR"]) as c:
+        answer = await c.post("/cookiegate/consent", data={"action": "reject_all"}, headers=ORIGIN)
+    line = answer.headers["set-cookie"]
+    assert line.startswith("__Host-cookiegate_consent=")
+    assert "Secure" in line and "Path=/" in line and "domain" not in line.lower()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "origin"),
+    [({"cookie_secure": True, "cookie_domain": "kactuce.com"}, "https://www.kactuce.com"), ({}, ORIGIN["origin"])],
+    ids=["cookie-domain", "plain-http"],
+)
+async def test_the_consent_cookie_keeps_its_name_where_the_host_prefix_cannot_apply(
+    tmp_path: Path, overrides: dict[str, Any], origin: str
+) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path, **overrides))
+    async with client(mw, IP["FR"]) as c:
+        answer = await c.post("/cookiegate/consent", data={"action": "reject_all"}, headers={"origin": origin})
+    assert answer.headers["set-cookie"].startswith("cookiegate_consent=")
+
+
+async def test_a_cookie_under_the_old_name_is_read_and_replaced_by_the_next_choice(tmp_path: Path) -> None:
+    config = make_config(tmp_path, cookie_secure=True)
+    mw = CookieGateMiddleware(echo_headers_app([]), config=config)
+    old = "cookiegate_consent=" + _consent_cookie(await _post_as_plain_http(tmp_path, "accept_all"))[1]
+    async with client(mw, IP["FR"]) as c:
+        state = (await c.get("/cookiegate/consent", headers={"cookie": old})).json()
+        assert "analytics" in state["allowed"]
+        answer = await c.post(
+            "/cookiegate/consent", data={"action": "reject_all"}, headers={**ORIGIN, "cookie": old}
+        )
+    lines = answer.headers.get_list("set-cookie")
+    assert any(v.startswith("__Host-cookiegate_consent=") for v in lines)
+    expired = [v for v in lines if v.startswith("cookiegate_consent=")]
+    assert len(expired) == 1 and "Max-Age=0" in expired[0]
+
+
+async def _post_as_plain_http(tmp_path: Path, action: str) -> Any:
+    """A choice made when the consent cookie still had its old name (same keys, plain HTTP)."""
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path / "before"))
+    async with client(mw, IP["FR"]) as c:
+        return await c.post("/cookiegate/consent", data={"action": action}, headers=ORIGIN)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"cookie_name": "__Host-consent", "cookie_domain": "kactuce.com", "cookie_secure": True}, "cookie_domain"),
+        ({"cookie_name": "__Host-consent", "cookie_secure": False}, "cookie_secure"),
+    ],
+)
+def test_a_host_prefixed_cookie_name_needs_what_the_prefix_needs(
+    tmp_path: Path, overrides: dict[str, Any], message: str
+) -> None:
+    from cookiegate import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        make_config(tmp_path, **overrides)

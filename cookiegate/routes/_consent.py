@@ -19,6 +19,7 @@ from .._http import (
     cookie_names,
     header_value,
     read_body,
+    read_cookie,
     refuse_declared_oversize,
     respond,
     respond_json,
@@ -188,7 +189,7 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
     before = visit.decision
     categories = new_categories(action, given, visit)
     choice = Choice(
-        consent_id=before.consent_id or new_consent_id(),
+        consent_id=_consent_id(before.choice, categories),
         categories=categories,
         policy_revision=gateway.config.policy_revision,
         regime_key=visit.regime.key,
@@ -215,7 +216,7 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
         (
             b"set-cookie",
             build_set_cookie(
-                cfg.cookie_name,
+                gateway.consent_cookie,
                 gateway.codec.encode(choice),
                 max_age=cfg.consent_max_age,
                 domain=cfg.cookie_domain,
@@ -223,6 +224,12 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
             ).encode("latin-1"),
         )
     ]
+    legacy = gateway.legacy_consent_cookie
+    if legacy is not None and read_cookie(scope.get("headers", ()), legacy) is not None:
+        # The cookie under its old name is replaced by the prefixed one: expire it (it was host-only too).
+        headers.append(
+            (b"set-cookie", build_set_cookie(legacy, "", max_age=0, domain=None, secure=cfg.cookie_secure).encode())
+        )
     headers += _expire_refused(gateway, scope, after.allowed)
     if is_json:
         await respond_json(send, 200, after.as_dict(), headers)
@@ -234,6 +241,16 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
             b"text/plain; charset=utf-8",
             [(b"location", next_path.encode("latin-1", "replace")), (b"cache-control", b"no-store"), *headers],
         )
+
+
+def _consent_id(before: Choice | None, categories: dict[str, bool]) -> str:
+    """The consent id a new choice is recorded under: the visitor's own once they have granted something on this
+    device, and a fresh one with their first grant. A cookie someone else planted (a choice granting nothing,
+    under an id whose records they can read) is never carried into the grant that follows."""
+    granted_before = before is not None and any(before.categories.get(c) for c in OPTIONAL_CATEGORIES)
+    if before is not None and (granted_before or not any(categories.values())):
+        return before.consent_id
+    return new_consent_id()
 
 
 def _limit_writes(gateway: Gateway, visit: Visit) -> None:
@@ -271,8 +288,9 @@ def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> 
     cfg = gateway.config
     out: list[tuple[bytes, bytes]] = []
     seen: set[str] = set()
+    own = {gateway.consent_cookie, gateway.legacy_consent_cookie}
     for name in cookie_names(scope.get("headers", ())):
-        if name in seen or name == cfg.cookie_name:
+        if name in seen or name in own:
             continue
         seen.add(name)
         category = gateway.registry.category_for_cookie(name)
