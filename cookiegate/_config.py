@@ -64,6 +64,10 @@ class Config:
     #: ``Domain`` of the consent cookie (``kactuce.com`` shares it with every subdomain), or host-only. Setting it
     #: trusts every subdomain: any of them can set the cookie for the whole site (no ``__Host-`` prefix then).
     cookie_domain: str | None = None
+    #: Domains on which the site's trackers set their cookies (analytics sets ``_ga`` on ``kactuce.com``): a
+    #: withdrawal expires the refused ones there too, besides host-only and ``cookie_domain``. Never taken from the
+    #: request's ``Host``.
+    tracker_cookie_domains: tuple[str, ...] = ()
     #: Send the gateway's cookies with ``Secure`` (HTTPS only); demo mode turns it off for plain-HTTP localhost.
     cookie_secure: bool = True
     #: Changing it asks every visitor again.
@@ -167,6 +171,9 @@ def redact_url(url: str) -> str:
     return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
+_HOST_NAME: Final = re.compile(r"\.?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}")
+
+
 def _validate(cfg: Config) -> None:
     if not isinstance(cfg.secret_keys, tuple) or not all(isinstance(k, str) for k in cfg.secret_keys):
         raise ConfigError("secret_keys: expected a list of strings")
@@ -195,8 +202,11 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"cookie_name: {cfg.cookie_name!r}: browsers keep a prefixed cookie only with cookie_secure")
     if cfg.cookie_name.startswith(HOST_PREFIX) and cfg.cookie_domain is not None:
         raise ConfigError(f"cookie_name: {cfg.cookie_name!r}: a __Host- cookie cannot have a cookie_domain")
-    if cfg.cookie_domain is not None and not re.fullmatch(r"\.?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}", cfg.cookie_domain):
+    if cfg.cookie_domain is not None and not _HOST_NAME.fullmatch(cfg.cookie_domain):
         raise ConfigError(f"cookie_domain: {cfg.cookie_domain!r} is not a lower-case host name")
+    for domain in cfg.tracker_cookie_domains:
+        if not _HOST_NAME.fullmatch(domain):
+            raise ConfigError(f"tracker_cookie_domains: {domain!r} is not a lower-case host name")
     if not re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", cfg.policy_revision):
         raise ConfigError("policy_revision: use 1-64 characters of letters, digits, '.', '_', ':' or '-'")
     if not 1 <= cfg.consent_max_age_days <= 400:
@@ -329,6 +339,7 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "trusted_proxies": (list,),
     "cookie_name": (str,),
     "cookie_domain": (str,),
+    "tracker_cookie_domains": (list,),
     "cookie_secure": (bool,),
     "policy_revision": (str, int),
     "consent_max_age_days": (int,),
@@ -364,7 +375,7 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
         value = cast(Any, raw)  # its type was just checked against _TYPES
         if key == "tags":
             kwargs[key] = tuple(_tag_from_toml(i, t) for i, t in enumerate(value))
-        elif key in ("secret_keys", "trusted_proxies", "csp_allow", "allowed_origins"):
+        elif key in ("secret_keys", "trusted_proxies", "csp_allow", "allowed_origins", "tracker_cookie_domains"):
             if not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{key}: expected a list of strings")
             kwargs[key] = tuple(value)

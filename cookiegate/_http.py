@@ -167,6 +167,15 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+def loggable(value: str, limit: int = 300) -> str:
+    """``value`` (from a request) safe inside a log line: cut to ``limit`` characters, and every control or
+    line-breaking character (newlines, ESC, U+2028 …) escaped as Python writes it, so it cannot start a line."""
+    text = value[:limit]
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def safe_next(value: str | None) -> str:
     """A same-origin path to go back to, or ``/``: never ``//host``, ``/\\host``, a scheme, or control characters."""
     if not value or len(value) > 2048:

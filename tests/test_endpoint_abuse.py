@@ -35,8 +35,11 @@ def echo_headers_app(seen: list[dict[str, str]]) -> Any:
     return app
 
 
-async def raw_call(app: Any, path: str, headers: list[tuple[bytes, bytes]], ip: str = IP["FR"]) -> dict[str, Any]:
-    """One GET through ``app`` with a hand-built scope; returns the scope as the app left it."""
+async def raw_call(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]], ip: str = IP["FR"], status: list[int] | None = None
+) -> dict[str, Any]:
+    """One GET through ``app`` with a hand-built scope (headers as raw bytes, unlike httpx's); returns the scope
+    as the app left it, and appends the answer's status to ``status``."""
     scope: dict[str, Any] = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
         "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
@@ -47,7 +50,8 @@ async def raw_call(app: Any, path: str, headers: list[tuple[bytes, bytes]], ip: 
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: Any) -> None:
-        return None
+        if message["type"] == "http.response.start" and status is not None:
+            status.append(message["status"])
 
     await app(scope, receive, send)
     return scope
@@ -397,3 +401,75 @@ def test_a_host_prefixed_cookie_name_needs_what_the_prefix_needs(
 
     with pytest.raises(ConfigError, match=message):
         make_config(tmp_path, **overrides)
+
+
+# -- 11. small ones ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [b"Basic \xe9t\xe9", b"Basic " + base64.b64encode(b"admin:\xff\xfe"), b"Basic YWRtaW46\xc3\xa9"],
+    ids=["non-ascii-header", "non-utf8-password", "non-ascii-base64"],
+)
+async def test_odd_basic_credentials_answer_401_and_leave_the_error_log_alone(
+    tmp_path: Path, credential: bytes
+) -> None:
+    seen: list[dict[str, str]] = []
+    mw = CookieGateMiddleware(echo_headers_app(seen), config=make_config(tmp_path, admin_token=TOKEN))
+    status: list[int] = []
+    await raw_call(mw, "/cookiegate/admin", [(b"authorization", credential)], status=status)
+    assert status == [401]
+    await raw_call(mw, "/", [(b"authorization", credential), (b"cookiegate-preview", b"country=FR")], status=status)
+    assert status[-1] == 200 and seen and "authorization" not in seen[-1]
+    assert dict(mw.gateway.errors.counts) == {}
+    assert mw.admin.refused_previews == 1
+
+
+async def test_a_reported_value_cannot_forge_a_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path))
+    forged = "\nCSP violation: host=forged.example page=/ directive=script-src"
+    report = {
+        "csp-report": {
+            "document-uri": "http://testserver/p\r\x1b[2K" + forged,
+            "blocked-uri": "data:x" + forged,
+            "violated-directive": "img-src\u2028" + forged,
+        }
+    }
+    with caplog.at_level("INFO", logger="cookiegate.endpoint"):
+        async with client(mw, IP["FR"]) as c:
+            await post_reports(c, [report])
+    (record,) = [r for r in caplog.records if r.name == "cookiegate.endpoint"]
+    line = record.getMessage()
+    assert not any(ch in line for ch in "\n\r\x1b\u2028\x85"), line
+    assert line.startswith("CSP violation: host=") and line.count("CSP violation") == 4
+
+
+async def test_expiring_refused_cookies_never_copies_the_host_header_into_set_cookie(tmp_path: Path) -> None:
+    mw = CookieGateMiddleware(echo_headers_app([]), config=make_config(tmp_path))
+    async with client(mw, IP["FR"]) as c:
+        answer = await c.post(
+            "/cookiegate/consent",
+            data={"action": "reject_all"},
+            headers={
+                "origin": "http://www.attacker-chosen.example",
+                "cookie": "_ga=GA1.1.1; _fbp=fb.1",
+                "host": "www.attacker-chosen.example",
+            },
+        )
+    expired = [v for v in answer.headers.get_list("set-cookie") if v.startswith(("_ga=", "_fbp="))]
+    assert len(expired) == 2 and all("max-age=0" in v.lower() for v in expired)
+    assert not any("domain" in v.lower() for v in expired)
+
+
+async def test_refused_cookies_are_expired_on_the_configured_domains(tmp_path: Path) -> None:
+    config = make_config(tmp_path, tracker_cookie_domains=("kactuce.com",))
+    mw = CookieGateMiddleware(echo_headers_app([]), config=config)
+    async with client(mw, IP["FR"]) as c:
+        answer = await c.post(
+            "/cookiegate/consent",
+            data={"action": "reject_all"},
+            headers={"origin": "http://www.kactuce.com", "cookie": "_ga=GA1.1.1", "host": "www.kactuce.com"},
+        )
+    expired = sorted(v for v in answer.headers.get_list("set-cookie") if v.startswith("_ga="))
+    assert len(expired) == 2
+    assert ["Domain=kactuce.com" in v for v in expired].count(True) == 1

@@ -51,7 +51,9 @@ def credential_from(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
         if scheme.lower() == "basic":
             try:
                 decoded = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+            except (binascii.Error, ValueError):
+                # Malformed credentials are no credentials (401), not a gateway fault: non-ASCII base64 text
+                # raises ValueError, a password that is not UTF-8 UnicodeDecodeError (a ValueError too).
                 return None
             return decoded.partition(":")[2] or None
     return None

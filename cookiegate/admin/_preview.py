@@ -17,7 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._http import header_value
+from .._http import header_value, loggable
 from .._runtime import Gateway
 from .._visit import Preview
 from .._visitor import client_ip
@@ -84,4 +84,6 @@ class Previews:
         self.refused += 1
         if not self._warned:
             self._warned = True
-            logger.warning("cookiegate: a Cookiegate-Preview header was ignored: %s (later ones only counted)", why)
+            logger.warning(
+                "cookiegate: a Cookiegate-Preview header was ignored: %s (later ones only counted)", loggable(why)
+            )

@@ -34,6 +34,7 @@ from ..policy._consent import ACTIONS, Choice, new_consent_id
 from ..policy._decision import decide
 from ..policy._jurisdiction import SALE_SHARE_CATEGORIES
 from ..store import ConsentRecord, StoreError
+from ._same_site import check_same_site
 
 logger = logging.getLogger("cookiegate.endpoint")
 
@@ -41,50 +42,6 @@ logger = logging.getLogger("cookiegate.endpoint")
 #: is proof of a choice, not a copy of whatever a request carried.
 RECORD_PATH_CHARS: Final = 256
 RECORD_TEXT_CHARS: Final = 128
-
-
-def _origin_of(url: str) -> str | None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    default = 443 if parts.scheme == "https" else 80
-    try:
-        port = parts.port or default
-    except ValueError:
-        return None
-    return f"{parts.scheme}://{parts.hostname.lower()}" + ("" if port == default else f":{port}")
-
-
-def _request_origin(scope: Scope) -> str | None:
-    host = header_value(scope.get("headers", ()), b"host")
-    if not host:
-        server = scope.get("server")
-        if not server:
-            return None
-        host = f"{server[0]}:{server[1]}"
-    return _origin_of(f"{scope.get('scheme', 'http')}://{host}")
-
-
-def check_same_site(scope: Scope, gateway: Gateway) -> None:
-    """403 unless the POST comes from this site (Origin, else Referer; one of them is required)."""
-    if header_value(scope.get("headers", ()), b"sec-fetch-site") == "cross-site":
-        raise BadRequest(403, "cross-site request refused")
-    origin = header_value(scope.get("headers", ()), b"origin")
-    if origin is None or origin == "null":
-        referer = header_value(scope.get("headers", ()), b"referer")
-        origin = _origin_of(referer) if referer else None
-    else:
-        origin = _origin_of(origin)
-    if origin is None:
-        raise BadRequest(403, "missing or unusable Origin/Referer: consent is only accepted from this site")
-    allowed = {_request_origin(scope), *gateway.config.allowed_origins}
-    domain = (gateway.config.cookie_domain or "").lstrip(".")
-    host = urllib.parse.urlsplit(origin).hostname or ""
-    if origin in allowed:
-        return
-    if domain and origin.startswith("https://") and (host == domain or host.endswith("." + domain)):
-        return
-    raise BadRequest(403, "cross-site request refused")
 
 
 def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, bool] | None, str, bool]:
@@ -284,27 +241,19 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
-    """Expire the cookies of refused categories the browser still has (host and cookie_domain)."""
+    """Expire the cookies of refused categories the browser still has: host-only, and on the domains the
+    configuration names (``cookie_domain``, ``tracker_cookie_domains``); never on one taken from the request."""
     cfg = gateway.config
-    out: list[tuple[bytes, bytes]] = []
-    seen: set[str] = set()
+    domains = dict.fromkeys([None, cfg.cookie_domain, *cfg.tracker_cookie_domains])  # host-only first, once
     own = {gateway.consent_cookie, gateway.legacy_consent_cookie}
-    for name in cookie_names(scope.get("headers", ())):
-        if name in seen or name in own:
+    out: list[tuple[bytes, bytes]] = []
+    for name in dict.fromkeys(cookie_names(scope.get("headers", ()))):
+        if name in own:
             continue
-        seen.add(name)
         category = gateway.registry.category_for_cookie(name)
         if category is None or category in allowed:
             continue
-        domains: list[str | None] = [None]
-        if cfg.cookie_domain:
-            domains.append(cfg.cookie_domain)
-        host = (header_value(scope.get("headers", ()), b"host") or "").split(":")[0]
-        # Trackers set their cookies on the registrable domain (".kactuce.com"): expire it there too.
-        labels = host.split(".")
-        if len(labels) >= 2 and not host.replace(".", "").isdigit():
-            domains.append(".".join(labels[-2:]))
-        for domain in dict.fromkeys(domains):
+        for domain in domains:
             out.append(
                 (
                     b"set-cookie",

@@ -6,7 +6,7 @@ import json
 import logging
 import urllib.parse
 
-from .._http import BadRequest, read_body, respond
+from .._http import BadRequest, loggable, read_body, respond
 from .._limits import client_key
 from .._runtime import Gateway
 from .._types import Receive, Scope, Send
@@ -41,5 +41,7 @@ async def csp_report(gateway: Gateway, scope: Scope, receive: Receive, send: Sen
         host = urllib.parse.urlsplit(blocked).hostname or blocked[:100]
         page_path = urllib.parse.urlsplit(page).path[:200]
         gateway.leaks.add(host, page_path, directive, client)
-        logger.info("CSP violation: host=%s page=%s directive=%s", host, page_path, directive)
+        logger.info(
+            "CSP violation: host=%s page=%s directive=%s", loggable(host), loggable(page_path), loggable(directive)
+        )
     await respond(send, 204, b"", b"text/plain")
