@@ -92,6 +92,7 @@ async def run_posts(store: Any, clients: int, seconds: float, tmp: Path) -> floa
     config = Config(
         secret_keys=("bench-" + "k" * 40,), geoip_database=str(bundled_demo_database()),
         log_url=f"sqlite:///{tmp / 'unused.db'}", cookie_secure=False,
+        consent_writes_per_minute=0,  # the store is measured, not the per-client limit
     )  # fmt: skip
     gate = CookieGateMiddleware(app, config=config)
     gate.gateway.store = store

@@ -30,6 +30,10 @@ SECRETS_ENV: Final = "COOKIEGATE_SECRET_KEYS"
 ADMIN_TOKEN_ENV: Final = "COOKIEGATE_ADMIN_TOKEN"
 DEFAULT_CONFIG_FILE: Final = "cookiegate.toml"
 
+#: https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-cookie-name-prefixes
+HOST_PREFIX: Final = "__Host-"
+_PREFIXES: Final = (HOST_PREFIX, "__Secure-")
+
 CspMode = Literal["report-only", "enforce", "off"]
 IpLogMode = Literal["truncate", "hash", "none"]
 
@@ -53,10 +57,17 @@ class Config:
     geoip_database: str | None = None
     #: Peers (CIDRs or addresses) whose ``X-Forwarded-For`` / ``Forwarded`` headers are believed.
     trusted_proxies: tuple[str, ...] = ()
-    #: Name of the consent cookie (signed, HttpOnly, SameSite=Lax).
+    #: Name of the consent cookie (signed, HttpOnly, SameSite=Lax). Host-only and ``Secure``, it is sent with
+    #: the ``__Host-`` prefix (``__Host-cookiegate_consent``), which no subdomain can set; the plain name is
+    #: still read during the migration period.
     cookie_name: str = "cookiegate_consent"
-    #: ``Domain`` of the consent cookie (``kactuce.com`` shares it with every subdomain), or host-only.
+    #: ``Domain`` of the consent cookie (``kactuce.com`` shares it with every subdomain), or host-only. Setting it
+    #: trusts every subdomain: any of them can set the cookie for the whole site (no ``__Host-`` prefix then).
     cookie_domain: str | None = None
+    #: Domains on which the site's trackers set their cookies (analytics sets ``_ga`` on ``kactuce.com``): a
+    #: withdrawal expires the refused ones there too, besides host-only and ``cookie_domain``. Never taken from the
+    #: request's ``Host``.
+    tracker_cookie_domains: tuple[str, ...] = ()
     #: Send the gateway's cookies with ``Secure`` (HTTPS only); demo mode turns it off for plain-HTTP localhost.
     cookie_secure: bool = True
     #: Changing it asks every visitor again.
@@ -86,13 +97,21 @@ class Config:
     allowed_origins: tuple[str, ...] = ()
     #: Largest consent request body accepted, in bytes.
     max_body_bytes: int = 8192
+    #: Consent choices one client (an address; an IPv6 /64) may record per minute, in a burst; more are answered
+    #: 429 and write nothing. A visitor needs a few at most. ``0``: no limit (say, behind a proxy that
+    #: ``trusted_proxies`` does not name, where every visitor would share one address).
+    consent_writes_per_minute: int = 10
+    #: CSP violation reports one client may send per minute, in a burst; more are answered 429 and not counted.
+    #: ``0``: no limit.
+    csp_reports_per_minute: int = 30
     #: Banner copy overrides per language: ``{"fr": {"accept_all": "J'accepte"}}``. Missing keys fall back
     #: to the bundled translation, then English; unknown keys stop start-up.
     banner_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: Google Consent Mode v2: ``basic`` (Google tags blocked until consent) or ``advanced`` (they load in
     #: the denied state and send cookieless pings).
     consent_mode: Literal["basic", "advanced"] = "basic"
-    #: Demo mode: ephemeral secret, no Secure flag, the bundled demo geo database.
+    #: Demo mode: ephemeral secret, no Secure flag, the bundled demo geo database, no consent write limit (its
+    #: "visit as" gives every visitor from one place the same address).
     demo_mode: bool = False
     #: Admin token (or ``COOKIEGATE_ADMIN_TOKEN``): turns on the dashboard and previews. ``None``: both off (404).
     admin_token: str | None = None
@@ -115,6 +134,19 @@ class Config:
         return f"Config({shown})"
 
     @property
+    def consent_cookie(self) -> str:
+        """The consent cookie's name as sent: ``__Host-`` + ``cookie_name`` when it is host-only and ``Secure``
+        (a subdomain or a plain-HTTP page can then never set it), else ``cookie_name``."""
+        if self.cookie_domain is None and self.cookie_secure and not self.cookie_name.startswith(_PREFIXES):
+            return HOST_PREFIX + self.cookie_name
+        return self.cookie_name
+
+    @property
+    def legacy_consent_cookie(self) -> str | None:
+        """The name the consent cookie had before the ``__Host-`` prefix, still read (migration period)."""
+        return self.cookie_name if self.consent_cookie != self.cookie_name else None
+
+    @property
     def consent_max_age(self) -> int:
         """Consent lifetime in seconds."""
         return self.consent_max_age_days * 86400
@@ -127,6 +159,7 @@ class Config:
             "geoip_database": str(bundled_demo_database()),
             "cookie_secure": False,
             "log_url": "sqlite:///" + str(Path(tempfile.gettempdir()) / "cookiegate-demo.db"),
+            "consent_writes_per_minute": 0,
             "demo_mode": True,
         }
         base.update(overrides)
@@ -136,6 +169,9 @@ class Config:
 def redact_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (``postgresql://user:***@host/db``)."""
     return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+_HOST_NAME: Final = re.compile(r"\.?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}")
 
 
 def _validate(cfg: Config) -> None:
@@ -162,8 +198,15 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"trusted_proxies: {cidr!r}: {exc}") from None
     if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}", cfg.cookie_name):
         raise ConfigError(f"cookie_name: {cfg.cookie_name!r} is not a valid cookie name")
-    if cfg.cookie_domain is not None and not re.fullmatch(r"\.?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}", cfg.cookie_domain):
+    if cfg.cookie_name.startswith(_PREFIXES) and not cfg.cookie_secure:
+        raise ConfigError(f"cookie_name: {cfg.cookie_name!r}: browsers keep a prefixed cookie only with cookie_secure")
+    if cfg.cookie_name.startswith(HOST_PREFIX) and cfg.cookie_domain is not None:
+        raise ConfigError(f"cookie_name: {cfg.cookie_name!r}: a __Host- cookie cannot have a cookie_domain")
+    if cfg.cookie_domain is not None and not _HOST_NAME.fullmatch(cfg.cookie_domain):
         raise ConfigError(f"cookie_domain: {cfg.cookie_domain!r} is not a lower-case host name")
+    for domain in cfg.tracker_cookie_domains:
+        if not _HOST_NAME.fullmatch(domain):
+            raise ConfigError(f"tracker_cookie_domains: {domain!r} is not a lower-case host name")
     if not re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", cfg.policy_revision):
         raise ConfigError("policy_revision: use 1-64 characters of letters, digits, '.', '_', ':' or '-'")
     if not 1 <= cfg.consent_max_age_days <= 400:
@@ -187,6 +230,10 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"allowed_origins: {origin!r} is not an origin like https://www.example.com")
     if not 256 <= cfg.max_body_bytes <= 1_048_576:
         raise ConfigError("max_body_bytes: expected 256..1048576")
+    if not 0 <= cfg.consent_writes_per_minute <= 10_000:
+        raise ConfigError("consent_writes_per_minute: expected 0 (no limit) to 10000")
+    if not 0 <= cfg.csp_reports_per_minute <= 10_000:
+        raise ConfigError("csp_reports_per_minute: expected 0 (no limit) to 10000")
     _validate_banner_texts(cfg.banner_texts)
     if cfg.consent_mode not in ("basic", "advanced"):
         raise ConfigError("consent_mode: expected basic or advanced")
@@ -292,6 +339,7 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "trusted_proxies": (list,),
     "cookie_name": (str,),
     "cookie_domain": (str,),
+    "tracker_cookie_domains": (list,),
     "cookie_secure": (bool,),
     "policy_revision": (str, int),
     "consent_max_age_days": (int,),
@@ -306,6 +354,8 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "csp_allow": (list,),
     "allowed_origins": (list,),
     "max_body_bytes": (int,),
+    "consent_writes_per_minute": (int,),
+    "csp_reports_per_minute": (int,),
     "banner_texts": (dict,),
     "consent_mode": (str,),
     "demo_mode": (bool,),
@@ -325,7 +375,7 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
         value = cast(Any, raw)  # its type was just checked against _TYPES
         if key == "tags":
             kwargs[key] = tuple(_tag_from_toml(i, t) for i, t in enumerate(value))
-        elif key in ("secret_keys", "trusted_proxies", "csp_allow", "allowed_origins"):
+        elif key in ("secret_keys", "trusted_proxies", "csp_allow", "allowed_origins", "tracker_cookie_domains"):
             if not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{key}: expected a list of strings")
             kwargs[key] = tuple(value)
@@ -352,6 +402,7 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
         kwargs.setdefault("geoip_database", defaults.geoip_database)
         kwargs.setdefault("cookie_secure", False)
         kwargs.setdefault("log_url", defaults.log_url)
+        kwargs.setdefault("consent_writes_per_minute", 0)
         kwargs["demo_mode"] = True
     try:
         return Config(**kwargs)

@@ -97,12 +97,13 @@ _SECURITY_HEADERS: Final = [
 
 
 class BadRequest(Exception):
-    """A client error with a status and a message safe to show."""
+    """A client error with a status, a message safe to show, and any headers the answer needs."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or []
 
 
 async def respond(
@@ -134,7 +135,11 @@ async def respond_json(send: Send, status: int, data: object, extra: list[tuple[
 async def respond_error(send: Send, exc: BadRequest) -> None:
     """A plain-text client error (never reflects input as markup)."""
     await respond(
-        send, exc.status, exc.message.encode("utf-8"), b"text/plain; charset=utf-8", [(b"cache-control", b"no-store")]
+        send,
+        exc.status,
+        exc.message.encode("utf-8"),
+        b"text/plain; charset=utf-8",
+        [(b"cache-control", b"no-store"), *exc.headers],
     )
 
 
@@ -160,6 +165,15 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def loggable(value: str, limit: int = 300) -> str:
+    """``value`` (from a request) safe inside a log line: cut to ``limit`` characters, and every control or
+    line-breaking character (newlines, ESC, U+2028 …) escaped as Python writes it, so it cannot start a line."""
+    text = value[:limit]
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def safe_next(value: str | None) -> str:

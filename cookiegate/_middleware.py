@@ -6,7 +6,7 @@ from ._config import Config
 from ._runtime import Gateway
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._visit import Preview, Visit
-from .admin._preview import PREVIEW_HEADER
+from .admin import PREVIEW_HEADER
 from .gate import ResponseGate
 from .routes import GPC_PATH, Router
 
@@ -38,7 +38,7 @@ class CookieGateMiddleware:
             preview = None
             for name, _ in scope.get("headers", ()):
                 if name == PREVIEW_HEADER:
-                    # Checked before the visit is made: a preview removes the credentials from the headers.
+                    # Checked before the visit is made: a preview takes the credentials off the headers.
                     preview = self._preview(scope)
                     break
             visit = Visit(self.gateway, scope, preview=preview)

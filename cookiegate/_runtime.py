@@ -7,6 +7,8 @@ from ._counters import Counters
 from ._decisions import DecisionCache
 from ._errors import OnceLogger
 from ._geo import GeoResolver
+from ._leaks import LeakReports
+from ._limits import per_minute
 from ._visitor import TrustedProxies
 from .banner._renderer import BannerRenderer
 from .catalog import TagRegistry
@@ -26,6 +28,9 @@ class Gateway:
         self.codec = ConsentCodec(
             config.secret_keys, policy_revision=config.policy_revision, max_age=config.consent_max_age
         )
+        #: The consent cookie's name as sent (``__Host-`` prefixed where it can be) and its older name, still read.
+        self.consent_cookie = config.consent_cookie
+        self.legacy_consent_cookie = config.legacy_consent_cookie
         self.trusted = TrustedProxies(config.trusted_proxies)
         self.geo = GeoResolver(config.geoip_database)
         self.decisions = DecisionCache(self.geo)
@@ -51,8 +56,11 @@ class Gateway:
         #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
         self.counters = Counters()
         self.errors = OnceLogger()
-        #: Recent CSP violation reports (host, page, directive), newest last; bounded.
-        self.csp_reports: list[dict[str, str]] = []
+        #: Consent writes per client and minute (None: no limit); what it refused shows on the health endpoint.
+        self.consent_limiter = per_minute(config.consent_writes_per_minute)
+        #: CSP violation reports, summarised per blocked host (bounded), and how often one client may send one.
+        self.leaks = LeakReports()
+        self.report_limiter = per_minute(config.csp_reports_per_minute)
 
     async def startup(self) -> None:
         """Open the decision log (create or migrate its schema)."""

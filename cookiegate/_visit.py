@@ -157,8 +157,12 @@ class Visit:
                 self._choice = self.preview.choice
                 return self._choice
             try:
-                raw = self._cookie = read_cookie(self._headers, self.gateway.config.cookie_name)
-                self._choice, self._previous = self.gateway.codec.read(raw)
+                gateway = self.gateway
+                raw = read_cookie(self._headers, gateway.consent_cookie)
+                if raw is None and gateway.legacy_consent_cookie is not None:
+                    raw = read_cookie(self._headers, gateway.legacy_consent_cookie)
+                self._cookie = raw
+                self._choice, self._previous = gateway.codec.read(raw)
             except Exception:
                 self.gateway.errors.error("cookie", "cookiegate: consent cookie decoding failed; no choice assumed")
                 self._degraded = True

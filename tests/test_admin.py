@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from cookiegate import CookieGateMiddleware
-from cookiegate.admin._auth import AdminAuth, FailureLimiter, credential_from
-from cookiegate.admin._dashboard import consent_charts, leak_groups, render_chart_svg, tag_counts
+from cookiegate._leaks import MAX_CLIENTS, MAX_DIRECTIVES, MAX_PAGES, LeakReports
+from cookiegate._limits import RateLimiter, client_key
+from cookiegate.admin._auth import AdminAuth, credential_from
+from cookiegate.admin._dashboard import consent_charts, render_chart_svg, tag_counts
 from cookiegate.admin._preview import parse_preview_header
 from cookiegate.policy._tag_matrix import ConsentSpecError
 from cookiegate.store._base import CounterRow
@@ -30,23 +32,38 @@ class Clock:
         return self.now
 
 
-def test_failures_are_limited_per_client_and_forgotten_after_the_window() -> None:
+def test_a_client_gets_its_burst_then_waits_for_the_bucket_to_refill() -> None:
     clock = Clock()
-    limiter = FailureLimiter(per_key=3, total=100, window=60.0, clock=clock)
-    for _ in range(3):
-        assert not limiter.limited("1.2.3.4")
-        limiter.fail("1.2.3.4")
-    assert limiter.limited("1.2.3.4")
-    assert not limiter.limited("5.6.7.8")
-    clock.now += 61
-    assert not limiter.limited("1.2.3.4")
+    limiter = RateLimiter(3, 60.0, clock=clock)
+    assert [limiter.take("1.2.3.4") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("1.2.3.4") == pytest.approx(20.0)  # one action per 20 s refills
+    assert limiter.take("5.6.7.8") == 0.0
+    assert limiter.retry_after(limiter.wait("1.2.3.4")) == b"20"
+    clock.now += 20
+    assert limiter.take("1.2.3.4") == 0.0 and limiter.take("1.2.3.4") > 0
+    assert limiter.refused == 2
+    assert limiter.take(None) == 0.0  # an unknown client cannot be told from the others: never limited
 
 
-def test_failures_from_many_addresses_hit_the_total_limit() -> None:
-    limiter = FailureLimiter(per_key=3, total=5, window=60.0, clock=Clock())
-    for i in range(5):
-        limiter.fail(f"10.0.0.{i}")
-    assert limiter.limited("10.9.9.9")
+def test_the_limiter_stays_bounded_under_address_rotation() -> None:
+    limiter = RateLimiter(1, 60.0, max_keys=1000, clock=Clock())
+    for i in range(20_000):
+        limiter.take(f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}")
+    assert len(limiter) == 1000
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("85.0.1.10", "85.0.1.10"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("not an address", None),
+        (None, None),
+    ],
+)
+def test_a_client_is_its_ipv4_address_or_its_ipv6_64(address: str | None, key: str | None) -> None:
+    assert client_key(address) == key
 
 
 @pytest.mark.parametrize(
@@ -64,17 +81,18 @@ def test_credential_from_headers(headers: list[tuple[bytes, bytes]], expected: s
     assert credential_from(headers) == expected
 
 
-def test_auth_statuses_and_a_limited_client_is_refused_even_with_the_right_token() -> None:
+def test_auth_statuses_and_a_limited_client_still_gets_in_with_the_right_token() -> None:
     assert AdminAuth(None).check([(b"authorization", b"Bearer x")], "1.1.1.1") == "off"
-    auth = AdminAuth(TOKEN, FailureLimiter(per_key=2, window=60.0, clock=Clock()))
+    auth = AdminAuth(TOKEN, RateLimiter(2, 60.0, clock=Clock()))
     right = [(b"authorization", f"Bearer {TOKEN}".encode())]
     wrong = [(b"authorization", b"Bearer " + TOKEN[:-1].encode())]
     assert auth.check([], "1.1.1.1") == "missing"
     assert auth.check(right, "1.1.1.1") == "ok"
     assert auth.check(wrong, "1.1.1.1") == "wrong"
     assert auth.check(wrong, "1.1.1.1") == "wrong"
-    assert auth.check(right, "1.1.1.1") == "limited"
-    assert auth.check(right, "2.2.2.2") == "ok"
+    assert auth.check(wrong, "1.1.1.1") == "limited"
+    assert auth.check(right, "1.1.1.1") == "ok"
+    assert auth.check(wrong, "2.2.2.2") == "wrong"
 
 
 @pytest.mark.parametrize(
@@ -172,9 +190,9 @@ async def test_dashboard_needs_the_token_and_rate_limits_wrong_ones(tmp_path: Pa
             for i in range(12)
         ]
         assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
-        assert (await c.get("/cookiegate/admin", headers=BEARER)).status_code == 429
+        assert (await c.get("/cookiegate/admin", headers=BEARER)).status_code == 200
     async with client(mw, IP["DE"]) as other:
-        assert (await other.get("/cookiegate/admin", headers=BEARER)).status_code == 200
+        assert (await other.get("/cookiegate/admin", headers={"authorization": "Bearer wrong"})).status_code == 401
 
 
 @pytest.mark.anyio
@@ -199,9 +217,12 @@ async def test_dashboard_data_counts_pages_consents_and_csp_reports(tmp_path: Pa
     assert (ga["country"], ga["fired_24h"], ga["blocked_24h"], ga["blocked_7d"]) == ("FR", 0, 4, 4)
     (chart,) = data["consent_charts"]["regime"]
     assert chart["title"] == "regime FR" and chart["counts"][-1] == [1, 0, 0]
-    assert data["leaks"] == [
-        {"host": "t.example", "total": 1, "pages": [["/p", 1]], "directives": ["script-src"]}
-    ]
+    (leak,) = data["leaks"]
+    assert {k: leak[k] for k in ("host", "total", "pages", "other_pages", "directives", "clients")} == {
+        "host": "t.example", "total": 1, "pages": [["/p", 1]], "other_pages": 0, "directives": ["script-src"],
+        "clients": 1,
+    }  # fmt: skip
+    assert leak["single_address"] and leak["first_seen"] == leak["last_seen"]
     assert data["lint"] == []
     assert preview.status_code == 200 and "regime opt-out" in preview.text and "GPC on" in preview.text
 
@@ -254,16 +275,40 @@ def test_chart_svg_stacks_shares_and_escapes_titles() -> None:
     assert heights[1] == pytest.approx(3 * heights[0], rel=0.01)
 
 
-def test_leak_reports_are_grouped_by_host_then_page() -> None:
-    reports = [
-        {"host": "a.example", "page": "/x", "directive": "img-src"},
-        {"host": "a.example", "page": "/y", "directive": "script-src"},
-        {"host": "a.example", "page": "/x", "directive": "img-src"},
-        {"host": "b.example", "page": "/x", "directive": "img-src"},
-    ]
-    groups = leak_groups(reports)
-    assert [(g.host, g.total, g.pages) for g in groups] == [
-        ("a.example", 3, (("/x", 2), ("/y", 1))),
-        ("b.example", 1, (("/x", 1),)),
+def test_leak_reports_are_summarised_per_host_with_pages_directives_and_times() -> None:
+    clock = Clock()
+    leaks = LeakReports(clock=clock)
+    leaks.add("a.example", "/x", "img-src", "1.1.1.1")
+    clock.now += 5
+    leaks.add("a.example", "/y", "script-src", "2.2.2.2")
+    leaks.add("a.example", "/x", "img-src", "1.1.1.1")
+    leaks.add("b.example", "/x", "img-src", None)
+    groups = leaks.hosts()
+    assert [(g.host, g.total, g.pages, g.clients, g.single_address) for g in groups] == [
+        ("a.example", 3, (("/x", 2), ("/y", 1)), 2, False),
+        ("b.example", 1, (("/x", 1),), 0, False),
     ]
     assert groups[0].directives == ("img-src", "script-src")
+    assert (groups[0].first_seen, groups[0].last_seen) == (1000.0, 1005.0)
+
+
+def test_forged_hosts_from_one_address_cannot_push_out_a_host_many_clients_reported() -> None:
+    clock = Clock()
+    leaks = LeakReports(max_hosts=50, clock=clock)
+    for ip in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):
+        leaks.add("genuine.example", "/", "img-src", ip)
+    for i in range(5000):
+        clock.now += 1
+        leaks.add(f"forged{i}.example", f"/{i}", "img-src", "6.6.6.6")
+    hosts = {h.host: h for h in leaks.hosts()}
+    assert len(leaks) == 50 and hosts["genuine.example"].clients == 3
+    assert "forged4999.example" in hosts  # the newest forged host replaced an older forged one
+
+
+def test_a_hosts_pages_and_clients_are_bounded() -> None:
+    leaks = LeakReports(clock=Clock())
+    for i in range(3000):
+        leaks.add("t.example", f"/page{i}", f"directive{i % 40}", f"10.0.{i >> 8}.{i & 255}")
+    (host,) = leaks.hosts()
+    assert host.total == 3000 and len(host.pages) == MAX_PAGES and host.other_pages == 3000 - MAX_PAGES
+    assert len(host.directives) == MAX_DIRECTIVES and host.clients == MAX_CLIENTS

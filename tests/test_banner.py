@@ -210,14 +210,28 @@ async def test_a_page_negotiates_its_visitors_language_once_for_every_fragment(
 @pytest.mark.anyio
 async def test_switcher_remembers_the_language_and_refuses_unknown_ones(tmp_path: Path) -> None:
     async with client(gated(tmp_path), IP["FR"]) as c:
-        r = await c.get("/cookiegate/language", params={"lang": "nl", "next": "/pricing"})
+        r = await c.post("/cookiegate/language", data={"lang": "nl", "next": "/pricing"}, headers=ORIGIN)
         assert r.status_code == 303 and r.headers["location"] == "/pricing"
         page = await c.get("/pricing", headers={"accept-language": "de"})
         assert 'lang="nl"' in banner_of(page.text) and TEXTS["nl"]["reject_all"] in page.text
-        assert (await c.get("/cookiegate/language", params={"lang": "xx"})).status_code == 400
-        assert (await c.get("/cookiegate/language", params={"lang": "fr", "next": "//evil.example"})).headers[
-            "location"
-        ] == "/"
+        assert 'method="post"' in banner_of(page.text).split('class="cg-lang"')[0].rsplit("<form", 1)[1]
+        assert (await c.post("/cookiegate/language", data={"lang": "xx"}, headers=ORIGIN)).status_code == 400
+        unsafe = await c.post("/cookiegate/language", data={"lang": "fr", "next": "//evil.example"}, headers=ORIGIN)
+        assert unsafe.headers["location"] == "/"
+
+
+@pytest.mark.anyio
+async def test_the_language_switch_is_same_site_only_and_its_get_changes_nothing(tmp_path: Path) -> None:
+    async with client(gated(tmp_path), IP["FR"]) as c:
+        forged = await c.post(
+            "/cookiegate/language", data={"lang": "nl", "next": "/"}, headers={"origin": "https://evil.example"}
+        )
+        assert forged.status_code == 403 and "set-cookie" not in forged.headers
+        linked = await c.get("/cookiegate/language", params={"lang": "nl", "next": "/pricing"})
+        assert linked.status_code == 303 and linked.headers["location"] == "/pricing"
+        assert "set-cookie" not in linked.headers
+        page = await c.get("/pricing", headers={"accept-language": "de"})
+        assert 'lang="de"' in banner_of(page.text)
 
 
 @pytest.mark.anyio

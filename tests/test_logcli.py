@@ -97,6 +97,22 @@ def test_verify_prints_an_anchor_that_a_later_verify_checks_the_chain_against(co
     assert status == 1 and "removed" in out and "ends at seq 5" in out
 
 
+def test_verify_fails_an_emptied_log_whose_start_was_moved_to_its_head(config: SimpleNamespace) -> None:
+    status, out = cli(config, "verify")
+    anchor = out.split("(anchor ")[1].split(")")[0]
+    import sqlite3
+
+    conn = sqlite3.connect(config.log_url.removeprefix("sqlite:///"))
+    with conn:
+        conn.execute("DELETE FROM cookiegate_log")
+        conn.execute("UPDATE cookiegate_chain SET start_seq = head_seq + 1, start_prev_hash = head_hash")
+    conn.close()
+    for argv in ((), ("--anchor", anchor)):
+        status, out = cli(config, "verify", *argv)
+        assert status == 1 and "ok:" not in out, out
+        assert "BROKEN: removed record at seq 6" in out and "without a matching purge entry" in out
+
+
 @pytest.mark.parametrize(
     "anchors",
     [["6"], ["6:abc"], ["0:" + "a" * 64], ["x:" + "a" * 64], ["6:" + "g" * 64], ["6:" + "a" * 64, "6:" + "b" * 64]],

@@ -475,6 +475,104 @@ async def test_deleting_old_records_without_purge_is_reported_after_a_purge(stor
     assert (report.problem, report.seq) == ("removed", 5)
 
 
+async def _move_start_to(store: LogStore, seq: int) -> None:
+    """Delete every row before ``seq`` and start the chain there, as someone with database access would."""
+    prev = (await row(store, seq - 1))[2]
+    await raw(store, "DELETE FROM cookiegate_log WHERE seq < ?", (seq,))
+    await raw(store, "UPDATE cookiegate_chain SET start_seq = ?, start_prev_hash = ?", (seq, prev))
+
+
+async def test_an_emptied_log_with_its_start_moved_to_the_head_does_not_verify(store: LogStore) -> None:
+    await fill(store, 5)
+    published = {5: (await row(store, 5))[2]}
+    await _move_start_to(store, 6)
+    assert await raw(store, "SELECT COUNT(*) FROM cookiegate_log") == [(0,)]
+    for anchors in (None, published):
+        report = await store.verify(anchors)
+        assert not report.ok, report.describe()
+        assert (report.problem, report.seq) == ("removed", 5)
+        assert "moved without a matching purge entry" in report.detail
+
+
+async def test_a_start_moved_with_rows_left_and_no_purge_entry_does_not_verify(store: LogStore) -> None:
+    await fill(store, 6)
+    await _move_start_to(store, 4)
+    report = await store.verify()
+    assert (report.ok, report.problem, report.seq) == (False, "removed", 3)
+
+
+async def test_a_purge_of_every_record_still_verifies(store: LogStore) -> None:
+    await fill(store, 5)
+    assert await store.purge("2099-01-01T00:00:00.000000+00:00") == 5
+    report = await store.verify()
+    assert report.ok and report.checked == 1, report.describe()  # the purge entry alone
+
+
+@pytest.mark.parametrize("seq", [None, -1, 0])
+async def test_a_row_without_a_positive_seq_cannot_be_written(store: LogStore, seq: int | None) -> None:
+    await fill(store, 2)
+    with pytest.raises(Exception, match="(?i)constraint|null"):
+        await raw(
+            store,
+            "INSERT INTO cookiegate_log (seq, record_id, kind, consent_id, at, action, body, prev_hash, hash) "
+            "VALUES (?, 'sneaked', 'consent', 'x', 'x', 'accept_all', '{}', 'x', 'x')",
+            (seq,),
+        )
+    assert (await store.verify()).ok
+
+
+#: cookiegate_log as schema version 1 created it: nothing kept its seq positive, and SQLite lets a
+#: non-INTEGER primary key be NULL.
+_V1_LOG = """CREATE TABLE cookiegate_log_v1 (
+    seq BIGINT PRIMARY KEY, record_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, consent_id TEXT NOT NULL,
+    at TEXT NOT NULL, action TEXT NOT NULL, body TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, erased_at TEXT)"""
+
+
+async def _as_version_1(store: LogStore) -> None:
+    await raw(store, _V1_LOG)
+    await raw(store, "INSERT INTO cookiegate_log_v1 SELECT * FROM cookiegate_log")
+    await raw(store, "DROP TABLE cookiegate_log")
+    await raw(store, "DROP TABLE IF EXISTS cookiegate_log_set_aside")
+    await raw(store, "ALTER TABLE cookiegate_log_v1 RENAME TO cookiegate_log")
+    await raw(store, "UPDATE cookiegate_schema_version SET version = 1")
+
+
+async def test_a_version_1_log_is_migrated_and_its_rows_without_a_positive_seq_are_named_by_verify(
+    store: LogStore, store_factory: Any
+) -> None:
+    await fill(store, 4)
+    await _as_version_1(store)
+    sqlite = isinstance(store, SQLiteStore)
+    bad = [(-7, "negative"), (0, "zero")] + ([(None, "null")] if sqlite else [])  # PostgreSQL keys are NOT NULL
+    for seq, record_id in bad:
+        await raw(
+            store,
+            "INSERT INTO cookiegate_log (seq, record_id, kind, consent_id, at, action, body, prev_hash, hash) "
+            "VALUES (?, ?, 'consent', 'visitor-a', 'x', 'accept_all', '{}', 'x', 'x')",
+            (seq, record_id),
+        )
+    await store.close()
+    migrated: LogStore = store_factory()
+    await migrated.open()
+    try:
+        assert await raw(migrated, "SELECT version FROM cookiegate_schema_version") == [(2,)]
+        report = await migrated.verify()
+        assert not report.ok and report.problem == "inserted", report.describe()
+        assert report.record_id == "negative" and report.seq == -7
+        assert "no place in the chain" in report.detail and str(len(bad)) in report.detail
+        with pytest.raises(Exception, match="(?i)constraint|null"):
+            await raw(
+                migrated,
+                "INSERT INTO cookiegate_log (seq, record_id, kind, consent_id, at, action, body, prev_hash, hash) "
+                "VALUES (-1, 'again', 'consent', 'x', 'x', 'x', '{}', 'x', 'x')",
+            )
+        assert len([r async for r in migrated.export()]) == 4  # the chained records are all still there
+        await raw(migrated, "DELETE FROM cookiegate_log_set_aside")
+        assert (await migrated.verify()).ok
+    finally:
+        await migrated.close()
+
+
 # -- reading -------------------------------------------------------------------------------------------------
 
 

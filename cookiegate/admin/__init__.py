@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ._admin import Admin as Admin
-from ._preview import PREVIEW_HEADER as PREVIEW_HEADER
+from ._auth import PREVIEW_HEADER as PREVIEW_HEADER
 
 __all__ = ["PREVIEW_HEADER", "Admin"]

@@ -1,9 +1,11 @@
-"""Admin credentials: the token checked in constant time, and wrong tokens counted and limited.
+"""Admin credentials: the token checked in constant time, and wrong tokens counted and limited per client.
 
 Credentials: ``Authorization: Bearer <token>`` (scripts, ``cookiegate scan``) or HTTP Basic with the token as
 the password (browsers prompt for it). Tokens are compared in constant time (SHA-256 of both sides through
-``hmac.compare_digest``, so not even the length leaks). Wrong tokens are counted per client address and in
-total; past the limit every admin check from that address fails with 429 until the window has passed.
+``hmac.compare_digest``, so not even the length leaks). The right token is checked first and always gets in;
+wrong ones are counted per client (an IPv6 client by its /64), and past the limit a client's wrong tokens are
+answered 429 until its bucket refills. Nobody can lock the admin out, and what makes guessing hopeless is the
+token's length (32+ random characters), not the limit: the limit keeps failures cheap and visible.
 """
 
 from __future__ import annotations
@@ -12,64 +14,26 @@ import base64
 import binascii
 import hashlib
 import hmac
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Final, Literal
 
-#: Wrong tokens allowed per client address (and in total) within :data:`FAILURE_WINDOW_S`.
+from .._limits import RateLimiter, client_key
+
+#: Wrong tokens one client may send at once, and the seconds in which that allowance refills.
 MAX_FAILURES_PER_CLIENT: Final = 10
-MAX_FAILURES_TOTAL: Final = 100
 FAILURE_WINDOW_S: Final = 300.0
+
+#: The request header that asks for a preview (see ``_preview``).
+PREVIEW_HEADER: Final = b"cookiegate-preview"
+#: What the gateway takes out of every request that carries a preview or reaches the admin routes.
+ADMIN_HEADERS: Final = frozenset({b"authorization", PREVIEW_HEADER})
 
 AuthStatus = Literal["ok", "off", "missing", "wrong", "limited"]
 
 
-class FailureLimiter:
-    """Counts failed attempts per key in a sliding window; thread-safe, bounded memory."""
-
-    def __init__(
-        self,
-        *,
-        per_key: int = MAX_FAILURES_PER_CLIENT,
-        total: int = MAX_FAILURES_TOTAL,
-        window: float = FAILURE_WINDOW_S,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_key = per_key
-        self.total = total
-        self.window = window
-        self.clock = clock
-        self._by_key: dict[str, deque[float]] = {}
-        self._all: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def _prune(self, now: float) -> None:
-        horizon = now - self.window
-        while self._all and self._all[0] <= horizon:
-            self._all.popleft()
-        for key in [k for k, q in self._by_key.items() if not q or q[-1] <= horizon]:
-            del self._by_key[key]
-        for q in self._by_key.values():
-            while q and q[0] <= horizon:
-                q.popleft()
-
-    def limited(self, key: str) -> bool:
-        """True when ``key`` (or everyone together) failed too often recently."""
-        with self._lock:
-            self._prune(self.clock())
-            return len(self._by_key.get(key, ())) >= self.per_key or len(self._all) >= self.total
-
-    def fail(self, key: str) -> None:
-        """Record one failed attempt by ``key``."""
-        with self._lock:
-            now = self.clock()
-            self._by_key.setdefault(key, deque()).append(now)
-            self._all.append(now)
-            # Bounded: an attacker rotating addresses fills the total limit, not memory.
-            if len(self._by_key) > 10 * self.total:
-                self._prune(now)
+def without_admin_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` less the admin credentials and the preview header: what the app (and its logs) may see."""
+    return [(k, v) for k, v in headers if k.lower() not in ADMIN_HEADERS]
 
 
 def _digest(value: str) -> bytes:
@@ -87,34 +51,43 @@ def credential_from(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
         if scheme.lower() == "basic":
             try:
                 decoded = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+            except (binascii.Error, ValueError):
+                # Malformed credentials are no credentials (401), not a gateway fault: non-ASCII base64 text
+                # raises ValueError, a password that is not UTF-8 UnicodeDecodeError (a ValueError too).
                 return None
             return decoded.partition(":")[2] or None
     return None
 
 
 class AdminAuth:
-    """Checks admin credentials against the configured token, with failure rate limiting."""
+    """Checks admin credentials against the configured token; wrong ones are rate limited per client."""
 
-    def __init__(self, token: str | None, limiter: FailureLimiter | None = None) -> None:
+    def __init__(self, token: str | None, limiter: RateLimiter | None = None) -> None:
         self._digest = _digest(token) if token else None
-        self.limiter = limiter or FailureLimiter()
+        self.limiter = limiter if limiter is not None else RateLimiter(MAX_FAILURES_PER_CLIENT, FAILURE_WINDOW_S)
 
     @property
     def enabled(self) -> bool:
         """False when no token is configured: the dashboard is 404 and previews are impossible."""
         return self._digest is not None
 
-    def check(self, headers: Iterable[tuple[bytes, bytes]], client: str) -> AuthStatus:
-        """``ok``, or why not: ``off`` (no token configured), ``missing``, ``wrong``, ``limited``."""
+    def check(self, headers: Iterable[tuple[bytes, bytes]], client: str | None) -> AuthStatus:
+        """``ok``, or why not: ``off`` (no token configured), ``missing``, ``wrong``, ``limited`` (a wrong
+        token from a client over its limit). ``client`` is the client's address (``None``: unknown)."""
         if self._digest is None:
             return "off"
-        if self.limiter.limited(client):
-            return "limited"
         given = credential_from(headers)
         if given is None:
             return "missing"
         if hmac.compare_digest(_digest(given), self._digest):
             return "ok"
-        self.limiter.fail(client)
-        return "wrong"
+        return "limited" if self.limiter.take(_key(client)) else "wrong"
+
+    def retry_after(self, client: str | None) -> bytes:
+        """``Retry-After`` for a limited client."""
+        return self.limiter.retry_after(self.limiter.wait(_key(client)))
+
+
+def _key(client: str | None) -> str:
+    # Unknown clients (no address from the server) share one allowance: only their wrong tokens are limited.
+    return client_key(client) or "-"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -40,13 +39,15 @@ class Dashboard:
             undefined=jinja2.StrictUndefined,
         )
         self.env.filters["zip"] = lambda a, b: zip(a, b, strict=True)
+        self.env.filters["utc"] = lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
-    def _client(self, scope: Mapping[str, Any]) -> str:
-        return client_ip(scope, self.gateway.trusted) or "-"
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send, sub: str) -> None:
-        """Serve ``{prefix}admin…``; ``sub`` is the path after ``admin``."""
-        status = self.auth.check(scope.get("headers", ()), self._client(scope))
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, sub: str, credentials: Sequence[tuple[bytes, bytes]]
+    ) -> None:
+        """Serve ``{prefix}admin…``; ``sub`` is the path after ``admin``, ``credentials`` the request's
+        headers as sent (the scope's no longer carry them)."""
+        client = client_ip(scope, self.gateway.trusted)
+        status = self.auth.check(credentials, client)
         if status == "off":
             raise BadRequest(404, "not found")
         if status == "limited":
@@ -55,7 +56,7 @@ class Dashboard:
                 429,
                 b"too many failed attempts; try again later",
                 b"text/plain; charset=utf-8",
-                [(b"retry-after", str(int(self.auth.limiter.window)).encode()), (b"cache-control", b"no-store")],
+                [(b"retry-after", self.auth.retry_after(client)), (b"cache-control", b"no-store")],
             )
             return
         if status != "ok":
@@ -152,7 +153,7 @@ class Dashboard:
                 "regime": consent_charts(rows, today, by="regime"),
                 "country": consent_charts(rows, today, by="country"),
             },
-            "leaks": leak_groups(gw.csp_reports),
+            "leaks": gw.leaks.hosts(),
             "lint": lint_config(gw.config),
             "refused_previews": self.previews.refused,
             "counters_note": note,
@@ -290,38 +291,6 @@ def render_chart_svg(chart: Chart, *, width: int = 420, height: int = 160) -> st
         parts.append(f'<text x="{lx + 12}" y="{legend_y}" font-size="9" font-family="sans-serif">{name}</text>')
     parts.append("</svg>")
     return "".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class LeakGroup:
-    """CSP violation reports for one host, by page."""
-
-    host: str
-    total: int
-    pages: tuple[tuple[str, int], ...]
-    directives: tuple[str, ...]
-
-
-def leak_groups(reports: Sequence[Mapping[str, str]]) -> list[LeakGroup]:
-    """CSP reports grouped by blocked host, then page; busiest host first."""
-    by_host: dict[str, Counter[str]] = {}
-    directives: dict[str, set[str]] = {}
-    for report in reports:
-        host = report.get("host") or "-"
-        by_host.setdefault(host, Counter())[report.get("page") or "-"] += 1
-        if report.get("directive"):
-            directives.setdefault(host, set()).add(report["directive"])
-    groups = [
-        LeakGroup(
-            host=host,
-            total=sum(pages.values()),
-            pages=tuple(sorted(pages.items(), key=lambda p: (-p[1], p[0]))),
-            directives=tuple(sorted(directives.get(host, ()))),
-        )
-        for host, pages in by_host.items()
-    ]
-    groups.sort(key=lambda g: (-g.total, g.host))
-    return groups
 
 
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:

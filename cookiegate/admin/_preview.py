@@ -7,26 +7,24 @@ A request with valid admin credentials and a header
 is decided as if it came from that place in that consent state (every field optional: no country means an
 unknown location; ``consent`` defaults to ``none``). The response carries ``Cookiegate-Decision``. Without
 valid credentials the header is ignored and counted: a visitor can never choose their own region. Both
-headers are removed from the request before the app sees it, so the token never reaches the app's logs.
+headers are removed from every request that carries the preview header, whatever the outcome (refused,
+malformed, wrong token), before anything else reads it: the token never reaches the app or its logs.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from .._http import header_value
+from .._http import header_value, loggable
 from .._runtime import Gateway
-from .._types import Scope
 from .._visit import Preview
 from .._visitor import client_ip
 from ..policy._tag_matrix import ConsentSpecError, choice_for, location_for, parse_consent
-from ._auth import AdminAuth
+from ._auth import PREVIEW_HEADER, AdminAuth
 
 logger = logging.getLogger("cookiegate.admin")
-
-PREVIEW_HEADER: Final = b"cookiegate-preview"
 
 
 def parse_preview_header(value: str) -> tuple[str | None, str | None, str | frozenset[str], bool]:
@@ -57,18 +55,13 @@ class Previews:
         self.refused = 0
         self._warned = False
 
-    def _client(self, scope: Mapping[str, Any]) -> str:
-        return client_ip(scope, self.gateway.trusted) or "-"
-
-    def preview_for(self, scope: Scope) -> Preview | None:
-        """The preview a request asks for, if it carries valid admin credentials; else ``None`` (counted).
-
-        On success the ``Authorization`` and ``Cookiegate-Preview`` headers are removed from the scope.
-        """
-        raw = header_value(scope.get("headers", ()), PREVIEW_HEADER)
+    def preview_for(self, scope: Mapping[str, Any], headers: Sequence[tuple[bytes, bytes]]) -> Preview | None:
+        """The preview a request with ``headers`` (as sent, credentials included) asks for, if it carries valid
+        admin credentials; else ``None`` (counted). The caller has already taken both headers off the scope."""
+        raw = header_value(headers, PREVIEW_HEADER)
         if raw is None:
             return None
-        status = self.auth.check(scope.get("headers", ()), self._client(scope))
+        status = self.auth.check(headers, client_ip(scope, self.gateway.trusted))
         if status != "ok":
             self._refuse(f"no valid admin credentials ({status})")
             return None
@@ -85,13 +78,12 @@ class Previews:
             regime_kind=regime.kind,
             policy_revision=self.gateway.config.policy_revision,
         )
-        scope["headers"] = [
-            (k, v) for k, v in scope.get("headers", ()) if k not in (PREVIEW_HEADER, b"authorization")
-        ]
         return Preview(location=location, choice=choice, gpc=gpc)
 
     def _refuse(self, why: str) -> None:
         self.refused += 1
         if not self._warned:
             self._warned = True
-            logger.warning("cookiegate: a Cookiegate-Preview header was ignored: %s (later ones only counted)", why)
+            logger.warning(
+                "cookiegate: a Cookiegate-Preview header was ignored: %s (later ones only counted)", loggable(why)
+            )

@@ -124,7 +124,7 @@ def _scan(args: argparse.Namespace) -> int:
             consent=_consent_arg(args),
             gpc=args.gpc,
             registry=TagRegistry.builtin(config.tags),
-            consent_cookie=config.cookie_name,
+            consent_cookie=config.consent_cookie,
             live=args.live,
         )
     except ScanError as exc:

@@ -7,9 +7,11 @@ categories, refusing ``necessary``, open redirects.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import urllib.parse
 from datetime import UTC, datetime
+from typing import Final
 
 from .._http import (
     BadRequest,
@@ -17,11 +19,13 @@ from .._http import (
     cookie_names,
     header_value,
     read_body,
+    read_cookie,
     refuse_declared_oversize,
     respond,
     respond_json,
     safe_next,
 )
+from .._limits import client_key
 from .._runtime import Gateway
 from .._types import Receive, Scope, Send
 from .._visit import Visit
@@ -30,50 +34,14 @@ from ..policy._consent import ACTIONS, Choice, new_consent_id
 from ..policy._decision import decide
 from ..policy._jurisdiction import SALE_SHARE_CATEGORIES
 from ..store import ConsentRecord, StoreError
+from ._same_site import check_same_site
 
+logger = logging.getLogger("cookiegate.endpoint")
 
-def _origin_of(url: str) -> str | None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    default = 443 if parts.scheme == "https" else 80
-    try:
-        port = parts.port or default
-    except ValueError:
-        return None
-    return f"{parts.scheme}://{parts.hostname.lower()}" + ("" if port == default else f":{port}")
-
-
-def _request_origin(scope: Scope) -> str | None:
-    host = header_value(scope.get("headers", ()), b"host")
-    if not host:
-        server = scope.get("server")
-        if not server:
-            return None
-        host = f"{server[0]}:{server[1]}"
-    return _origin_of(f"{scope.get('scheme', 'http')}://{host}")
-
-
-def check_same_site(scope: Scope, gateway: Gateway) -> None:
-    """403 unless the POST comes from this site (Origin, else Referer; one of them is required)."""
-    if header_value(scope.get("headers", ()), b"sec-fetch-site") == "cross-site":
-        raise BadRequest(403, "cross-site request refused")
-    origin = header_value(scope.get("headers", ()), b"origin")
-    if origin is None or origin == "null":
-        referer = header_value(scope.get("headers", ()), b"referer")
-        origin = _origin_of(referer) if referer else None
-    else:
-        origin = _origin_of(origin)
-    if origin is None:
-        raise BadRequest(403, "missing or unusable Origin/Referer: consent is only accepted from this site")
-    allowed = {_request_origin(scope), *gateway.config.allowed_origins}
-    domain = (gateway.config.cookie_domain or "").lstrip(".")
-    host = urllib.parse.urlsplit(origin).hostname or ""
-    if origin in allowed:
-        return
-    if domain and origin.startswith("https://") and (host == domain or host.endswith("." + domain)):
-        return
-    raise BadRequest(403, "cross-site request refused")
+#: What a record keeps at most of the page path (percent-encoded) and of the other free-text fields: a record
+#: is proof of a choice, not a copy of whatever a request carried.
+RECORD_PATH_CHARS: Final = 256
+RECORD_TEXT_CHARS: Final = 128
 
 
 def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, bool] | None, str, bool]:
@@ -178,7 +146,7 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
     before = visit.decision
     categories = new_categories(action, given, visit)
     choice = Choice(
-        consent_id=before.consent_id or new_consent_id(),
+        consent_id=_consent_id(before.choice, categories),
         categories=categories,
         policy_revision=gateway.config.policy_revision,
         regime_key=visit.regime.key,
@@ -189,6 +157,7 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
     after = decide(location=visit.location, regime=visit.regime, choice=choice, gpc=visit.gpc, is_bot=False)
     next_path = safe_next(raw_next)
     grants_more = any(after.allows(c) and not before.allows(c) for c in OPTIONAL_CATEGORIES)
+    _limit_writes(gateway, visit)
     try:
         await _record(gateway, visit, choice, next_path)
     except StoreError:
@@ -204,7 +173,7 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
         (
             b"set-cookie",
             build_set_cookie(
-                cfg.cookie_name,
+                gateway.consent_cookie,
                 gateway.codec.encode(choice),
                 max_age=cfg.consent_max_age,
                 domain=cfg.cookie_domain,
@@ -212,6 +181,12 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
             ).encode("latin-1"),
         )
     ]
+    legacy = gateway.legacy_consent_cookie
+    if legacy is not None and read_cookie(scope.get("headers", ()), legacy) is not None:
+        # The cookie under its old name is replaced by the prefixed one: expire it (it was host-only too).
+        headers.append(
+            (b"set-cookie", build_set_cookie(legacy, "", max_age=0, domain=None, secure=cfg.cookie_secure).encode())
+        )
     headers += _expire_refused(gateway, scope, after.allowed)
     if is_json:
         await respond_json(send, 200, after.as_dict(), headers)
@@ -225,27 +200,60 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
         )
 
 
+def _consent_id(before: Choice | None, categories: dict[str, bool]) -> str:
+    """The consent id a new choice is recorded under: the visitor's own once they have granted something on this
+    device, and a fresh one with their first grant. A cookie someone else planted (a choice granting nothing,
+    under an id whose records they can read) is never carried into the grant that follows."""
+    granted_before = before is not None and any(before.categories.get(c) for c in OPTIONAL_CATEGORIES)
+    if before is not None and (granted_before or not any(categories.values())):
+        return before.consent_id
+    return new_consent_id()
+
+
+def _limit_writes(gateway: Gateway, visit: Visit) -> None:
+    """429 (nothing written, no cookie) when this client has made too many choices in the last minute."""
+    limiter = gateway.consent_limiter
+    if limiter is None:
+        return
+    wait = limiter.take(client_key(visit.client_ip))
+    if not wait:
+        return
+    if limiter.refused == 1:
+        logger.warning(
+            "cookiegate: a client made more than consent_writes_per_minute choices; refused with 429 (later ones "
+            "are only counted on the health endpoint). If every visitor seems to share one address, set "
+            "trusted_proxies"
+        )
+    raise BadRequest(
+        429,
+        "too many choices from your address; nothing was changed, please try again in a minute",
+        [(b"retry-after", limiter.retry_after(wait))],
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, never inside a percent-escape."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    escape = cut.find("%", limit - 2)
+    return cut[:escape] if escape != -1 else cut
+
+
 def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
-    """Expire the cookies of refused categories the browser still has (host and cookie_domain)."""
+    """Expire the cookies of refused categories the browser still has: host-only, and on the domains the
+    configuration names (``cookie_domain``, ``tracker_cookie_domains``); never on one taken from the request."""
     cfg = gateway.config
+    domains = dict.fromkeys([None, cfg.cookie_domain, *cfg.tracker_cookie_domains])  # host-only first, once
+    own = {gateway.consent_cookie, gateway.legacy_consent_cookie}
     out: list[tuple[bytes, bytes]] = []
-    seen: set[str] = set()
-    for name in cookie_names(scope.get("headers", ())):
-        if name in seen or name == cfg.cookie_name:
+    for name in dict.fromkeys(cookie_names(scope.get("headers", ()))):
+        if name in own:
             continue
-        seen.add(name)
         category = gateway.registry.category_for_cookie(name)
         if category is None or category in allowed:
             continue
-        domains: list[str | None] = [None]
-        if cfg.cookie_domain:
-            domains.append(cfg.cookie_domain)
-        host = (header_value(scope.get("headers", ()), b"host") or "").split(":")[0]
-        # Trackers set their cookies on the registrable domain (".kactuce.com"): expire it there too.
-        labels = host.split(".")
-        if len(labels) >= 2 and not host.replace(".", "").isdigit():
-            domains.append(".".join(labels[-2:]))
-        for domain in dict.fromkeys(domains):
+        for domain in domains:
             out.append(
                 (
                     b"set-cookie",
@@ -277,12 +285,12 @@ async def _record(gateway: Gateway, visit: Visit, choice: Choice, next_path: str
         language=language,
         country=location.country,
         subdivision=location.subdivision,
-        city=location.city,
+        city=_clip(location.city, RECORD_TEXT_CHARS) if location.city else None,
         gpc=visit.gpc,
         dnt=visit.dnt,
         device=ua.device,
-        browser=ua.browser_family,
-        path=urllib.parse.urlsplit(next_path).path,
+        browser=_clip(ua.browser_family, RECORD_TEXT_CHARS),
+        path=_clip(urllib.parse.urlsplit(next_path).path, RECORD_PATH_CHARS),
         ip=visit.ip_for_log(gateway.config.ip_log_mode, gateway.config.secret_keys[-1].encode()),
     )
     await gateway.store.record(record)

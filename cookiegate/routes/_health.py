@@ -36,6 +36,10 @@ async def health(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -
         "spooled_records": spooled,
         # Bad consent cookies seen (tampered, expired, oversized …): a rising count is worth a look.
         "rejected_cookies": gw.codec.rejections,
+        # Consent choices refused (429) because one client sent more than consent_writes_per_minute.
+        "refused_consent_writes": gw.consent_limiter.refused if gw.consent_limiter else 0,
+        # CSP reports refused (429) because one client sent more than csp_reports_per_minute.
+        "refused_csp_reports": gw.report_limiter.refused if gw.report_limiter else 0,
         # Which HTML skip scan runs: "c" (compiled at install) or "python" (same output, ~5x slower).
         "rewriter_scan": SCAN_BACKEND,
     }

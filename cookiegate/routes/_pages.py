@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import urllib.parse
+from typing import Final
 
-from .._http import BadRequest, build_set_cookie, query_next, respond
+from .._http import (
+    BadRequest,
+    build_set_cookie,
+    header_value,
+    query_next,
+    read_body,
+    refuse_declared_oversize,
+    respond,
+    safe_next,
+)
 from .._runtime import Gateway
 from .._types import Receive, Scope, Send
 from .._visit import Visit
 from ..banner._renderer import LANGUAGE_COOKIE
+from ._same_site import check_same_site
+
+#: A language switch is two short fields.
+_LANGUAGE_BODY_BYTES: Final = 4096
 
 
 async def settings(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,9 +73,19 @@ async def asset(gateway: Gateway, scope: Scope, receive: Receive, send: Send) ->
 
 
 async def language(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
-    """The banner's language switcher (a plain GET form): remember the language, go back to the page."""
-    query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    lang = (query.get("lang") or [""])[0]
+    """The banner's language switcher, a POST form checked same-site like a choice: remember the language and
+    go back to the page."""
+    check_same_site(scope, gateway)
+    refuse_declared_oversize(scope, _LANGUAGE_BODY_BYTES)
+    body = await read_body(receive, _LANGUAGE_BODY_BYTES)
+    media = (header_value(scope.get("headers", ()), b"content-type") or "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise BadRequest(415, "send application/x-www-form-urlencoded")
+    try:
+        fields = dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=4))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest(400, "malformed form body") from None
+    lang = fields.get("lang", "")
     if lang not in gateway.renderer.translations.languages:
         raise BadRequest(400, "unknown language")
     # A preference the visitor just asked for: strictly necessary, no consent needed; a year, like the choice.
@@ -69,14 +93,19 @@ async def language(gateway: Gateway, scope: Scope, receive: Receive, send: Send)
     cookie = build_set_cookie(
         LANGUAGE_COOKIE, lang, max_age=365 * 86400, domain=cfg.cookie_domain, secure=cfg.cookie_secure
     )
+    await _back_to(send, safe_next(fields.get("next")), [(b"set-cookie", cookie.encode("latin-1"))])
+
+
+async def language_link(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    """A GET of the switcher (an old link, a prefetch, a page elsewhere): back to the page, nothing changed."""
+    await _back_to(send, query_next(scope), [])
+
+
+async def _back_to(send: Send, next_path: str, extra: list[tuple[bytes, bytes]]) -> None:
     await respond(
         send,
         303,
         b"",
         b"text/plain; charset=utf-8",
-        [
-            (b"location", query_next(scope).encode("latin-1", "replace")),
-            (b"cache-control", b"no-store"),
-            (b"set-cookie", cookie.encode("latin-1")),
-        ],
+        [(b"location", next_path.encode("latin-1", "replace")), (b"cache-control", b"no-store"), *extra],
     )

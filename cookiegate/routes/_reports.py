@@ -6,14 +6,23 @@ import json
 import logging
 import urllib.parse
 
-from .._http import BadRequest, read_body, respond
+from .._http import BadRequest, loggable, read_body, respond
+from .._limits import client_key
 from .._runtime import Gateway
 from .._types import Receive, Scope, Send
+from .._visitor import client_ip
 
 logger = logging.getLogger("cookiegate.endpoint")
 
 
 async def csp_report(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    """Count each report in the per-host summary the dashboard shows; 429 past the client's limit."""
+    client = client_key(client_ip(scope, gateway.trusted))
+    limiter = gateway.report_limiter
+    if limiter is not None:
+        wait = limiter.take(client)
+        if wait:
+            raise BadRequest(429, "too many reports", [(b"retry-after", limiter.retry_after(wait))])
     body = await read_body(receive, 16384)
     try:
         data = json.loads(body.decode("utf-8"))
@@ -31,8 +40,8 @@ async def csp_report(gateway: Gateway, scope: Scope, receive: Receive, send: Sen
         directive = str(report.get("violated-directive") or report.get("effectiveDirective") or "")[:100]
         host = urllib.parse.urlsplit(blocked).hostname or blocked[:100]
         page_path = urllib.parse.urlsplit(page).path[:200]
-        entry = {"host": host, "page": page_path, "directive": directive}
-        gateway.csp_reports.append(entry)
-        del gateway.csp_reports[:-500]
-        logger.info("CSP violation: host=%s page=%s directive=%s", host, page_path, directive)
+        gateway.leaks.add(host, page_path, directive, client)
+        logger.info(
+            "CSP violation: host=%s page=%s directive=%s", loggable(host), loggable(page_path), loggable(directive)
+        )
     await respond(send, 204, b"", b"text/plain")

@@ -8,7 +8,7 @@ from typing import Any, Final
 from .._http import BadRequest, respond, respond_error
 from .._runtime import Gateway
 from .._types import Receive, Scope, Send
-from ..admin._admin import Admin
+from ..admin import PREVIEW_HEADER, Admin
 from . import _consent, _health, _pages, _records, _reports
 
 Handler = Callable[[Gateway, Scope, Receive, Send], Awaitable[None]]
@@ -23,7 +23,8 @@ _ROUTES: Final[dict[tuple[str, str], Handler]] = {
     ("consent", "GET"): _consent.get_consent,
     ("settings", "GET"): _pages.settings,
     ("cookies", "GET"): _pages.statement,
-    ("language", "GET"): _pages.language,
+    ("language", "POST"): _pages.language,
+    ("language", "GET"): _pages.language_link,
     ("csp-report", "POST"): _reports.csp_report,
     ("my-records", "GET"): _records.my_records,
     ("health", "GET"): _health.health,
@@ -65,16 +66,19 @@ class Router:
         path: str = scope["path"]
         method = scope.get("method", "GET")
         try:
+            sub = path[len(self.prefix) :] if path.startswith(self.prefix) else ""
+            if sub == "admin" or sub.startswith("admin/"):
+                # The dashboard: 404 unless an admin token is configured.
+                await self.admin(scope, receive, send, sub[len("admin") :])
+                return
+            if any(name == PREVIEW_HEADER for name, _ in scope.get("headers", ())):
+                # No route is previewed, but the credentials a preview carries leave the request all the same.
+                self.admin.take_credentials(scope)
             if path == GPC_PATH:
                 await respond(
                     send, 200, GPC_JSON, b"application/json", [(b"cache-control", b"public, max-age=86400")],
                     head=method == "HEAD",
                 )
-                return
-            sub = path[len(self.prefix) :]
-            if sub == "admin" or sub.startswith("admin/"):
-                # The dashboard: 404 unless an admin token is configured.
-                await self.admin(scope, receive, send, sub[len("admin") :])
                 return
             if sub.startswith("assets/") and method in ("GET", "HEAD"):
                 await _pages.asset(self.gateway, scope, receive, send)

@@ -7,7 +7,43 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final, Protocol
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+
+#: A row's place in the chain is a positive integer: NOT NULL (SQLite lets a non-INTEGER primary key be NULL)
+#: and this CHECK (a TEXT or REAL value in SQLite's loosely typed column fails the equality).
+SEQ_CHECK: Final = "seq >= 1 AND seq = CAST(seq AS BIGINT)"
+_LOG_COLUMNS: Final = f"""(
+        seq BIGINT PRIMARY KEY NOT NULL CHECK ({SEQ_CHECK}),
+        record_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        consent_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        body TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        erased_at TEXT)"""
+
+#: Rows that have no place in the chain (found by the migration to version 2), where it set them aside.
+SET_ASIDE: Final = "cookiegate_log_set_aside"
+#: The rows a version 1 log could hold that have no place in the chain.
+NO_PLACE: Final = f"seq IS NULL OR NOT ({SEQ_CHECK})"
+
+
+def log_table(name: str) -> str:
+    """``CREATE TABLE`` for the log under ``name`` (a migration builds the new table beside the old)."""
+    return f"CREATE TABLE IF NOT EXISTS {name} {_LOG_COLUMNS}"
+
+
+LOG_INDEXES: Final = (
+    "CREATE INDEX IF NOT EXISTS cookiegate_log_consent_id ON cookiegate_log (consent_id)",
+    "CREATE INDEX IF NOT EXISTS cookiegate_log_at ON cookiegate_log (at)",
+)
+
+#: What the migration to version 2 sets aside: the log's columns with no constraint at all.
+SET_ASIDE_DDL: Final = f"""CREATE TABLE IF NOT EXISTS {SET_ASIDE} (
+        seq BIGINT, record_id TEXT, kind TEXT, consent_id TEXT, at TEXT, action TEXT, body TEXT, prev_hash TEXT,
+        hash TEXT, erased_at TEXT)"""
 
 # One schema for both databases (BIGINT is an integer in SQLite too).
 DDL: Final = (
@@ -17,19 +53,9 @@ DDL: Final = (
         head_hash TEXT NOT NULL,
         start_seq BIGINT NOT NULL,
         start_prev_hash TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS cookiegate_log (
-        seq BIGINT PRIMARY KEY,
-        record_id TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        consent_id TEXT NOT NULL,
-        at TEXT NOT NULL,
-        action TEXT NOT NULL,
-        body TEXT,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        erased_at TEXT)""",
-    "CREATE INDEX IF NOT EXISTS cookiegate_log_consent_id ON cookiegate_log (consent_id)",
-    "CREATE INDEX IF NOT EXISTS cookiegate_log_at ON cookiegate_log (at)",
+    log_table("cookiegate_log"),
+    *LOG_INDEXES,
+    SET_ASIDE_DDL,
     """CREATE TABLE IF NOT EXISTS cookiegate_counters (
         day TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -77,6 +103,11 @@ class Backend(ABC):
     @abstractmethod
     def is_unavailable(self, exc: BaseException) -> bool:
         """Does ``exc`` mean the database is unreachable (spool and retry) rather than a bug?"""
+
+    @abstractmethod
+    async def constrain_seq(self, tx: Tx) -> None:
+        """Migration to version 2: give the existing ``cookiegate_log`` the constraints of :func:`log_table`
+        (its rows without a place in the chain are already set aside)."""
 
     async def prepare(self, tx: Tx) -> None:
         """Per-backend work inside the migration transaction, before the DDL (locks, schemas)."""

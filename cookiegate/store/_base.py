@@ -105,7 +105,8 @@ class VerifyReport:
             )
         else:
             rid = f" (record_id {self.record_id})" if self.record_id else ""
-            line = f"BROKEN: {self.problem} record at seq {self.seq}{rid}: {self.detail}"
+            where = f" at seq {self.seq}" if self.seq is not None else ""
+            line = f"BROKEN: {self.problem} record{where}{rid}: {self.detail}"
         return "\n".join([line, *(f"note: {note}" for note in self.notes)])
 
 

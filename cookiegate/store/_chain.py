@@ -15,7 +15,10 @@ What the chain proves, and what it does not:
   said. Every tombstone must be named (record id and hash) by a later *erasure entry* in the chain, so
   turning a record into a tombstone in the database directly — to hide it — is reported as well.
 * Purging (retention) deletes a prefix of the chain and appends a *purge entry* naming where the chain now
-  starts; the start recorded in the head row must agree with the latest purge entry.
+  starts; the start recorded in the head row must agree with the latest purge entry, whether any rows are
+  left or not (a purge always leaves its entry behind).
+* A row's ``seq`` is a positive integer (a schema constraint since version 2); a row without one, which no walk
+  in ``seq`` order would meet, is named before the walk.
 * Someone with write access who recomputes every hash from an edited record to the head (and the head row)
   produces a chain that verifies, and so does one who removes the newest records and sets the head row
   back. Against both, publish or store elsewhere the head that ``cookiegate log verify`` prints (its
@@ -30,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from ._base import ProblemKind, VerifyReport
@@ -157,6 +160,22 @@ class Verifier:
                 notes=tuple(self.notes),
             )
 
+    def no_place(self, rows: Iterable[tuple[Any, str]]) -> VerifyReport:
+        """The report for rows (``(seq, record_id)``) that have no place in the chain: a NULL, zero or
+        negative ``seq``, which no walk in ``seq`` order meets."""
+        found = sorted(rows, key=lambda r: (not isinstance(r[0], int), r[0] if isinstance(r[0], int) else 0))
+        named = ", ".join(f"{rid} (seq {'NULL' if seq is None else seq})" for seq, rid in found[:5])
+        first = found[0]
+        self._fail(
+            "inserted",
+            None,
+            f"{len(found)} rows have no place in the chain (a NULL, zero or negative seq): {named}"
+            + (" …" if len(found) > 5 else ""),
+            seq=first[0] if isinstance(first[0], int) else None,
+        )
+        assert self.report is not None
+        return replace(self.report, record_id=str(first[1]))
+
     def check(self, rows: Iterable[Row]) -> bool:
         """Check more rows; ``False`` once a problem is found (stop feeding)."""
         # One row of look-ahead: whether the row after a broken link chains over it tells an inserted row
@@ -267,8 +286,8 @@ class Verifier:
                 self._fail(
                     "removed", None, f"records {head.start_seq}–{head.seq} missing", seq=head.start_seq
                 )
-            return
-        if self._last.seq < head.seq:
+                return
+        elif self._last.seq < head.seq:
             self._fail(
                 "removed",
                 None,
@@ -276,9 +295,11 @@ class Verifier:
                 seq=self._last.seq + 1,
             )
             return
-        if self._last.hash != head.hash:
+        elif self._last.hash != head.hash:
             self._fail("rewritten", self._last, "the last record's hash differs from the recorded chain head")
             return
+        # Rows or no rows: a purge always leaves its entry behind, so a start moved past every row (an emptied
+        # log whose start was set to its head) is as suspect as one moved past some.
         if (head.start_seq, head.start_prev_hash) != (1, GENESIS):
             purge = self._last_purge or {}
             if (purge.get("next_seq"), purge.get("next_prev_hash")) != (head.start_seq, head.start_prev_hash):

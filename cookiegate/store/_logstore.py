@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from ..policy._categories import OPTIONAL_CATEGORIES
-from ._backend import DDL, INSERT_ENTRY, MAX_BATCH, PAGE_ROWS, SCHEMA_VERSION, Backend, Tx
+from ._backend import (
+    DDL,
+    INSERT_ENTRY,
+    MAX_BATCH,
+    NO_PLACE,
+    PAGE_ROWS,
+    SCHEMA_VERSION,
+    SET_ASIDE,
+    SET_ASIDE_DDL,
+    Backend,
+    Tx,
+)
 from ._base import ConsentRecord, CounterRow, StatsBy, StatsRow, StoreError, VerifyReport, new_record_id
 from ._chain import (
     GENESIS,
@@ -110,6 +121,7 @@ class LogStore:
                     f"decision log schema version {version} is newer than this cookiegate supports"
                 )
             if version < 1:
+                # A new log gets the current schema at once.
                 for statement in DDL:
                     await tx.execute(statement)
                 await tx.execute(
@@ -117,7 +129,17 @@ class LogStore:
                     "VALUES (1, 0, ?, 1, ?)",
                     (GENESIS, GENESIS),
                 )
-            # Later versions: `if version < 2: ...` here, each step idempotent inside this transaction.
+            elif version < 2:
+                # Rows with no place in the chain (NULL, zero or negative seq) were invisible to verify; set
+                # them aside (verify names them) so the constraint can hold for every row that stays.
+                await tx.execute(SET_ASIDE_DDL)
+                await tx.execute(
+                    f"INSERT INTO {SET_ASIDE} ({ROW_COLUMNS}) SELECT {ROW_COLUMNS} FROM cookiegate_log "
+                    f"WHERE {NO_PLACE}"
+                )
+                await tx.execute(f"DELETE FROM cookiegate_log WHERE {NO_PLACE}")
+                await self.backend.constrain_seq(tx)
+            # Later versions: `if version < 3: ...` here, each step inside this transaction.
             if rows:
                 await tx.execute("UPDATE cookiegate_schema_version SET version = ?", (SCHEMA_VERSION,))
             else:
@@ -335,7 +357,13 @@ class LogStore:
         async def run() -> VerifyReport:
             async with self.backend.transaction(write=False) as tx:
                 verifier = Verifier(await self._head(tx, lock=False), anchors=dict(anchors or {}))
-                after = -1
+                misplaced = await tx.fetchall(
+                    f"SELECT seq, record_id FROM cookiegate_log WHERE {NO_PLACE} "
+                    f"UNION ALL SELECT seq, record_id FROM {SET_ASIDE}"
+                )
+                if misplaced:
+                    return verifier.no_place(misplaced)
+                after = 0
                 while True:
                     page = await tx.fetchall(
                         f"SELECT {ROW_COLUMNS} FROM cookiegate_log WHERE seq > ? ORDER BY seq LIMIT {PAGE_ROWS}",

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from ._backend import Backend, Tx
+from ._backend import SEQ_CHECK, Backend, Tx
 from ._base import StoreError
 from ._logstore import LogStore
 
@@ -90,6 +90,10 @@ class PostgresBackend(Backend):
         await tx.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         if self.schema is not None:
             await tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+
+    async def constrain_seq(self, tx: Tx) -> None:
+        # The primary key already made seq NOT NULL here; the name is the one CREATE TABLE gives the CHECK.
+        await tx.execute(f"ALTER TABLE cookiegate_log ADD CONSTRAINT cookiegate_log_seq_check CHECK ({SEQ_CHECK})")
 
     def is_unavailable(self, exc: BaseException) -> bool:
         return isinstance(exc, psycopg.OperationalError | psycopg_pool.PoolTimeout | OSError)

@@ -15,7 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ._backend import Backend, Tx
+from ._backend import LOG_INDEXES, Backend, Tx, log_table
+from ._chain import ROW_COLUMNS
 from ._logstore import LogStore
 
 # Errors that mean "the file is busy or the disk is failing" (spool and retry), not a bug in a statement.
@@ -86,6 +87,16 @@ class SQLiteBackend(Backend):
                     pass
                 raise
             await asyncio.to_thread(conn.execute, "COMMIT")
+
+    async def constrain_seq(self, tx: Tx) -> None:
+        # SQLite cannot add a constraint to a table: build the new table, copy, swap
+        # (https://www.sqlite.org/lang_altertable.html#otheralter), all inside the migration's transaction.
+        await tx.execute(log_table("cookiegate_log_v2"))
+        await tx.execute(f"INSERT INTO cookiegate_log_v2 ({ROW_COLUMNS}) SELECT {ROW_COLUMNS} FROM cookiegate_log")
+        await tx.execute("DROP TABLE cookiegate_log")
+        await tx.execute("ALTER TABLE cookiegate_log_v2 RENAME TO cookiegate_log")
+        for statement in LOG_INDEXES:
+            await tx.execute(statement)
 
     def is_unavailable(self, exc: BaseException) -> bool:
         if isinstance(exc, OSError):
