@@ -31,37 +31,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote
 
-from .categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, SOCIAL
+from ._cookie_database import CookieDatabase, bundled_database
+from ._patterns import check_vendor as _check_vendor
+from ._patterns import clean_host as _clean_host
+from ._patterns import required_literal as _required_literal
+from ._vendor import CookieFact, Vendor
+from ._vendor_data import load_builtin_vendors
+from .categories import ADS, ANALYTICS, FUNCTIONAL, NECESSARY, SOCIAL
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Vendor:
-    """One tracker vendor or one site tag: how to recognise it and what it costs the visitor."""
-
-    id: str
-    name: str
-    category: str
-    purpose: str = ""
-    #: Host suffixes the tag talks to (``"google-analytics.com"`` matches ``www.google-analytics.com``).
-    hosts: tuple[str, ...] = ()
-    #: Regular expressions (Python ``re`` source) matched against inline ``<script>`` text.
-    inline_patterns: tuple[str, ...] = ()
-    #: Extra substrings matched against a fetchable URL (path-level rules, e.g. ``"/tr?id="``).
-    #: ``"host/path"`` is anchored to that host (and subdomains) and the start of the path; ``"/path"``
-    #: is searched in the path and query of any URL, relative ones included.
-    url_patterns: tuple[str, ...] = ()
-    #: Cookie names; a trailing ``*`` is a prefix match (``"_ga_*"``).
-    cookies: tuple[str, ...] = ()
-    #: Human lifetime of the cookies for the cookie statement (``"2 years"``).
-    cookie_lifetime: str = ""
-    #: Hosts the tag also talks to that it shares with other vendors (or with plain links): listed in the
-    #: CSP of its category but never enough on their own to attribute a URL — only url_patterns are.
-    shared_hosts: tuple[str, ...] = ()
-
+__all__ = ["BUILTIN_VENDORS", "CookieFact", "TagRegistry", "Vendor"]
 
 # --------------------------------------------------------------------------------------------------------
 # URL parsing: just enough of the WHATWG URL parser to find the host a browser would contact.
@@ -79,8 +60,6 @@ _AUTHORITY_END: Final = re.compile(r"[/?#]")
 _PLAIN_URL: Final = re.compile(
     r"(?:[hH][tT][tT][pP][sS]?:)?//([^/\\?#@%\[\]\x00-\x20]+)((?:[/?#][^\\\x00-\x20]*)?)\Z"
 )
-_HOST_RE: Final = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
-
 
 def _normalize_host(host: str) -> str:
     """Lower-case, percent-decode, IDNA-map and strip the trailing dot, as a browser resolves a host."""
@@ -176,98 +155,12 @@ def _glob_to_regex(glob: str, star: str) -> str:
     return star.join(re.escape(part) for part in glob.split("*"))
 
 
-def _clean_host(host: str, vendor_id: str) -> str:
-    cleaned = host.strip().lower().removeprefix("*.").strip(".")
-    if not _HOST_RE.fullmatch(cleaned):
-        raise ValueError(f"vendor {vendor_id!r}: {host!r} is not a host name (no scheme, path or port)")
-    return cleaned
-
-
 # --------------------------------------------------------------------------------------------------------
 # Inline scripts.
 
 #: A URL-ish mention of a host in script text: ``//host``, ``https://host``, JSON-escaped ``\/\/host``.
 #: Both alternatives start with a literal, so ``re`` skips ahead with its first-character table.
 _URLISH: Final = re.compile(r"(?:\\/\\/|//)[A-Za-z0-9][A-Za-z0-9.\-]*[^\s'\"`<>(){}\[\],;|+]*")
-
-
-def _required_literal(pattern: str) -> str | None:
-    """The longest literal text every match of ``pattern`` must contain, or ``None`` when unsure.
-
-    Read conservatively from the top level of the regex source: groups, classes, escapes such as ``\\b``
-    or ``\\s`` and optional or repeated atoms end a run; a top-level ``|`` gives ``None``.
-    """
-    runs: list[str] = []
-    run: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        ch = pattern[i]
-        literal: str | None = None
-        if ch == "\\":
-            nxt = pattern[i + 1 : i + 2]
-            i += 2
-            if nxt and not nxt.isalnum():
-                literal = nxt  # escaped punctuation: \. \( \$
-        elif ch == "|":
-            return None
-        elif ch in "([":
-            i = _skip_group(pattern, i)
-        elif ch in "?*+{":
-            i = _skip_quantifier(pattern, i)
-        elif ch in ".^$":
-            i += 1
-        else:
-            literal = ch
-            i += 1
-        if literal is not None and (i >= n or pattern[i] not in "?*{"):
-            run.append(literal)
-            if i < n and pattern[i] != "+":
-                continue
-        runs.append("".join(run))
-        run = []
-    runs.append("".join(run))
-    best = max(runs, key=len)
-    return best or None
-
-
-def _skip_group(pattern: str, i: int) -> int:
-    """Index just past the ``(...)`` group or ``[...]`` class starting at ``pattern[i]``."""
-    if pattern[i] == "[":
-        i += 1
-        if pattern[i : i + 1] == "^":
-            i += 1
-        if pattern[i : i + 1] == "]":
-            i += 1  # a leading ] is a literal member
-        while i < len(pattern) and pattern[i] != "]":
-            i += 2 if pattern[i] == "\\" else 1
-        return i + 1
-    depth = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            i = _skip_group(pattern, i)
-            continue
-        depth += (ch == "(") - (ch == ")")
-        i += 1
-        if depth == 0:
-            break
-    return i
-
-
-def _skip_quantifier(pattern: str, i: int) -> int:
-    """Index just past a quantifier (``?``, ``*``, ``+``, ``{m,n}``, and a lazy or possessive suffix)."""
-    if pattern[i] == "{":
-        close = pattern.find("}", i)
-        i = len(pattern) if close < 0 else close + 1
-    else:
-        i += 1
-    while i < len(pattern) and pattern[i] in "?+":
-        i += 1
-    return i
-
 
 #: Which vendor an inline script is attributed to when it matches several: the most sensitive category
 #: wins, so a script that configures both GA4 and Google Ads only runs with ads consent.
@@ -281,11 +174,15 @@ class TagRegistry:
     Vendors are given in priority order: on a conflict (the same id, host or cookie name) the earlier
     vendor wins, so a site's own ``[[tags]]`` placed first override the built-in catalog. A later vendor
     with an id already taken is dropped entirely — re-declaring ``google-tag-manager`` replaces it.
+
+    ``cookie_database`` (the bundled Open Cookie Database for :meth:`builtin`) names the cookies no vendor
+    claims: :meth:`vendor_for_cookie` asks it last.
     """
 
     vendors: tuple[Vendor, ...]
 
-    def __init__(self, vendors: Sequence[Vendor]) -> None:
+    def __init__(self, vendors: Sequence[Vendor], *, cookie_database: CookieDatabase | None = None) -> None:
+        self._cookie_database = cookie_database
         kept: dict[str, Vendor] = {}
         for vendor in vendors:
             _check_vendor(vendor)
@@ -364,8 +261,9 @@ class TagRegistry:
 
     @classmethod
     def builtin(cls, extra: Sequence[Vendor] = ()) -> TagRegistry:
-        """The built-in catalog, preceded by ``extra`` (the site's own ``[[tags]]``), which win conflicts."""
-        return cls((*extra, *BUILTIN_VENDORS))
+        """The built-in catalog, preceded by ``extra`` (the site's own ``[[tags]]``), which win conflicts;
+        cookies nobody claims are looked up in the bundled Open Cookie Database."""
+        return cls((*extra, *BUILTIN_VENDORS), cookie_database=bundled_database())
 
     def vendor(self, vendor_id: str) -> Vendor | None:
         """The vendor with this id, or ``None``."""
@@ -439,12 +337,20 @@ class TagRegistry:
         return best
 
     def vendor_for_cookie(self, name: str) -> Vendor | None:
-        """The vendor that sets a cookie of this name (case-sensitive, exact names before globs)."""
+        """The vendor that sets a cookie of this name (case-sensitive, exact names before globs), else the
+        cookie database's platform for it (an ``ocd-…`` vendor record), else ``None``."""
         vendor = self._exact_cookies.get(name)
-        if vendor is not None or self._cookie_rx is None:
+        if vendor is not None:
             return vendor
-        match = self._cookie_rx.fullmatch(name)
-        return None if match is None else self._cookie_groups[str(match.lastgroup)]
+        if self._cookie_rx is not None:
+            match = self._cookie_rx.fullmatch(name)
+            if match is not None:
+                return self._cookie_groups[str(match.lastgroup)]
+        if self._cookie_database is not None:
+            row = self._cookie_database.match(name)
+            if row is not None:
+                return self._cookie_database.vendor_for(row)
+        return None
 
     def category_for_cookie(self, name: str) -> str | None:
         """The category of the vendor that sets this cookie, or ``None`` for cookies nobody claims."""
@@ -464,335 +370,5 @@ class TagRegistry:
         return cached
 
 
-def _check_vendor(vendor: Vendor) -> None:
-    """Fail loudly at start-up on a vendor the registry could not use correctly."""
-    if not vendor.id:
-        raise ValueError(f"vendor {vendor.name!r} has an empty id")
-    if vendor.category not in CATEGORIES:
-        raise ValueError(f"vendor {vendor.id!r}: unknown category {vendor.category!r}")
-    for pattern in vendor.inline_patterns:
-        try:
-            compiled = re.compile(pattern)
-            # Probe it inside an alternation: global flags like (?i) are only legal at the very start.
-            re.compile(f"x|(?:{pattern})")
-        except re.error as exc:
-            raise ValueError(f"vendor {vendor.id!r}: bad inline pattern {pattern!r}: {exc}") from None
-        if compiled.groups:
-            # Patterns are joined into one regex; their own groups would shift numbering and clash.
-            raise ValueError(
-                f"vendor {vendor.id!r}: inline pattern {pattern!r} has capturing groups; use (?:...)"
-            )
-    for pattern in vendor.url_patterns:
-        if "/" not in pattern:
-            raise ValueError(f"vendor {vendor.id!r}: url pattern {pattern!r} needs a path ('/x' or 'host/x')")
-    for name in vendor.cookies:
-        if not name or name == "*":
-            raise ValueError(f"vendor {vendor.id!r}: cookie pattern {name!r} would match every cookie")
-
-
-# --------------------------------------------------------------------------------------------------------
-# The built-in catalog. Order matters only where two vendors list the same host or cookie (earlier wins);
-# shared hosts are split by url_patterns instead. Inline patterns key on what the official snippets call
-# (``fbq(``, ``gtag('config', 'G-…')``), never on words a site's own code could use (``analytics``).
-
-_GTAG_JS = "googletagmanager.com/gtag/js?"
-
-BUILTIN_VENDORS: Final[tuple[Vendor, ...]] = (
-    Vendor(
-        id="google-tag-manager",
-        name="Google Tag Manager",
-        # A GTM container injects whatever tags its owner configured — ad pixels included — from code
-        # cookiegate never sees, so it is gated under the strictest category. A site whose container loads
-        # only analytics re-declares this id in its [[tags]] with that category.
-        category=ADS,
-        purpose="Loads the marketing and analytics tags configured in the site's Google Tag Manager "
-        "container; it sets no cookies itself, the tags it loads do.",
-        hosts=("googletagmanager.com",),
-        inline_patterns=(r"""['"]gtm\.start['"]""",),
-        url_patterns=("googletagmanager.com/gtm.js", "googletagmanager.com/ns.html", "/gtm.js?id=gtm-"),
-        cookie_lifetime="none of its own",
-    ),
-    Vendor(
-        id="google-analytics",
-        name="Google Analytics 4",
-        category=ANALYTICS,
-        purpose="Counts visits and measures how visitors use the site, using a pseudonymous client id "
-        "sent to Google.",
-        hosts=("google-analytics.com", "analytics.google.com"),
-        shared_hosts=("googletagmanager.com",),
-        inline_patterns=(
-            r"""\bgtag\(\s*['"]config['"]\s*,\s*['"](?:G|UA)-""",
-            r"""\bga\(\s*['"]create['"]""",
-            r"\bGoogleAnalyticsObject\b",
-        ),
-        # gtag.js is one file for GA4 and Google Ads: the measurement id prefix decides. Any other id
-        # (GT-…, none) falls back to the googletagmanager.com host rule: Google Tag Manager, ads.
-        url_patterns=(
-            _GTAG_JS + "id=g-",
-            _GTAG_JS + "*&id=g-",
-            _GTAG_JS + "id=ua-",
-            _GTAG_JS + "*&id=ua-",
-            "/gtag/js?id=g-",  # served first-party through server-side tagging
-        ),
-        cookies=("_ga", "_ga_*", "_gid", "_gat", "_gat_*", "__utma", "__utmb", "__utmc", "__utmt", "__utmz"),
-        cookie_lifetime="_ga, _ga_*: 2 years; _gid: 24 hours; _gat: 1 minute",
-    ),
-    Vendor(
-        id="google-ads",
-        name="Google Ads and DoubleClick",
-        category=ADS,
-        purpose="Measures ad conversions, builds remarketing audiences and serves personalised Google ads.",
-        hosts=(
-            "googleadservices.com",
-            "doubleclick.net",
-            "googlesyndication.com",
-            "googletagservices.com",
-            "adservice.google.com",
-            "adtrafficquality.google",
-        ),
-        shared_hosts=("googletagmanager.com", "google.com"),
-        inline_patterns=(
-            r"""\bgtag\(\s*['"]config['"]\s*,\s*['"](?:AW|DC)-""",
-            r"""['"]send_to['"]\s*:\s*['"](?:AW|DC)-""",
-            r"\badsbygoogle\b",
-            r"\bgoogletag\.(?:cmd|pubads|defineSlot)\b",
-        ),
-        url_patterns=(
-            _GTAG_JS + "id=aw-",
-            _GTAG_JS + "*&id=aw-",
-            _GTAG_JS + "id=dc-",
-            _GTAG_JS + "*&id=dc-",
-            "google.com/pagead/",
-            "google.com/ads/",
-            "/gtag/js?id=aw-",
-        ),
-        cookies=("_gcl_*", "_gac_*", "__gads", "__gpi", "__eoi", "IDE", "DSID"),
-        cookie_lifetime="_gcl_*: 90 days; __gads, __gpi: 13 months; IDE: 13 months (on doubleclick.net)",
-    ),
-    Vendor(
-        id="meta-pixel",
-        name="Meta Pixel",
-        category=ADS,
-        purpose="Reports visits and conversions to Meta to measure and target Facebook and Instagram ads.",
-        hosts=("connect.facebook.net",),
-        shared_hosts=("facebook.com",),
-        inline_patterns=(r"\bfbq\(", r"\b_fbq\b"),
-        url_patterns=(
-            "connect.facebook.net/*/fbevents.js",
-            "connect.facebook.net/signals/",
-            "facebook.com/tr?",
-            "facebook.com/tr/",
-        ),
-        cookies=("_fbp", "_fbc", "fr"),
-        cookie_lifetime="_fbp, _fbc: 90 days; fr: 90 days (on facebook.com)",
-    ),
-    Vendor(
-        id="facebook-social",
-        name="Facebook social plugins",
-        category=SOCIAL,
-        purpose="Shows Facebook like buttons, page boxes and comments, which let Meta see the visit.",
-        hosts=("fbcdn.net", "fbsbx.com"),
-        # connect.facebook.net defaults to the Meta Pixel (ads); only the SDK paths are social.
-        shared_hosts=("connect.facebook.net", "facebook.com"),
-        inline_patterns=(r"\bfbAsyncInit\b", r"""['"]facebook-jssdk['"]""", r"\bFB\.init\("),
-        url_patterns=(
-            "connect.facebook.net/*/sdk.js",
-            "connect.facebook.net/*/sdk/",
-            "connect.facebook.net/*/all.js",
-            "facebook.com/plugins/",
-            "facebook.com/v*/plugins/",
-        ),
-        cookies=("datr",),
-        cookie_lifetime="datr: 2 years (on facebook.com)",
-    ),
-    Vendor(
-        id="linkedin-insight",
-        name="LinkedIn Insight Tag",
-        category=ADS,
-        purpose="Reports visits and conversions to LinkedIn to measure and retarget LinkedIn ads.",
-        hosts=("snap.licdn.com", "ads.linkedin.com"),
-        shared_hosts=("linkedin.com",),
-        inline_patterns=(r"\b_linkedin_partner_id\b", r"\b_linkedin_data_partner_ids\b", r"\blintrk\b"),
-        url_patterns=("linkedin.com/px/",),
-        cookies=("li_*", "lidc", "bcookie", "bscookie", "UserMatchHistory", "AnalyticsSyncHistory", "ln_or"),
-        cookie_lifetime="li_fat_id, UserMatchHistory, AnalyticsSyncHistory: 30 days; bcookie: 1 year; "
-        "lidc: 24 hours",
-    ),
-    Vendor(
-        id="tiktok-pixel",
-        name="TikTok Pixel",
-        category=ADS,
-        purpose="Reports visits and conversions to TikTok to measure and target TikTok ads.",
-        hosts=("analytics.tiktok.com", "analytics-sg.tiktok.com"),
-        inline_patterns=(r"\bTiktokAnalyticsObject\b", r"\bttq\.(?:load|page|track|identify)\("),
-        cookies=("_ttp", "_tt_enable_cookie", "ttcsid", "ttcsid_*"),
-        cookie_lifetime="_ttp, _tt_enable_cookie: 13 months; ttcsid: 30 minutes",
-    ),
-    Vendor(
-        id="x-pixel",
-        name="X (Twitter) Pixel",
-        category=ADS,
-        purpose="Reports visits and conversions to X to measure and target ads on X.",
-        hosts=("ads-twitter.com", "analytics.twitter.com"),
-        shared_hosts=("t.co",),
-        inline_patterns=(r"\btwq\(",),
-        url_patterns=("t.co/i/adsct", "t.co/1/i/adsct"),
-        cookies=("_twclid", "muc_ads", "personalization_id", "guest_id_ads", "guest_id_marketing"),
-        cookie_lifetime="_twclid: 30 days; muc_ads, personalization_id: 13 months (on twitter.com)",
-    ),
-    Vendor(
-        id="x-widgets",
-        name="X (Twitter) embeds",
-        category=SOCIAL,
-        purpose="Shows embedded posts, timelines and share buttons from X, which lets X see the visit.",
-        hosts=("platform.twitter.com", "syndication.twitter.com", "twimg.com"),
-        shared_hosts=("twitter.com", "x.com"),
-        inline_patterns=(r"\bwindow\.twttr\b", r"""['"]twitter-wjs['"]"""),
-        cookies=("guest_id",),
-        cookie_lifetime="guest_id: 13 months (on twitter.com)",
-    ),
-    Vendor(
-        id="pinterest-tag",
-        name="Pinterest Tag",
-        category=ADS,
-        purpose="Reports visits and conversions to Pinterest to measure and target Pinterest ads.",
-        hosts=("ct.pinterest.com",),
-        # s.pinimg.com also serves Pin It buttons and pin images; only /ct/ is the tag.
-        shared_hosts=("s.pinimg.com",),
-        inline_patterns=(r"\bpintrk\(", r"\bwindow\.pintrk\b"),
-        url_patterns=("s.pinimg.com/ct/",),
-        cookies=("_pin_unauth", "_pinterest_ct_ua", "_pinterest_ct_rt", "_epik", "_derived_epik"),
-        cookie_lifetime="_pin_unauth, _epik, _derived_epik: 1 year",
-    ),
-    Vendor(
-        id="snap-pixel",
-        name="Snap Pixel",
-        category=ADS,
-        purpose="Reports visits and conversions to Snap to measure and target Snapchat ads.",
-        hosts=("sc-static.net", "tr.snapchat.com", "tr-shadow.snapchat.com"),
-        inline_patterns=(r"\bsnaptr\(", r"\be\.snaptr\b"),
-        cookies=("_scid", "_scid_r", "_sctr", "_schn"),
-        cookie_lifetime="_scid: 13 months; _sctr: 1 year; _schn: 1 day",
-    ),
-    Vendor(
-        id="microsoft-uet",
-        name="Microsoft Advertising UET",
-        category=ADS,
-        purpose="Reports visits and conversions to Microsoft to measure and retarget Bing ads.",
-        hosts=("bat.bing.com", "bat.r.msn.com"),
-        inline_patterns=(r"\bnew\s+UET\(", r"\buetq\b"),
-        cookies=("_uetsid", "_uetvid", "_uetmsclkid", "MUID"),
-        cookie_lifetime="_uetsid: 1 day; _uetvid: 13 months; MUID: 13 months (on bing.com)",
-    ),
-    Vendor(
-        id="microsoft-clarity",
-        name="Microsoft Clarity",
-        category=ANALYTICS,
-        purpose="Records clicks, scrolling and session replays so the site owner can see how pages are used.",
-        hosts=("clarity.ms",),
-        inline_patterns=(r"""['"]clarity['"]\s*,\s*['"]script['"]""",),
-        cookies=("_clck", "_clsk", "CLID", "ANONCHK"),
-        cookie_lifetime="_clck: 1 year; _clsk: 1 day; CLID: 1 year (on clarity.ms)",
-    ),
-    Vendor(
-        id="hotjar",
-        name="Hotjar",
-        category=ANALYTICS,
-        purpose="Records heatmaps, session replays and surveys so the site owner can see how pages are used.",
-        hosts=("hotjar.com", "hotjar.io"),
-        inline_patterns=(
-            r"\b_hjSettings\b",
-            r"""\bhj\(\s*['"](?:event|identify|trigger|stateChange|tagRecording)['"]""",
-        ),
-        cookies=("_hj*",),
-        cookie_lifetime="_hjSessionUser_*: 1 year; _hjSession_*: 30 minutes",
-    ),
-    Vendor(
-        id="hubspot",
-        name="HubSpot tracking code",
-        category=ANALYTICS,
-        purpose="Tracks visits and links them to contacts in the site owner's HubSpot CRM.",
-        # Not hsforms.net / forms.hubspot.com: embedded forms are the site's own contact forms.
-        hosts=(
-            "hs-scripts.com",
-            "hs-analytics.net",
-            "hs-banner.com",
-            "hscollectedforms.net",
-            "track.hubspot.com",
-        ),
-        inline_patterns=(r"\b_hsq\b", r"""['"]hs-script-loader['"]"""),
-        cookies=("hubspotutk", "__hstc", "__hssc", "__hssrc"),
-        cookie_lifetime="hubspotutk, __hstc: 6 months; __hssc: 30 minutes; __hssrc: session",
-    ),
-    Vendor(
-        id="segment",
-        name="Segment",
-        category=ANALYTICS,
-        purpose="Collects page views and events and forwards them to the analytics tools the site owner "
-        "connected in Segment.",
-        hosts=("cdn.segment.com", "cdn.segment.io", "api.segment.io", "segmentapis.com"),
-        inline_patterns=(
-            r"""\banalytics\.load\(\s*['"]""",
-            r"\banalytics\.SNIPPET_VERSION\b",
-            r"Segment snippet included twice",
-        ),
-        cookies=("ajs_*",),
-        cookie_lifetime="ajs_anonymous_id, ajs_user_id: 1 year",
-    ),
-    Vendor(
-        id="mixpanel",
-        name="Mixpanel",
-        category=ANALYTICS,
-        purpose="Records page views and product events to measure how visitors use the site.",
-        hosts=("mxpnl.com", "mixpanel.com"),
-        inline_patterns=(r"\bmixpanel\.init\(", r"\bMIXPANEL_CUSTOM_LIB_URL\b"),
-        cookies=("mp_*_mixpanel",),
-        cookie_lifetime="mp_*_mixpanel: 1 year",
-    ),
-    Vendor(
-        id="amplitude",
-        name="Amplitude",
-        category=ANALYTICS,
-        purpose="Records page views, product events and optional session replays to measure how visitors "
-        "use the site.",
-        hosts=("amplitude.com",),
-        inline_patterns=(
-            r"\bamplitude\.(?:getInstance\(\)\.)?init\(",
-            r"Amplitude snippet has been loaded",
-        ),
-        cookies=("AMP_*", "amplitude_id*"),
-        cookie_lifetime="AMP_*: 1 year",
-    ),
-    Vendor(
-        id="youtube",
-        name="YouTube embeds",
-        category=SOCIAL,
-        purpose="Plays embedded YouTube videos; Google sees the visit even in privacy-enhanced mode.",
-        hosts=("youtube-nocookie.com", "ytimg.com", "googlevideo.com"),
-        # Links to a channel (JSON-LD sameAs, <a href>) are not embeds, so youtube.com is split by path.
-        shared_hosts=("youtube.com",),
-        inline_patterns=(r"\bonYouTubeIframeAPIReady\b", r"\bnew\s+YT\.Player\("),
-        url_patterns=(
-            "youtube.com/embed",
-            "youtube.com/iframe_api",
-            "youtube.com/player_api",
-            "youtube.com/s/player/",
-            "youtube.com/v/",
-            "youtube.com/live_chat",
-        ),
-        cookies=("YSC", "VISITOR_INFO1_LIVE", "VISITOR_PRIVACY_METADATA"),
-        cookie_lifetime="YSC: session; VISITOR_INFO1_LIVE, VISITOR_PRIVACY_METADATA: 6 months "
-        "(on youtube.com)",
-    ),
-    Vendor(
-        id="vimeo",
-        name="Vimeo embeds",
-        category=SOCIAL,
-        purpose="Plays embedded Vimeo videos, which lets Vimeo see the visit.",
-        hosts=("player.vimeo.com", "vimeocdn.com"),
-        shared_hosts=("vimeo.com",),
-        inline_patterns=(r"\bnew\s+Vimeo\.Player\(",),
-        cookies=("vuid",),
-        cookie_lifetime="vuid: 2 years (on vimeo.com)",
-    ),
-)
+#: The built-in catalogue, read once from the package's data files (``cookiegate/policy/vendors/``).
+BUILTIN_VENDORS: Final[tuple[Vendor, ...]] = load_builtin_vendors()
