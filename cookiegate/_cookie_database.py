@@ -10,13 +10,13 @@ the site's ``Set-Cookie`` headers; the others are facts for the cookie statement
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import re
 import tempfile
 import urllib.request
 from collections.abc import Iterable, Mapping
-import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -255,7 +255,9 @@ class UpdateReport:
         return "\n".join(lines)
 
 
-_COMPARED: Final = ("platform", "ocd_category", "category", "name", "domain", "description", "retention", "controller", "wildcard")
+_COMPARED: Final = (
+    "platform", "ocd_category", "category", "name", "domain", "description", "retention", "controller", "wildcard",
+)
 
 
 def _read_source(source: str | os.PathLike[str]) -> str:

@@ -12,12 +12,21 @@ from typing import Final
 from ._vendor import Vendor
 from .categories import CATEGORIES
 
+
+class VendorError(ValueError):
+    """A vendor the registry cannot use; ``key`` names the field at fault."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 HOST_RE: Final = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 
 def clean_host(host: str, vendor_id: str) -> str:
     cleaned = host.strip().lower().removeprefix("*.").strip(".")
     if not HOST_RE.fullmatch(cleaned):
-        raise ValueError(f"vendor {vendor_id!r}: {host!r} is not a host name (no scheme, path or port)")
+        raise VendorError(f"vendor {vendor_id!r}: {host!r} is not a host name (no scheme, path or port)", "hosts")
     return cleaned
 
 
@@ -102,24 +111,26 @@ def _skip_quantifier(pattern: str, i: int) -> int:
 def check_vendor(vendor: Vendor) -> None:
     """Fail loudly at start-up on a vendor the registry could not use correctly."""
     if not vendor.id:
-        raise ValueError(f"vendor {vendor.name!r} has an empty id")
+        raise VendorError(f"vendor {vendor.name!r} has an empty id", "id")
     if vendor.category not in CATEGORIES:
-        raise ValueError(f"vendor {vendor.id!r}: unknown category {vendor.category!r}")
+        raise VendorError(f"vendor {vendor.id!r}: unknown category {vendor.category!r}", "category")
     for pattern in vendor.inline_patterns:
         try:
             compiled = re.compile(pattern)
             # Probe it inside an alternation: global flags like (?i) are only legal at the very start.
             re.compile(f"x|(?:{pattern})")
         except re.error as exc:
-            raise ValueError(f"vendor {vendor.id!r}: bad inline pattern {pattern!r}: {exc}") from None
+            raise VendorError(f"vendor {vendor.id!r}: bad inline pattern {pattern!r}: {exc}", "inline") from None
         if compiled.groups:
             # Patterns are joined into one regex; their own groups would shift numbering and clash.
-            raise ValueError(
-                f"vendor {vendor.id!r}: inline pattern {pattern!r} has capturing groups; use (?:...)"
+            raise VendorError(
+                f"vendor {vendor.id!r}: inline pattern {pattern!r} has capturing groups; use (?:...)", "inline"
             )
     for pattern in vendor.url_patterns:
         if "/" not in pattern:
-            raise ValueError(f"vendor {vendor.id!r}: url pattern {pattern!r} needs a path ('/x' or 'host/x')")
+            raise VendorError(
+                f"vendor {vendor.id!r}: url pattern {pattern!r} needs a path ('/x' or 'host/x')", "url_patterns"
+            )
     for name in vendor.cookies:
         if not name.strip("*"):
-            raise ValueError(f"vendor {vendor.id!r}: cookie pattern {name!r} would match every cookie")
+            raise VendorError(f"vendor {vendor.id!r}: cookie pattern {name!r} would match every cookie", "cookies")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ._cookie_database import CookieDatabase, bundled_database, claimable
-from ._patterns import check_vendor, clean_host, required_literal
+from ._patterns import VendorError, check_vendor, clean_host, required_literal
 from ._vendor import CookieFact, Vendor
 from .categories import CATEGORIES, NECESSARY
 
@@ -164,8 +164,8 @@ def vendor_from_entry(
         name=name,
         category=str(category),
         purpose=text("purpose", base.purpose if base else ""),
-        hosts=tuple(h.strip().lower().strip(".") for h in strings("hosts", base.hosts if base else ())),
-        shared_hosts=tuple(h.strip().lower().strip(".") for h in strings("shared_hosts", base.shared_hosts if base else ())),
+        hosts=_hosts(strings("hosts", base.hosts if base else ())),
+        shared_hosts=_hosts(strings("shared_hosts", base.shared_hosts if base else ())),
         url_patterns=strings("url_patterns", base.url_patterns if base else ()),
         inline_patterns=strings("inline", base.inline_patterns if base else ()),
         cookies=strings("cookies", base.cookies if base else ()),
@@ -182,8 +182,10 @@ def vendor_from_entry(
     )
     try:
         check_vendor(vendor)
-    except ValueError as exc:
-        raise VendorDataError(f"{where}: {exc}") from None
+        for host in (*vendor.hosts, *vendor.shared_hosts):
+            clean_host(host, vendor.id)
+    except VendorError as exc:
+        raise VendorDataError(f"{where}.{exc.key}: {exc}") from None
     if not (vendor.hosts or vendor.url_patterns or vendor.inline_patterns):
         raise VendorDataError(f"{where}: say how to recognise it (hosts, url_patterns/src or inline)")
     if base is None or {"cookies", "cookie_lifetimes", "ocd_platform", "ocd_cookies"} & data.keys():
@@ -192,6 +194,10 @@ def vendor_from_entry(
     if explicit is not None:
         vendor = replace(vendor, cookie_lifetime=explicit)
     return vendor
+
+
+def _hosts(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(h.strip().lower().strip(".") for h in values)
 
 
 def _more_sensitive(category: str, than: str) -> bool:
@@ -320,25 +326,29 @@ def check_catalogue(vendors: Sequence[Vendor]) -> None:
     cookies: dict[str, str] = {}
     for vendor in vendors:
         if vendor.id in ids:
-            raise VendorDataError(f"{vendor.family}:{vendor.id}: duplicate id (also in {ids[vendor.id].family})")
+            raise VendorDataError(f"{vendor.family}.toml:{vendor.id}: duplicate id (also in {ids[vendor.id].family})")
         ids[vendor.id] = vendor
         for host in vendor.hosts:
             cleaned = clean_host(host, vendor.id)
             if cleaned in hosts:
                 raise VendorDataError(
-                    f"{vendor.family}:{vendor.id}.hosts: {cleaned} is also {hosts[cleaned]}'s; split a shared "
+                    f"{vendor.family}.toml:{vendor.id}.hosts: {cleaned} is also {hosts[cleaned]}'s; split a shared "
                     "host by path (shared_hosts + url_patterns)"
                 )
             hosts[cleaned] = vendor.id
         for pattern in vendor.url_patterns:
             key = pattern.lower()
             if key in patterns:
-                raise VendorDataError(f"{vendor.family}:{vendor.id}.url_patterns: {pattern!r} is also {patterns[key]}'s")
+                raise VendorDataError(
+                    f"{vendor.family}.toml:{vendor.id}.url_patterns: {pattern!r} is also {patterns[key]}'s"
+                )
             patterns[key] = vendor.id
         for cookie in vendor.cookies:
             if "*" not in cookie:
                 if cookie in cookies:
-                    raise VendorDataError(f"{vendor.family}:{vendor.id}.cookies: {cookie} is also {cookies[cookie]}'s")
+                    raise VendorDataError(
+                        f"{vendor.family}.toml:{vendor.id}.cookies: {cookie} is also {cookies[cookie]}'s"
+                    )
                 cookies[cookie] = vendor.id
     for vendor in vendors:
         for pattern in vendor.url_patterns:
@@ -347,7 +357,9 @@ def check_catalogue(vendors: Sequence[Vendor]) -> None:
             host = clean_host(pattern.partition("/")[0], vendor.id)
             declared = [clean_host(h, vendor.id) for h in (*vendor.hosts, *vendor.shared_hosts)]
             if not any(host == d or host.endswith("." + d) for d in declared):
-                raise VendorDataError(f"{vendor.family}:{vendor.id}.url_patterns: {pattern!r} is on no host it declares")
+                raise VendorDataError(
+                    f"{vendor.family}.toml:{vendor.id}.url_patterns: {pattern!r} is on no host it declares"
+                )
 
 
 @cache
