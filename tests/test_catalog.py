@@ -3,72 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from cookiegate.catalog import BUILTIN_VENDORS, TagRegistry, Vendor, _required_literal
 from cookiegate.categories import ADS, ANALYTICS, FUNCTIONAL, SOCIAL
 
-SNIPPETS = Path(__file__).parent / "fixtures" / "snippets"
+from .snippet_corpus import SNIPPETS, parse_snippet
 
 REGISTRY = TagRegistry.builtin()
-
-
-# ----------------------------------------------------------------------------------------------------------
-# A small extractor, for the tests only: what a browser would fetch, and the inline script texts.
-
-#: (tag, attribute) pairs whose value a browser fetches. <a href>, data-href and canonical links do not.
-_FETCH_ATTRS = {
-    ("script", "src"),
-    ("img", "src"),
-    ("img", "srcset"),
-    ("iframe", "src"),
-    ("video", "src"),
-    ("video", "poster"),
-    ("audio", "src"),
-    ("source", "src"),
-    ("source", "srcset"),
-    ("embed", "src"),
-    ("object", "data"),
-}
-_FETCH_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "preconnect"}
-
-
-class _SnippetParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)  # attribute values arrive entity-decoded, as in the rewriter
-        self.urls: list[str] = []
-        self.inline_scripts: list[str] = []
-        self._in_inline_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        for name, value in values.items():
-            if (tag, name) in _FETCH_ATTRS:
-                if name == "srcset":
-                    self.urls.extend(part.split()[0] for part in value.split(",") if part.strip())
-                else:
-                    self.urls.append(value)
-        if tag == "link" and _FETCH_RELS & set(values.get("rel", "").lower().split()):
-            self.urls.append(values["href"])
-        self._in_inline_script = tag == "script" and "src" not in values
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_inline_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_inline_script and data.strip():
-            self.inline_scripts.append(data)
-
-
-def _parse(path: Path) -> _SnippetParser:
-    parser = _SnippetParser()
-    parser.feed(path.read_text(encoding="utf-8"))
-    parser.close()
-    return parser
 
 
 def _id(vendor: Vendor | None) -> str | None:
@@ -195,7 +138,7 @@ SITE_OWN_THIRD_PARTIES = {
 
 
 def test_first_party_page_attributes_only_its_third_party_resources_to_vendors() -> None:
-    parsed = _parse(SNIPPETS / "site-own.html")
+    parsed = parse_snippet(SNIPPETS / "site-own.html")
     assert len(parsed.urls) >= 10  # the extractor saw the page's own assets
     expected = {
         url: next((v for prefix, v in SITE_OWN_THIRD_PARTIES.items() if url.startswith(prefix)), None)
@@ -206,7 +149,7 @@ def test_first_party_page_attributes_only_its_third_party_resources_to_vendors()
 
 
 def test_first_party_page_has_no_inline_script_attributed_to_a_vendor() -> None:
-    parsed = _parse(SNIPPETS / "site-own.html")
+    parsed = parse_snippet(SNIPPETS / "site-own.html")
     assert len(parsed.inline_scripts) >= 5
     assert [REGISTRY.vendor_for_inline(text) for text in parsed.inline_scripts] == [None] * len(
         parsed.inline_scripts
@@ -214,7 +157,7 @@ def test_first_party_page_has_no_inline_script_attributed_to_a_vendor() -> None:
 
 
 def test_links_to_vendor_profiles_are_not_fetchable_urls_of_the_first_party_page() -> None:
-    parsed = _parse(SNIPPETS / "site-own.html")
+    parsed = parse_snippet(SNIPPETS / "site-own.html")
     assert "https://www.facebook.com/kactuce" not in parsed.urls
     assert REGISTRY.vendor_for_url("https://www.facebook.com/kactuce") is None
 

@@ -11,7 +11,6 @@ import threading
 import tomllib
 import zipfile
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +35,9 @@ from cookiegate.catalog import BUILTIN_VENDORS, TagRegistry, Vendor
 from cookiegate.categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY
 from cookiegate.config import ConfigError, config_from_mapping
 
+from .snippet_corpus import CORPUS, MANIFEST, SNIPPETS, UNCLASSIFIED, parse_snippet
+
 ROOT = Path(__file__).resolve().parent.parent
-SNIPPETS = Path(__file__).parent / "fixtures" / "snippets"
-MANIFEST = tomllib.loads((SNIPPETS / "SOURCES.toml").read_text("utf-8"))
-CORPUS = MANIFEST["snippet"]
 REGISTRY = TagRegistry.builtin()
 BY_ID = {v.id: v for v in BUILTIN_VENDORS}
 VENDOR_FILES = sorted(vendors_directory().glob("*.toml"))
@@ -307,47 +305,6 @@ def test_the_embeds_that_get_a_placeholder_are_marked() -> None:
 # The snippet corpus
 
 
-_FETCH_ATTRS = {("script", "src"), ("img", "src"), ("img", "srcset"), ("iframe", "src"), ("video", "src"),
-                ("video", "poster"), ("audio", "src"), ("source", "src"), ("source", "srcset"), ("embed", "src"),
-                ("object", "data")}
-_FETCH_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "preconnect"}
-
-
-class _Snippet(HTMLParser):
-    """What a browser would fetch from a snippet, and its inline script texts (attributes entity-decoded)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.urls: list[tuple[str, str]] = []  # (tag, url)
-        self.inline: list[str] = []
-        self._inline = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        for name, value in values.items():
-            if (tag, name) in _FETCH_ATTRS:
-                parts = [p.split()[0] for p in value.split(",") if p.strip()] if name == "srcset" else [value]
-                self.urls += [(tag, p) for p in parts]
-        if tag == "link" and _FETCH_RELS & set(values.get("rel", "").lower().split()):
-            self.urls.append((tag, values["href"]))
-        self._inline = tag == "script" and "src" not in values
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._inline = False
-
-    def handle_data(self, data: str) -> None:
-        if self._inline and data.strip():
-            self.inline.append(data)
-
-
-def parse_snippet(path: Path) -> _Snippet:
-    parser = _Snippet()
-    parser.feed(path.read_text("utf-8"))
-    parser.close()
-    return parser
-
-
 def test_the_manifest_names_every_snippet_file_and_a_vendor_of_the_catalogue() -> None:
     files = {p.name for p in SNIPPETS.glob("*.html")}
     listed = [s["file"] for s in CORPUS]
@@ -366,23 +323,25 @@ def test_the_corpus_covers_60_vendors_every_family_noscript_pixels_and_plain_emb
     assert sum("<noscript" in t and "<img" in t for t in texts.values()) >= 10
     plain_embeds = [f for f, t in texts.items() if "<iframe" in t and "<script" not in t]
     assert len(plain_embeds) >= 8
+    without_javascript = [s for s in CORPUS if any(f.without_javascript for f in parse_snippet(SNIPPETS / s["file"]).fetches)]
+    assert len(without_javascript) >= 20
 
 
 @pytest.mark.parametrize("snippet", CORPUS, ids=lambda s: s["file"])
 def test_every_corpus_snippet_is_attributed_to_its_vendor(snippet: dict[str, str]) -> None:
     parsed = parse_snippet(SNIPPETS / snippet["file"])
-    assert parsed.urls or parsed.inline
-    assert {url: _id(REGISTRY.vendor_for_url(url)) for _, url in parsed.urls} == {
-        url: snippet["vendor"] for _, url in parsed.urls
-    }
-    assert [_id(REGISTRY.vendor_for_inline(text)) for text in parsed.inline] == [snippet["vendor"]] * len(parsed.inline)
+    assert parsed.urls or parsed.inline_scripts
+    found_urls = {url: _id(REGISTRY.vendor_for_url(url)) for url in parsed.urls}
+    assert found_urls == dict.fromkeys(parsed.urls, snippet["vendor"])
+    found = [_id(REGISTRY.vendor_for_inline(text)) for text in parsed.inline_scripts]
+    assert found == [snippet["vendor"]] * len(parsed.inline_scripts)
 
 
 def test_the_invented_vendor_snippet_is_known_to_no_catalogue() -> None:
-    parsed = parse_snippet(SNIPPETS / "unclassified" / "quillmetrics.html")
-    assert len(parsed.urls) >= 3 and parsed.inline
-    assert [REGISTRY.vendor_for_url(url) for _, url in parsed.urls] == [None] * len(parsed.urls)
-    assert [REGISTRY.vendor_for_inline(text) for text in parsed.inline] == [None] * len(parsed.inline)
+    parsed = parse_snippet(UNCLASSIFIED)
+    assert len(parsed.urls) >= 3 and parsed.inline_scripts
+    assert [REGISTRY.vendor_for_url(url) for url in parsed.urls] == [None] * len(parsed.urls)
+    assert [REGISTRY.vendor_for_inline(text) for text in parsed.inline_scripts] == [None] * len(parsed.inline_scripts)
 
 
 # ----------------------------------------------------------------------------------------------------------
