@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Final
 
 import pytest
+from playwright.sync_api import ViewportSize
 
 from cookiegate.catalog import TagRegistry, Vendor
 from cookiegate.categories import NECESSARY
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.e2e
 
 FAMILIES: Final = sorted(corpus_by_family())
 #: Tall enough that no lazily loaded embed of a family page is off screen.
-VIEWPORT: Final = {"width": 1280, "height": 12000}
+VIEWPORT: Final = ViewportSize(width=1280, height=12000)
 _REGISTRY: Final = TagRegistry.builtin()
 
 
