@@ -61,6 +61,9 @@ class Vendor:
     ocd_cookies: tuple[str, ...] = ()
     #: Every cookie this vendor is known to set, with its lifetime and source (statement facts).
     cookie_facts: tuple[CookieFact, ...] = ()
+    #: Listed in every site's CSP (the most common vendors); another catalogue entry is listed once the site
+    #: names it in its ``[[tags]]``.
+    csp_default: bool = False
     #: The catalogue family (the data file it comes from: ``analytics``, ``ads``, ``video_audio`` …).
     family: str = ""
     #: Caveats about the entry, e.g. a fact no official source could be found for.

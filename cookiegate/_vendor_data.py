@@ -52,6 +52,7 @@ ENTRY_KEYS: Final = frozenset(
         "url_patterns",
         "inline",
         "embed",
+        "csp_default",
         "cookies",
         "cookie_lifetimes",
         "ocd_platform",
@@ -129,8 +130,10 @@ def vendor_from_entry(
     if category not in CATEGORIES:
         raise VendorDataError(f"{where}.category: expected one of {', '.join(CATEGORIES)}, not {category!r}")
     embed = data.get("embed", base.embed if base else False)
-    if not isinstance(embed, bool):
-        raise VendorDataError(f"{where}.embed: expected true or false")
+    csp_default = data.get("csp_default", base.csp_default if base else False)
+    for key, flag in (("embed", embed), ("csp_default", csp_default)):
+        if not isinstance(flag, bool):
+            raise VendorDataError(f"{where}.{key}: expected true or false")
 
     def strings(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         found = _strings(data, key, where)
@@ -171,6 +174,7 @@ def vendor_from_entry(
         cookies=strings("cookies", base.cookies if base else ()),
         company=text("company", base.company if base else ""),
         embed=embed,
+        csp_default=csp_default,
         identifiers_for=identifiers_for,
         sources=strings("sources", base.sources if base else ()),
         ocd_platforms=ocd,
@@ -193,6 +197,9 @@ def vendor_from_entry(
     explicit = _text(data, "cookie_lifetime", where) if site else None
     if explicit is not None:
         vendor = replace(vendor, cookie_lifetime=explicit)
+    elif site and base is None and not vendor.cookie_facts:
+        # A site tag says nothing about lifetimes unless its operator does: no guessed text in the statement.
+        vendor = replace(vendor, cookie_lifetime="")
     return vendor
 
 
@@ -248,7 +255,7 @@ def _glob(name: str) -> str:
 def _lifetime_summary(claims: Sequence[str], facts: Sequence[CookieFact]) -> str:
     """``"_ga: 2 years; _gid: 24 hours"`` for the claimed cookies with a known lifetime."""
     if not claims:
-        return "sets no cookies of its own"
+        return "no cookies documented" if not facts else "none on the visited site"
     by_name: dict[str, str] = {}
     for fact in facts:
         by_name.setdefault(fact.name, fact.lifetime)

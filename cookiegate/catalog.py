@@ -176,12 +176,20 @@ class TagRegistry:
     with an id already taken is dropped entirely — re-declaring ``google-tag-manager`` replaces it.
 
     ``cookie_database`` (the bundled Open Cookie Database for :meth:`builtin`) names the cookies no vendor
-    claims: :meth:`vendor_for_cookie` asks it last.
+    claims: :meth:`vendor_for_cookie` asks it last. ``csp_listed`` (every vendor when ``None``) are the vendor
+    ids whose hosts :meth:`hosts_for_categories` gives the CSP: a header must stay within a proxy's buffer,
+    and the whole catalogue's hosts would not.
     """
 
     vendors: tuple[Vendor, ...]
 
-    def __init__(self, vendors: Sequence[Vendor], *, cookie_database: CookieDatabase | None = None) -> None:
+    def __init__(
+        self,
+        vendors: Sequence[Vendor],
+        *,
+        cookie_database: CookieDatabase | None = None,
+        csp_listed: Collection[str] | None = None,
+    ) -> None:
         self._cookie_database = cookie_database
         kept: dict[str, Vendor] = {}
         for vendor in vendors:
@@ -258,12 +266,20 @@ class TagRegistry:
             else None
         )
         self._csp_cache: dict[frozenset[str], tuple[str, ...]] = {}
+        listed = self._by_id.keys() if csp_listed is None else set(csp_listed)
+        self._csp_vendors = tuple(v for v in self.vendors if v.id in listed)
 
     @classmethod
     def builtin(cls, extra: Sequence[Vendor] = ()) -> TagRegistry:
         """The built-in catalog, preceded by ``extra`` (the site's own ``[[tags]]``), which win conflicts;
-        cookies nobody claims are looked up in the bundled Open Cookie Database."""
-        return cls((*extra, *BUILTIN_VENDORS), cookie_database=bundled_database())
+        cookies nobody claims are looked up in the bundled Open Cookie Database.
+
+        The CSP lists the site's own tags (a catalogue id re-declared in ``[[tags]]`` counts) and the catalogue
+        entries marked ``csp_default``, the most common vendors; any other entry's hosts join it once the site
+        names that entry in its ``[[tags]]``.
+        """
+        listed = {v.id for v in extra} | {v.id for v in BUILTIN_VENDORS if v.csp_default}
+        return cls((*extra, *BUILTIN_VENDORS), cookie_database=bundled_database(), csp_listed=listed)
 
     def vendor(self, vendor_id: str) -> Vendor | None:
         """The vendor with this id, or ``None``."""
@@ -358,14 +374,15 @@ class TagRegistry:
         return None if vendor is None else vendor.category
 
     def hosts_for_categories(self, categories: Collection[str]) -> tuple[str, ...]:
-        """Sorted host suffixes (hosts, shared hosts, url_pattern hosts) of the vendors in ``categories``.
+        """Sorted host suffixes (hosts, shared hosts, url_pattern hosts) of the CSP-listed vendors in
+        ``categories``.
 
         Each is a suffix: the CSP builder should allow the host and its subdomains (``host *.host``).
         """
         key = frozenset(categories)
         cached = self._csp_cache.get(key)
         if cached is None:
-            hosts = {h for v in self.vendors if v.category in key for h in self._csp_hosts[v.id]}
+            hosts = {h for v in self._csp_vendors if v.category in key for h in self._csp_hosts[v.id]}
             cached = self._csp_cache[key] = tuple(sorted(hosts))
         return cached
 

@@ -93,7 +93,7 @@ def test_every_catalogue_entry_follows_the_schema(file: str, index: int, entry: 
     if not entry.get("sources"):
         assert entry.get("notes", "").strip(), "an entry without sources says why in notes"
     assert set(entry.get("identifiers_for", [])) <= set(CATEGORIES) - {NECESSARY}
-    assert isinstance(entry.get("embed", False), bool)
+    assert isinstance(entry.get("embed", False), bool) and isinstance(entry.get("csp_default", False), bool)
     vendor = BY_ID[entry["id"]]
     assert vendor.family == Path(file).stem
     assert vendor.cookie_lifetime.strip()
@@ -176,6 +176,7 @@ def test_a_well_formed_family_loads(tmp_path: Path) -> None:
         ({"sources": ["http://acme.example"]}, "sources"),
         ({"identifiers_for": ["necessary"]}, "identifiers_for"),
         ({"embed": "yes"}, "embed"),
+        ({"csp_default": "no"}, "csp_default"),
         ({"ocd_platform": ["No Such Platform"]}, "ocd_platform"),
         ({"ocd_platform": ["Hotjar"], "cookie_lifetimes": {"_hjid": "1 year"}}, "cookie_lifetimes"),
         ({"ocd_cookies": ["_x"]}, "ocd_cookies"),
@@ -295,6 +296,20 @@ def test_essential_third_parties_are_necessary_and_fonts_and_maps_are_not() -> N
         assert BY_ID[vendor_id].category != NECESSARY, vendor_id
 
 
+def test_the_csp_default_vendors_are_the_common_ones_and_keep_the_policy_small() -> None:
+    listed = {v.id for v in BUILTIN_VENDORS if v.csp_default}
+    assert {"google-tag-manager", "google-analytics", "meta-pixel", "hotjar", "youtube"} <= listed
+    assert len(listed) <= 25
+    assert not {v.category for v in BUILTIN_VENDORS if v.csp_default} & {NECESSARY, FUNCTIONAL}
+
+
+def test_a_site_tag_naming_a_catalogue_entry_as_is_lists_its_hosts_in_the_csp() -> None:
+    (stripe,) = _tags({"id": "stripe"})
+    assert stripe == BY_ID["stripe"]
+    assert "js.stripe.com" in TagRegistry.builtin([stripe]).hosts_for_categories([NECESSARY])
+    assert "js.stripe.com" not in REGISTRY.hosts_for_categories([NECESSARY])
+
+
 def test_the_embeds_that_get_a_placeholder_are_marked() -> None:
     assert {"youtube", "vimeo", "google-maps", "spotify", "soundcloud", "wistia", "instagram-embed", "x-widgets",
             "facebook-social", "tiktok-embed", "calendly", "typeform"} <= {v.id for v in BUILTIN_VENDORS if v.embed}
@@ -323,7 +338,9 @@ def test_the_corpus_covers_60_vendors_every_family_noscript_pixels_and_plain_emb
     assert sum("<noscript" in t and "<img" in t for t in texts.values()) >= 10
     plain_embeds = [f for f, t in texts.items() if "<iframe" in t and "<script" not in t]
     assert len(plain_embeds) >= 8
-    without_javascript = [s for s in CORPUS if any(f.without_javascript for f in parse_snippet(SNIPPETS / s["file"]).fetches)]
+    without_javascript = [
+        s for s in CORPUS if any(f.without_javascript for f in parse_snippet(SNIPPETS / s["file"]).fetches)
+    ]
     assert len(without_javascript) >= 20
 
 
