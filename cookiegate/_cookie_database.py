@@ -23,7 +23,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Final
 
-from ._vendor import CookieFact, Vendor
+from ._vendor import SENSITIVITY, CookieFact, Vendor
 from .categories import ADS, ANALYTICS, FUNCTIONAL, NECESSARY
 
 CSV_NAME: Final = "open-cookie-database.csv"
@@ -52,7 +52,6 @@ CATEGORY_MAP: Final[Mapping[str, str]] = {
 #: cookies by accident, so they are statement facts only.
 MIN_EXACT_NAME: Final = 3
 MIN_WILDCARD_PREFIX: Final = 4
-_SENSITIVITY: Final = {NECESSARY: 0, FUNCTIONAL: 1, ANALYTICS: 2, ADS: 4}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,9 +116,13 @@ class CookieDatabase:
             index = self._prefixes if row.wildcard else self._exact
             held = index.get(row.name)
             # One name, several platforms: the most sensitive category wins (a refusal must cover it).
-            if held is None or _SENSITIVITY[row.category] > _SENSITIVITY[held.category]:
+            if held is None or SENSITIVITY[row.category] > SENSITIVITY[held.category]:
                 index[row.name] = row
-        self._prefix_lengths = sorted({len(p) for p in self._prefixes}, reverse=True)
+        # Wildcard prefixes by their first MIN_WILDCARD_PREFIX characters, longest first: one dict lookup finds
+        # the few a name can extend.
+        self._by_head: dict[str, list[CookieRow]] = {}
+        for prefix in sorted(self._prefixes, key=len, reverse=True):
+            self._by_head.setdefault(prefix[:MIN_WILDCARD_PREFIX], []).append(self._prefixes[prefix])
         self._vendors: dict[tuple[str, str], Vendor] = {}
 
     @property
@@ -136,11 +139,9 @@ class CookieDatabase:
         row = self._exact.get(name)
         if row is not None:
             return row
-        for length in self._prefix_lengths:
-            if length <= len(name):
-                row = self._prefixes.get(name[:length])
-                if row is not None and _boundary_ok(row.name, name):
-                    return row
+        for row in self._by_head.get(name[:MIN_WILDCARD_PREFIX], ()):
+            if name.startswith(row.name) and _boundary_ok(row.name, name):
+                return row
         return None
 
     def vendor_for(self, row: CookieRow) -> Vendor:
@@ -151,7 +152,7 @@ class CookieDatabase:
             slug = re.sub(r"[^a-z0-9]+", "-", row.platform.lower()).strip("-") or "unnamed"
             vendor = self._vendors[key] = Vendor(
                 id=f"ocd-{slug}-{row.category}",
-                name=row.platform,
+                name=row.platform or "a platform the Open Cookie Database does not name",
                 category=row.category,
                 purpose=f"Sets cookies the Open Cookie Database files under {row.platform}.",
                 company=row.controller,

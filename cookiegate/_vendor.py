@@ -6,6 +6,13 @@ A leaf module: the catalogue loader, the cookie database and the registry all bu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+
+from .categories import ADS, ANALYTICS, FUNCTIONAL, NECESSARY, SOCIAL
+
+#: How much a category costs the visitor, least first: where two vendors could own one script or cookie,
+#: the most sensitive wins, so a refusal covers it.
+SENSITIVITY: Final[dict[str, int]] = {NECESSARY: 0, FUNCTIONAL: 1, ANALYTICS: 2, SOCIAL: 3, ADS: 4}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from ._cookie_database import CookieDatabase, bundled_database, claimable
 from ._patterns import VendorError, check_vendor, clean_host, required_literal
-from ._vendor import CookieFact, Vendor
+from ._vendor import SENSITIVITY, CookieFact, Vendor
 from .categories import CATEGORIES, NECESSARY
 
 #: The order families are read in; a file not listed here is read after them, by name.
@@ -66,7 +66,6 @@ ENTRY_KEYS: Final = frozenset(
 TAG_ALIASES: Final[Mapping[str, str]] = {"vendor": "name", "src": "url_patterns"}
 TAG_ONLY_KEYS: Final = frozenset({"cookie_lifetime"})
 _ID_RE: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_SENSITIVITY: Final = {c: i for i, c in enumerate(("necessary", "functional", "analytics", "social", "ads"))}
 
 
 class VendorDataError(ValueError):
@@ -208,7 +207,7 @@ def _hosts(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _more_sensitive(category: str, than: str) -> bool:
-    return _SENSITIVITY.get(category, 0) > _SENSITIVITY.get(than, 0)
+    return SENSITIVITY.get(category, 0) > SENSITIVITY.get(than, 0)
 
 
 def _with_cookie_facts(

@@ -38,9 +38,8 @@ from ._cookie_database import CookieDatabase, bundled_database
 from ._patterns import check_vendor as _check_vendor
 from ._patterns import clean_host as _clean_host
 from ._patterns import required_literal as _required_literal
-from ._vendor import CookieFact, Vendor
+from ._vendor import SENSITIVITY, CookieFact, Vendor
 from ._vendor_data import load_builtin_vendors
-from .categories import ADS, ANALYTICS, FUNCTIONAL, NECESSARY, SOCIAL
 
 __all__ = ["BUILTIN_VENDORS", "CookieFact", "TagRegistry", "Vendor"]
 
@@ -164,8 +163,10 @@ _URLISH: Final = re.compile(r"(?:\\/\\/|//)[A-Za-z0-9][A-Za-z0-9.\-]*[^\s'\"`<>(
 
 #: Which vendor an inline script is attributed to when it matches several: the most sensitive category
 #: wins, so a script that configures both GA4 and Google Ads only runs with ads consent.
-_SENSITIVITY: Final[dict[str, int]] = {NECESSARY: 0, FUNCTIONAL: 1, ANALYTICS: 2, SOCIAL: 3, ADS: 4}
+_SENSITIVITY: Final = SENSITIVITY
 _MOST_SENSITIVE: Final = max(_SENSITIVITY.values())
+#: How many leading characters of a cookie glob's literal head pick the alternation a cookie name is tried on.
+_COOKIE_HEAD: Final = 3
 
 
 class TagRegistry:
@@ -260,11 +261,17 @@ class TagRegistry:
         # alternation under fullmatch takes the first alternative that matches.
         globs.sort(key=lambda item: item[:2])
         self._cookie_groups = {f"c{i}": vendor for i, (_, _, _, vendor) in enumerate(globs)}
-        self._cookie_rx = (
-            re.compile("|".join(f"(?P<c{i}>{_glob_to_regex(g[2], '.*')})" for i, g in enumerate(globs)))
-            if globs
-            else None
-        )
+        # One alternation per first three characters of a glob's literal head (globs with a shorter head are in
+        # every one): a cookie name is tried against the few globs that can match it, not against all.
+        sources = [(g[2].partition("*")[0], f"(?P<c{i}>{_glob_to_regex(g[2], '.*')})") for i, g in enumerate(globs)]
+        heads = {head[:_COOKIE_HEAD] for head, _ in sources if len(head) >= _COOKIE_HEAD}
+
+        def alternation(head: str | None) -> re.Pattern[str] | None:
+            chosen = [src for h, src in sources if len(h) < _COOKIE_HEAD or h[:_COOKIE_HEAD] == head]
+            return re.compile("|".join(chosen)) if chosen else None
+
+        self._cookie_rx_by_head = {head: alternation(head) for head in heads}
+        self._cookie_rx = alternation(None)
         self._csp_cache: dict[frozenset[str], tuple[str, ...]] = {}
         listed = self._by_id.keys() if csp_listed is None else set(csp_listed)
         self._csp_vendors = tuple(v for v in self.vendors if v.id in listed)
@@ -358,8 +365,9 @@ class TagRegistry:
         vendor = self._exact_cookies.get(name)
         if vendor is not None:
             return vendor
-        if self._cookie_rx is not None:
-            match = self._cookie_rx.fullmatch(name)
+        rx = self._cookie_rx_by_head.get(name[:_COOKIE_HEAD], self._cookie_rx)
+        if rx is not None:
+            match = rx.fullmatch(name)
             if match is not None:
                 return self._cookie_groups[str(match.lastgroup)]
         if self._cookie_database is not None:
