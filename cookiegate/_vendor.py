@@ -75,3 +75,8 @@ class Vendor:
     family: str = ""
     #: Caveats about the entry, e.g. a fact no official source could be found for.
     notes: str = ""
+
+    def __hash__(self) -> int:
+        # Vendors key per-request caches (placeholders); hashing every field, cookie facts included, cost
+        # microseconds a lookup. Equal vendors have equal ids, so the id alone is a consistent hash.
+        return hash(self.id)

@@ -380,6 +380,14 @@ def test_a_site_tag_with_a_catalogue_id_overrides_only_the_keys_it_gives() -> No
     assert registry.vendor_for_url("https://www.googletagmanager.com/gtm.js?id=GTM-1") is gtm
 
 
+def test_an_override_and_its_catalogue_entry_are_different_keys_of_one_cache() -> None:
+    (gtm,) = _tags({"id": "google-tag-manager", "category": "analytics"})
+    builtin = BY_ID["google-tag-manager"]
+    assert gtm != builtin and hash(gtm) == hash(builtin)
+    cache = {builtin: "ads", gtm: "analytics"}
+    assert (cache[builtin], cache[gtm]) == ("ads", "analytics")
+
+
 def test_a_site_tag_replaces_a_list_and_takes_the_older_key_names() -> None:
     (matomo,) = _tags({"id": "matomo-cloud", "hosts": ["matomo.cloud", "stats.kactuce.example"],
                        "src": ["/js/matomo.js"], "vendor": "Our Matomo"})
