@@ -12,7 +12,7 @@ import html
 from collections.abc import Collection
 from typing import Any
 
-from cookiegate.catalog import TagRegistry
+from cookiegate.policy._catalog import TagRegistry
 
 
 def lolhtml_available() -> bool:

@@ -610,7 +610,7 @@ def micro(quick: bool) -> list[tuple[str, float, str]]:
     from cookiegate._geo import GeoResolver
     from cookiegate._resources import bundled_demo_database
     from cookiegate._visitor import _parse_user_agent, user_agent_info
-    from cookiegate.catalog import TagRegistry
+    from cookiegate.policy._catalog import TagRegistry
     from cookiegate.policy._decision import Permissions
     from cookiegate.rewrite import SCAN_BACKEND, Handlers, HtmlRewriter, Settings, _backend, _scan
 

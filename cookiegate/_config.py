@@ -18,10 +18,14 @@ from typing import Any, Final, Literal, cast
 
 from ._resources import banner_assets_dir, bundled_demo_database
 from ._visitor import TrustedProxies
-from .catalog import Vendor
-from .policy._categories import CATEGORIES, NECESSARY
+from .policy._catalog import BUILTIN_VENDORS, Vendor
+from .policy._categories import NECESSARY
+from .policy._cookie_database import bundled_database
 from .policy._jurisdiction import validate_regime_table
+from .policy._vendor_data import VendorDataError, vendor_from_entry
 
+#: The catalogue by id: a ``[[tags]]`` entry with one of these ids overrides that entry key by key.
+BUILTIN_BY_ID: Final = {vendor.id: vendor for vendor in BUILTIN_VENDORS}
 #: Secrets that ship in examples and docs; start-up refuses them outside demo mode.
 DEFAULT_SECRETS: Final = frozenset({"", "change-me", "changeme", "secret", "cookiegate-demo", "CHANGE_ME"})
 MIN_SECRET_LENGTH: Final = 32
@@ -266,71 +270,33 @@ def _validate_banner_texts(texts: Mapping[str, Mapping[str, str]]) -> None:
                 raise ConfigError(f"banner_texts.{lang}.{key}: expected a string")
 
 
-_TAG_KEYS: Final = {
-    "id",
-    "vendor",
-    "category",
-    "purpose",
-    "hosts",
-    "src",
-    "inline",
-    "cookies",
-    "cookie_lifetime",
-}
+_TAG_ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def _tag_from_toml(i: int, raw: object) -> Vendor:
+    """One ``[[tags]]`` table: a new site tag, or, with the id of a catalogue entry, an override of that entry.
+
+    The keys are the catalogue's (``cookiegate/policy/vendors/README.md``) plus the older ``vendor``, ``src``
+    and ``cookie_lifetime``. An override replaces only the keys it gives; a new tag needs a category and a way
+    to recognise it. ``necessary`` is only for re-declaring a catalogue entry (reCAPTCHA on a site that cannot
+    work without it); ``cookiegate lint`` says when that entry's identifiers serve other purposes too.
+    """
     where = f"tags[{i}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a table")
-    unknown = set(raw) - _TAG_KEYS
-    if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key (expected {', '.join(sorted(_TAG_KEYS))})")
     tag_id = raw.get("id")
-    if not isinstance(tag_id, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", tag_id):
+    if not isinstance(tag_id, str) or not _TAG_ID.fullmatch(tag_id):
         raise ConfigError(f"{where}.id: expected a lower-case slug")
     where = f"tags.{tag_id}"
-    category = raw.get("category")
-    if category not in CATEGORIES:
-        raise ConfigError(f"{where}.category: expected one of {', '.join(CATEGORIES)}")
-    if category == NECESSARY:
-        raise ConfigError(f"{where}.category: a third-party tag cannot be 'necessary'")
-
-    def strings(key: str) -> tuple[str, ...]:
-        value = raw.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ConfigError(f"{where}.{key}: expected a list of non-empty strings")
-        return tuple(value)
-
-    inline = strings("inline")
-    for pattern in inline:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(f"{where}.inline: {pattern!r} is not a regular expression ({exc})") from None
-    hosts = tuple(h.lower().strip(".") for h in strings("hosts"))
-    src = strings("src")
-    if not (hosts or src or inline):
-        raise ConfigError(f"{where}: say how to recognise it (hosts, src or inline)")
-    name = raw.get("vendor", tag_id)
-    purpose = raw.get("purpose", "")
-    lifetime = raw.get("cookie_lifetime", "")
-    for key, value in (("vendor", name), ("purpose", purpose), ("cookie_lifetime", lifetime)):
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}.{key}: expected a string")
-    return Vendor(
-        id=tag_id,
-        name=str(name),
-        category=str(category),
-        purpose=str(purpose),
-        hosts=hosts,
-        inline_patterns=inline,
-        url_patterns=src,
-        cookies=strings("cookies"),
-        cookie_lifetime=str(lifetime),
-    )
+    base = BUILTIN_BY_ID.get(tag_id)
+    if base is None and raw.get("category") == NECESSARY:
+        raise ConfigError(
+            f"{where}.category: a third-party tag cannot be 'necessary' (only a catalogue entry re-declared by id)"
+        )
+    try:
+        return vendor_from_entry(raw, where=where, base=base, database=bundled_database(), site=True)
+    except VendorDataError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 _TYPES: Final[dict[str, tuple[type, ...]]] = {

@@ -11,7 +11,7 @@ from ._leaks import LeakReports
 from ._limits import per_minute
 from ._visitor import TrustedProxies
 from .banner._renderer import BannerRenderer
-from .catalog import TagRegistry
+from .policy._catalog import TagRegistry
 from .policy._consent import ConsentCodec
 from .policy._consent_mode import ConsentModeClassifier
 from .policy._csp import CspBuilder

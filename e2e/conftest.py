@@ -42,7 +42,7 @@ from cookiegate.cli._scan import CHROMIUM_ARGS as _SCAN_CHROMIUM_ARGS
 from cookiegate.policy._categories import NECESSARY
 
 if TYPE_CHECKING:
-    from cookiegate.catalog import TagRegistry
+    from cookiegate.policy._catalog import TagRegistry
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 ARTIFACTS: Final = Path(__file__).resolve().parent / "artifacts"
@@ -277,7 +277,7 @@ def _hostile_app(**config_overrides: Any) -> Any:
 def _registry() -> TagRegistry:
     # Imported here so a registry that is not built yet fails the tests that need it, loudly, and not
     # the uvicorn subprocess, which imports this module only for the app factory.
-    from cookiegate.catalog import TagRegistry
+    from cookiegate.policy._catalog import TagRegistry
 
     return TagRegistry.builtin()
 

@@ -36,8 +36,8 @@ from typing import Any
 
 import httpx
 
-from cookiegate.catalog import TagRegistry
 from cookiegate.demo.visit_as import COOKIE_NAME, PLACES
+from cookiegate.policy._catalog import TagRegistry
 from cookiegate.store._sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from cookiegate import CookieGateMiddleware
 from cookiegate._config import ConfigError
 from cookiegate._resources import banner_assets_dir
 from cookiegate.banner._renderer import BannerRenderer
-from cookiegate.catalog import BUILTIN_VENDORS, Vendor
+from cookiegate.policy._catalog import BUILTIN_VENDORS, Vendor
 from cookiegate.policy._categories import OPTIONAL_CATEGORIES
 from cookiegate.policy._consent import Choice, ConsentCodec
 from cookiegate.policy._consent_mode import CONSENT_MODE_TYPES, consent_mode_state
@@ -377,14 +377,31 @@ def test_banner_weight_script_prints_both_columns_and_stays_within_budget() -> N
 # -- vendor purposes in the visitor's language -------------------------------------------------------
 
 
-def test_every_built_in_vendor_has_a_purpose_text_in_every_language() -> None:
-    for vendor in BUILTIN_VENDORS:
+#: Vendors whose purpose the bundled translations carry (the catalogue's first twenty); the others are shown
+#: in the catalogue's English until they are translated.
+TRANSLATED_VENDORS = [v for v in BUILTIN_VENDORS if "vendor_purpose_" + v.id.replace("-", "_") in TEXTS["en"]]
+
+
+def test_every_translated_vendor_purpose_matches_the_catalogue_and_is_in_every_language() -> None:
+    assert len(TRANSLATED_VENDORS) >= 20
+    for vendor in TRANSLATED_VENDORS:
         key = "vendor_purpose_" + vendor.id.replace("-", "_")
         assert TEXTS["en"].get(key) == vendor.purpose, f"en.json: {key} differs from the catalog"
         for lang in LANGUAGES:
             assert TEXTS[lang].get(key, "").strip(), f"{lang}.json: missing {key}"
             if lang != "en":
                 assert TEXTS[lang][key] != vendor.purpose, f"{lang}.json: {key} is left in English"
+
+
+def test_every_vendor_purpose_key_in_the_translations_names_a_built_in_vendor() -> None:
+    ids = {"vendor_purpose_" + v.id.replace("-", "_") for v in BUILTIN_VENDORS}
+    assert {k for k in TEXTS["en"] if k.startswith("vendor_purpose_")} <= ids
+
+
+def test_an_untranslated_built_in_purpose_is_shown_in_the_catalogues_english() -> None:
+    r = renderer()
+    untranslated = next(v for v in BUILTIN_VENDORS if v not in TRANSLATED_VENDORS)
+    assert r._purpose("de", untranslated) == untranslated.purpose
 
 
 @pytest.mark.anyio

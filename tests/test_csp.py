@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cookiegate.catalog import TagRegistry
+from cookiegate.policy._catalog import TagRegistry
 from cookiegate.policy._categories import OPTIONAL_CATEGORIES
 from cookiegate.policy._consent_mode import ConsentModeClassifier
 from cookiegate.policy._csp import CspBuilder

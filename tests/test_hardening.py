@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from cookiegate import CookieGateMiddleware
-from cookiegate.catalog import Vendor
+from cookiegate.policy._catalog import Vendor
 from cookiegate.policy._consent import Choice, ConsentCodec
 
 from .helpers import IP, KEY, PAGE, fetches, make_config

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 
 import pytest
 
-from cookiegate.catalog import Vendor
+from cookiegate.policy._catalog import Vendor
 from cookiegate.policy._decision import Permissions
 from cookiegate.rewrite import (
     Handlers,

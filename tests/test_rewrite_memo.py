@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cookiegate.catalog import Vendor
+from cookiegate.policy._catalog import Vendor
 from cookiegate.rewrite import Limits
 from cookiegate.rewrite._memo import memos_for
 from cookiegate.rewrite._regions import SCRIPT

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.pages import static_page
-from cookiegate.catalog import Vendor
+from cookiegate.policy._catalog import Vendor
 from cookiegate.rewrite import HtmlRewriter, Limits, TagEvent
 from cookiegate.rewrite._memo import Memos, PageResult, memos_for
 from tests.test_rewrite import EVERY_CATEGORY, TableClassifier, make, realistic_page

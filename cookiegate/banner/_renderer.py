@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from .._http import header_value, read_cookie
 from .._resources import banner_assets_dir
-from ..catalog import BUILTIN_VENDORS, Vendor
+from ..policy._catalog import BUILTIN_VENDORS, Vendor
 from ..policy._categories import OPTIONAL_CATEGORIES
 from ..policy._consent_mode import GOOGLE_CONSENT_MODE_VENDORS, consent_mode_state
 from ..policy._decision import Decision, decide

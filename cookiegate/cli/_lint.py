@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from .._config import Config, ConfigError, config_from_mapping
 from ..banner._renderer import BannerRenderer, Viewer
-from ..catalog import TagRegistry, Vendor
+from ..policy._catalog import TagRegistry, Vendor
 from ..policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, OPTIONAL_CATEGORIES, SOCIAL
 from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import BUILTIN_REGIMES, Jurisdiction, Regime

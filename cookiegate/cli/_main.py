@@ -69,7 +69,7 @@ def _consent_arg(args: argparse.Namespace) -> str:
 
 
 def _tags(args: argparse.Namespace) -> int:
-    from ..catalog import TagRegistry
+    from ..policy._catalog import TagRegistry
     from ..policy._jurisdiction import Jurisdiction
     from ..policy._tag_matrix import (
         build_matrix,
@@ -107,7 +107,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from ..catalog import TagRegistry
+    from ..policy._catalog import TagRegistry
     from ._scan import ScanError, format_report, scan
 
     config = load_config(args.config, demo=True)

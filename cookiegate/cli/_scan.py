@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from ..catalog import TagRegistry
+from ..policy._catalog import TagRegistry
 from ..policy._categories import NECESSARY
 from ..policy._tag_matrix import parse_consent
 

@@ -15,7 +15,7 @@ from typing import Final
 from .._runtime import Gateway
 from .._types import Headers, Message, Scope, Send
 from .._visit import Visit
-from ..catalog import Vendor
+from ..policy._catalog import Vendor
 from ..policy._decision import Decision, strictest
 from ..rewrite import Handlers, HtmlRewriter, Settings, Utf16Rewriter, could_start_a_bom, utf16_codec
 from ._files import send_path, send_zerocopy

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Final
 
 from .._types import Headers
-from ..catalog import Vendor
+from ..policy._catalog import Vendor
 from ..policy._decision import Permissions
 from ..rewrite import attribute_urls
 

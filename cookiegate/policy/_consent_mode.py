@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Final
 
-from ..catalog import TagRegistry, Vendor
+from ._catalog import TagRegistry, Vendor
 from ._categories import ADS, ANALYTICS, FUNCTIONAL, NECESSARY
 
 #: Google's own tags, which read Consent Mode and may load in the denied state in "advanced" mode.

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from ..catalog import TagRegistry, Vendor
+from ._catalog import TagRegistry, Vendor
 from ._categories import NECESSARY, OPTIONAL_CATEGORIES
 from ._consent import Choice
 from ._decision import Decision, decide

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .._cache import BoundedCache
 from .._urls import normalize_url
-from ..catalog import Vendor
+from ..policy._catalog import Vendor
 from ..policy._decision import Permissions
 from ._attrs import attribute_urls, decode, fetches
 from ._memo import Blocked, Memos

@@ -14,7 +14,7 @@ import weakref
 from dataclasses import dataclass
 
 from .._cache import BoundedCache
-from ..catalog import Vendor
+from ..policy._catalog import Vendor
 from ..policy._decision import Permissions
 from ._settings import Limits, TagEvent
 

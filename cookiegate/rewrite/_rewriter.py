@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from ..catalog import Vendor
+from ..policy._catalog import Vendor
 from . import _backend, _memo
 from ._attrs import decode
 from ._edits import Edit, apply

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from ..catalog import Vendor
+from ..policy._catalog import Vendor
 from ..policy._decision import Permissions
 
 

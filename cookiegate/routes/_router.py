@@ -8,7 +8,8 @@ from typing import Any, Final
 from .._http import BadRequest, respond, respond_error
 from .._runtime import Gateway
 from .._types import Receive, Scope, Send
-from ..admin import PREVIEW_HEADER, Admin
+from ..admin._admin import Admin
+from ..admin._auth import PREVIEW_HEADER
 from . import _consent, _health, _pages, _records, _reports
 
 Handler = Callable[[Gateway, Scope, Receive, Send], Awaitable[None]]
