@@ -21,6 +21,7 @@ from ._visitor import TrustedProxies
 from .policy._catalog import BUILTIN_VENDORS, Vendor
 from .policy._categories import NECESSARY
 from .policy._cookie_database import bundled_database
+from .policy._decision import UNCLASSIFIED_MODES, UnclassifiedMode
 from .policy._jurisdiction import validate_regime_table
 from .policy._vendor_data import VendorDataError, vendor_from_entry
 
@@ -90,6 +91,13 @@ class Config:
     prefix: str = "/cookiegate/"
     #: The site's own tag registry (``[[tags]]``), matched before the built-in catalog.
     tags: tuple[Vendor, ...] = ()
+    #: What a third-party host that neither ``[[tags]]`` nor the catalogue claims gets: ``block`` (wherever the
+    #: visitor's regime asks consent, and after "Accept all" too: no purpose was disclosed for it) or ``ads``
+    #: (treated as the strictest category). Regimes that ask no consent let it through either way.
+    unclassified: UnclassifiedMode = "block"
+    #: A directory holding the site's copy of the Open Cookie Database (``open-cookie-database.csv``, kept up to
+    #: date with ``cookiegate catalog update-cookies``) to classify cookies nobody claims; ``None``: the bundled copy.
+    cookie_database: str | None = None
     #: Regime overrides: ``{"US-VA": "opt-out", "JP": "opt-in", "default": "notice"}``.
     regimes: Mapping[str, str] = field(default_factory=dict)
     #: The Content-Security-Policy the gateway adds to pages: ``report-only`` reports what would leak, ``enforce``
@@ -224,6 +232,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("ip_log_mode: expected truncate, hash or none")
     if not re.fullmatch(r"/([A-Za-z0-9._~-]+/)+", cfg.prefix):
         raise ConfigError(f"prefix: {cfg.prefix!r} must look like /cookiegate/ (leading and trailing slash)")
+    if cfg.unclassified not in UNCLASSIFIED_MODES:
+        raise ConfigError(f"unclassified: expected {' or '.join(UNCLASSIFIED_MODES)}, not {cfg.unclassified!r}")
     if cfg.csp_mode not in ("report-only", "enforce", "off"):
         raise ConfigError("csp_mode: expected report-only, enforce or off")
     for src in cfg.csp_allow:
@@ -315,6 +325,8 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "log_spool_dir": (str,),
     "prefix": (str,),
     "tags": (list,),
+    "unclassified": (str,),
+    "cookie_database": (str,),
     "regimes": (dict,),
     "csp_mode": (str,),
     "csp_allow": (list,),
@@ -352,7 +364,7 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
                     raise ConfigError(f"regimes.{k}: expected a regime name")
         elif key == "policy_revision":
             kwargs[key] = str(value)
-        elif key == "geoip_database" and base_dir is not None:
+        elif key in ("geoip_database", "cookie_database") and base_dir is not None:
             kwargs[key] = str((base_dir / value).resolve()) if not os.path.isabs(value) else value
         else:
             kwargs[key] = value

@@ -14,8 +14,10 @@ from .banner._renderer import BannerRenderer
 from .policy._catalog import TagRegistry
 from .policy._consent import ConsentCodec
 from .policy._consent_mode import ConsentModeClassifier
+from .policy._cookie_database import site_database
 from .policy._csp import CspBuilder
 from .policy._jurisdiction import Jurisdiction
+from .policy._site import SiteHosts
 from .store import DecisionStore, open_store
 
 
@@ -35,7 +37,9 @@ class Gateway:
         self.geo = GeoResolver(config.geoip_database)
         self.decisions = DecisionCache(self.geo)
         self.jurisdiction = Jurisdiction(config.regimes)
-        self.registry = TagRegistry.builtin(config.tags)
+        self.registry = TagRegistry.builtin(config.tags, cookie_database=site_database(config.cookie_database))
+        #: The hosts that are the site's own on every request (``cookie_domain``, ``csp_allow``).
+        self.site = SiteHosts.of(config.cookie_domain, config.csp_allow)
         self.renderer = BannerRenderer(
             prefix=config.prefix,
             vendors=self.registry.vendors,
@@ -46,10 +50,12 @@ class Gateway:
         self.classifier: TagRegistry | ConsentModeClassifier = (
             ConsentModeClassifier(self.registry) if config.consent_mode == "advanced" else self.registry
         )
+        listing = self.registry.csp
         self.csp = CspBuilder(
             allow=config.csp_allow,
             report_uri=config.prefix + "csp-report",
             hosts_for=self.classifier.hosts_for_categories,
+            version=lambda: listing.version,
         )
         self.store: DecisionStore = open_store(config.log_url, spool_dir=config.log_spool_dir)
         self.store_ready = False

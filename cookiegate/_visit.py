@@ -215,6 +215,7 @@ class Visit:
                     choice=self.choice,
                     gpc=self.gpc,
                     is_bot=is_bot_user_agent(header_value(self._headers, b"user-agent")),
+                    unclassified=self.gateway.config.unclassified,
                 )
                 digest = self._digest  # set only when the cache was asked (and missed)
                 if digest and not self._degraded and decision.location.country is not None:

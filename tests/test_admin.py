@@ -162,7 +162,7 @@ async def test_admin_preview_decides_as_the_chosen_visitor_and_hides_the_token_f
     assert seen[0]["country"] == "FR"
     assert b"authorization" not in seen[0]["headers"] and b"cookiegate-preview" not in seen[0]["headers"]
     assert "google-analytics=blocked" in eu.headers["cookiegate-decision"]
-    assert eu.headers["cookiegate-decision"].endswith("allowed=necessary")
+    assert eu.headers["cookiegate-decision"].endswith("allowed=necessary, unclassified=blocked")
     assert "google-analytics=fired" in accepted.headers["cookiegate-decision"]
     assert "allowed=analytics+necessary" in accepted.headers["cookiegate-decision"]
 

@@ -9,6 +9,7 @@ import pytest
 
 from cookiegate.policy._catalog import Vendor
 from cookiegate.policy._decision import Permissions
+from cookiegate.policy._site import SiteHosts
 from cookiegate.rewrite import (
     Handlers,
     HtmlRewriter,
@@ -19,6 +20,7 @@ from cookiegate.rewrite import (
     Utf16Rewriter,
     utf16_codec,
 )
+from cookiegate.rewrite._settings import DEFAULT_LIMITS, NO_SITE
 
 # Each test runs on the C skip scan and on the pure-Python scan that specifies it.
 pytestmark = pytest.mark.usefixtures("scan_backend")
@@ -55,12 +57,15 @@ class TableClassifier:
 
 
 def make(classifier: object, allowed: Collection[str] = (), *, head: bytes = b"", body: bytes = b"",
-         placeholder: Placeholder | None = None, limits: Limits | None = None) -> HtmlRewriter:
-    """A rewriter for a visitor who allows ``allowed`` (and ``necessary``); allowing every category means that
-    nothing at all can be refused (``Permissions.everything``)."""
+         placeholder: Placeholder | None = None, limits: Limits | None = None, unclassified: bool | None = None,
+         site: SiteHosts = NO_SITE, host: str = "") -> HtmlRewriter:
+    """A rewriter for a visitor who allows ``allowed`` (and ``necessary``); unclassified third parties load when
+    ``unclassified`` says so (default: when every category is allowed, as where no consent is asked)."""
     categories = frozenset(allowed) | {"necessary"}
-    permissions = Permissions(categories, unclassified=categories.issuperset(EVERY_CATEGORY))
-    settings = Settings(classifier, permissions) if limits is None else Settings(classifier, permissions, limits)  # type: ignore[arg-type]
+    if unclassified is None:
+        unclassified = categories.issuperset(EVERY_CATEGORY)
+    permissions = Permissions(categories, unclassified=unclassified)
+    settings = Settings(classifier, permissions, limits or DEFAULT_LIMITS, site=site, host=host)  # type: ignore[arg-type]
     return HtmlRewriter(settings, Handlers(head, body, placeholder))
 
 

@@ -112,7 +112,7 @@ class Dashboard:
         choice = choice_for(
             consent, regime_key=regime.key, regime_kind=regime.kind, policy_revision=gw.config.policy_revision
         )
-        decision = decide(location=location, regime=regime, choice=choice, gpc=gpc)
+        decision = decide(location=location, regime=regime, choice=choice, gpc=gpc, unclassified=gw.config.unclassified)
         return {
             "decision": decision,
             "rows": tag_rows(gw.registry, decision),

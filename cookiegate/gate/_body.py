@@ -12,12 +12,22 @@ import re
 from collections.abc import Awaitable
 from typing import Final
 
+from .._http import header_value
 from .._runtime import Gateway
 from .._types import Headers, Message, Scope, Send
 from .._visit import Visit
 from ..policy._catalog import Vendor
 from ..policy._decision import Decision, strictest
-from ..rewrite import Handlers, HtmlRewriter, Settings, Utf16Rewriter, could_start_a_bom, utf16_codec
+from ..policy._site import request_host
+from ..rewrite import (
+    Handlers,
+    HtmlRewriter,
+    Settings,
+    Utf16Rewriter,
+    could_start_a_bom,
+    url_refusal,
+    utf16_codec,
+)
 from ._files import send_path, send_zerocopy
 from ._headers import (
     HTML_PAGE,
@@ -130,8 +140,7 @@ class ResponseGate:
             headers = filter_cookies(headers, self.gateway.registry.category_for_cookie,
                                      self.gateway.config.cookie_name, decision.permissions, self._cookie_error)
         if any(k == b"link" or k == b"refresh" for k, _ in headers):
-            headers = filter_fetching(headers, self.gateway.registry.vendor_for_url, decision.permissions,
-                                      self._header_error)
+            headers = filter_fetching(headers, url_refusal(self._settings(decision)), self._header_error)
         # Which cookies survive (and, for a page, which tags) depends on the visitor's consent: a shared cache
         # must not hand one visitor's page or (tracker) Set-Cookie to another.
         headers = personalize(headers)
@@ -211,6 +220,12 @@ class ResponseGate:
         path = self.scope.get("path", "/") or "/"
         return str(path) + ("?" + qs.decode("latin-1") if qs else "")
 
+    def _settings(self, decision: Decision) -> Settings:
+        """What the rewriter (and the headers' URLs) are decided with for this request."""
+        gateway = self.gateway
+        host = request_host(header_value(self.scope.get("headers", ()), b"host"))
+        return Settings(gateway.classifier, decision.permissions, site=gateway.site, host=host)
+
     def _make_rewriter(self, decision: Decision) -> HtmlRewriter:
         renderer = self.gateway.renderer
         next_path = self.next_path
@@ -220,7 +235,7 @@ class ResponseGate:
             return renderer.placeholder(visit, vendor, category, next_path=next_path).encode("utf-8")
 
         return HtmlRewriter(
-            Settings(self.gateway.classifier, decision.permissions),
+            self._settings(decision),
             Handlers(
                 head=renderer.head_bytes(visit, decision),
                 body=renderer.body_bytes(visit, decision, next_path=next_path),
@@ -286,8 +301,11 @@ class ResponseGate:
             return
         decision = self._decide()
         country, regime = decision.location.country, decision.regime.key
+        outcomes = self.rewriter.outcomes()
+        # Every vendor on the site's pages, fired or not, is one the CSP lists for whoever allows it.
+        self.gateway.registry.csp.see(outcomes)
         if self.visit.preview is None:  # admin previews and scans must not skew the marketers' counts
-            self.gateway.counters.tags(self.rewriter.outcomes(), country=country, regime=regime)
+            self.gateway.counters.tags(outcomes, country=country, regime=regime)
         if not decision_log.isEnabledFor(logging.DEBUG):
             return
         for event in self.rewriter.events:
@@ -320,13 +338,15 @@ class ResponseGate:
             await self.send({"type": "http.response.body", "body": out, "more_body": more})
 
     def _decision_header(self) -> bytes:
-        """``vendor=fired|blocked`` for every tag the rewriter saw, then the allowed categories."""
+        """``key=fired|blocked`` for every tag the rewriter saw (its outcome key: the vendor id,
+        ``unclassified:<host>`` or ``explicit:<category>``; a key counts as fired only if none of its tags was
+        blocked), then the allowed categories and what unclassified third parties get."""
         seen: dict[str, str] = {}
-        for event in self.rewriter.events if self.rewriter is not None else ():
-            name = event.vendor_id or f"explicit:{event.category}"
-            # A vendor counts as fired only if none of its tags was blocked.
-            if seen.get(name) != "blocked":
-                seen[name] = "fired" if event.fired else "blocked"
-        parts = [f"{name}={state}" for name, state in sorted(seen.items())]
-        parts.append("allowed=" + "+".join(sorted(self._decide().allowed)))
+        for key, fired in self.rewriter.outcomes() if self.rewriter is not None else ():
+            if seen.get(key) != "blocked":
+                seen[key] = "fired" if fired else "blocked"
+        parts = [f"{key}={state}" for key, state in sorted(seen.items())]
+        decision = self._decide()
+        parts.append("allowed=" + "+".join(sorted(decision.allowed)))
+        parts.append("unclassified=" + ("allowed" if decision.permissions.unclassified else "blocked"))
         return ", ".join(parts).encode("latin-1", "replace")

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Final
 
 from .._types import Headers
-from ..policy._catalog import Vendor
 from ..policy._decision import Permissions
 from ..rewrite import attribute_urls
 
@@ -168,30 +167,23 @@ def filter_cookies(
     return kept
 
 
-def filter_fetching(
-    headers: Headers, vendor_for_url: Callable[[str], Vendor | None], permissions: Permissions,
-    on_error: Callable[[], None],
-) -> Headers:
-    """Drop what in ``Link`` and ``Refresh`` headers would reach a refused vendor: a preload, prefetch or
-    preconnect of a vendor's script, pixel or host, or a refresh to it. A browser acts on these itself, before
-    and whatever the body says."""
+def filter_fetching(headers: Headers, refused: Callable[[str], bool], on_error: Callable[[], None]) -> Headers:
+    """Drop what in ``Link`` and ``Refresh`` headers would reach a refused vendor or an unclassified third party
+    (``refused``): a preload, prefetch or preconnect of a script, pixel or host, or a refresh to it. A browser acts
+    on these itself, before and whatever the body says."""
 
-    def refused(urls: list[str] | None) -> bool:
-        for url in urls or ():
-            vendor = vendor_for_url(url)
-            if vendor is not None and not permissions.fires(vendor.id, vendor.category):
-                return True
-        return False
+    def any_refused(urls: list[str] | None) -> bool:
+        return any(refused(url) for url in urls or ())
 
     kept: Headers = []
     for key, value in headers:
         try:
             if key == b"link":
-                links = [link for link in split_link_header(value) if not refused(link_fetches(link))]
+                links = [link for link in split_link_header(value) if not any_refused(link_fetches(link))]
                 if not links:
                     continue
                 value = b", ".join(links)
-            elif key == b"refresh" and refused(refresh_fetches(value)):
+            elif key == b"refresh" and any_refused(refresh_fetches(value)):
                 continue
         except Exception:
             on_error()  # never fail the page: a header that cannot be read for vendors is not sent

@@ -35,6 +35,7 @@ from typing import Final
 
 from .._urls import split_url
 from ._cookie_database import CookieDatabase, bundled_database
+from ._csp_listing import CspListing
 from ._patterns import check_vendor as _check_vendor
 from ._patterns import clean_host as _clean_host
 from ._patterns import required_literal as _required_literal
@@ -72,8 +73,8 @@ class TagRegistry:
 
     ``cookie_database`` (the bundled Open Cookie Database for :meth:`builtin`) names the cookies no vendor
     claims: :meth:`vendor_for_cookie` asks it last. ``csp_listed`` (every vendor when ``None``) are the vendor
-    ids whose hosts :meth:`hosts_for_categories` gives the CSP: a header must stay within a proxy's buffer,
-    and the whole catalogue's hosts would not.
+    ids whose hosts :meth:`hosts_for_categories` always gives the CSP; vendors seen on pages join them within a
+    budget (:attr:`csp`): a header must stay within a proxy's buffer, and the whole catalogue's hosts would not.
     """
 
     vendors: tuple[Vendor, ...]
@@ -166,21 +167,24 @@ class TagRegistry:
 
         self._cookie_rx_by_head = {head: alternation(head) for head in heads}
         self._cookie_rx = alternation(None)
-        self._csp_cache: dict[frozenset[str], tuple[str, ...]] = {}
         listed = self._by_id.keys() if csp_listed is None else set(csp_listed)
-        self._csp_vendors = tuple(v for v in self.vendors if v.id in listed)
+        #: Which vendors' hosts the CSP lists: ``csp_listed`` always, then vendors seen on the site's pages and
+        #: ``csp_default`` entries as the header budget allows (the one mutable part: grown by page events).
+        self.csp = CspListing(self.vendors, self._csp_hosts, pinned=listed,
+                              defaults=[v.id for v in self.vendors if v.csp_default and v.id not in listed])
 
     @classmethod
-    def builtin(cls, extra: Sequence[Vendor] = ()) -> TagRegistry:
+    def builtin(cls, extra: Sequence[Vendor] = (), *, cookie_database: CookieDatabase | None = None) -> TagRegistry:
         """The built-in catalog, preceded by ``extra`` (the site's own ``[[tags]]``), which win conflicts;
-        cookies nobody claims are looked up in the bundled Open Cookie Database.
+        cookies nobody claims are looked up in ``cookie_database`` (default: the bundled Open Cookie Database).
 
-        The CSP lists the site's own tags (a catalogue id re-declared in ``[[tags]]`` counts) and the catalogue
-        entries marked ``csp_default``, the most common vendors; any other entry's hosts join it once the site
-        names that entry in its ``[[tags]]``.
+        The CSP lists the site's own tags (a catalogue id re-declared in ``[[tags]]`` counts), the vendors seen on
+        the site's pages, and the catalogue entries marked ``csp_default`` (the most common vendors) as the header
+        budget allows.
         """
-        listed = {v.id for v in extra} | {v.id for v in BUILTIN_VENDORS if v.csp_default}
-        return cls((*extra, *BUILTIN_VENDORS), cookie_database=bundled_database(), csp_listed=listed)
+        listed = {v.id for v in extra}
+        database = cookie_database if cookie_database is not None else bundled_database()
+        return cls((*extra, *BUILTIN_VENDORS), cookie_database=database, csp_listed=listed)
 
     def vendor(self, vendor_id: str) -> Vendor | None:
         """The vendor with this id, or ``None``."""
@@ -277,16 +281,11 @@ class TagRegistry:
 
     def hosts_for_categories(self, categories: Collection[str]) -> tuple[str, ...]:
         """Sorted host suffixes (hosts, shared hosts, url_pattern hosts) of the CSP-listed vendors in
-        ``categories``.
+        ``categories`` (see :class:`~cookiegate.policy._csp_listing.CspListing`).
 
         Each is a suffix: the CSP builder should allow the host and its subdomains (``host *.host``).
         """
-        key = frozenset(categories)
-        cached = self._csp_cache.get(key)
-        if cached is None:
-            hosts = {h for v in self._csp_vendors if v.category in key for h in self._csp_hosts[v.id]}
-            cached = self._csp_cache[key] = tuple(sorted(hosts))
-        return cached
+        return self.csp.hosts_for_categories(categories)
 
 
 #: The built-in catalogue, read once from the package's data files (``cookiegate/policy/vendors/``).

@@ -17,6 +17,11 @@ CATEGORIES: Final[tuple[str, ...]] = (NECESSARY, FUNCTIONAL, ANALYTICS, ADS, SOC
 OPTIONAL_CATEGORIES: Final[tuple[str, ...]] = CATEGORIES[1:]
 
 
+#: What a third-party reference that no registry or catalogue entry claims is decided by: never a category a
+#: visitor is asked about (no purpose was disclosed for it), so a consent to every category does not cover it.
+UNCLASSIFIED: Final = "unclassified"
+
+
 def is_category(name: str) -> bool:
     """True when ``name`` is one of :data:`CATEGORIES`."""
     return name in CATEGORIES

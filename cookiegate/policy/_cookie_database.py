@@ -229,6 +229,21 @@ def bundled_database() -> CookieDatabase:
     return CookieDatabase(parse_rows(path.read_text(encoding="utf-8"), where=str(path)))
 
 
+def site_database(directory: str | os.PathLike[str] | None) -> CookieDatabase:
+    """The copy a site keeps in ``directory`` (its ``cookie_database`` setting), or the bundled one for ``None``;
+    :class:`CookieDatabaseError` when that copy is missing or unusable (start-up stops, loudly)."""
+    if directory is None:
+        return bundled_database()
+    path = Path(directory) / CSV_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CookieDatabaseError(
+            f"{path}: {exc.strerror or exc}; create it with `cookiegate catalog update-cookies FILE|URL`"
+        ) from None
+    return CookieDatabase(parse_rows(text, where=str(path)))
+
+
 # --------------------------------------------------------------------------------------------------------
 # The update path
 

@@ -17,40 +17,45 @@ host still appears nowhere. A host under another listed one is left out
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import lru_cache
+
+from ._csp_listing import outermost
 
 
 class CspBuilder:
-    """Builds (and caches per allowed-category set) the policy header value."""
+    """Builds (and caches per allowed-category set and listing version) the policy header value."""
 
-    __slots__ = ("_allow", "_build", "_encoded", "_hosts_for", "_report_uri")
+    __slots__ = ("_allow", "_build", "_encoded", "_hosts_for", "_report_uri", "_version")
 
     def __init__(
         self,
         *,
         allow: Sequence[str],
         report_uri: str,
-        hosts_for: object,
+        hosts_for: Callable[[frozenset[str]], Collection[str]],
+        version: Callable[[], int] | None = None,
     ) -> None:
+        """``version`` (optional) changes whenever ``hosts_for`` would answer differently: the vendors the
+        policy lists grow as pages show them (:class:`~cookiegate.policy._csp_listing.CspListing`)."""
         self._allow = tuple(allow)
         self._report_uri = report_uri
-        assert callable(hosts_for)
         self._hosts_for = hosts_for
+        self._version = version
         self._build = lru_cache(maxsize=64)(self._compute)
-        self._encoded = lru_cache(maxsize=64)(lambda allowed: self._build(allowed).encode("latin-1"))
+        self._encoded = lru_cache(maxsize=64)(lambda allowed, v: self._build(allowed, v).encode("latin-1"))
 
     def policy(self, allowed: Collection[str]) -> str:
         """The policy for a visitor whose allowed categories are ``allowed``."""
-        return self._build(frozenset(allowed))
+        return self._build(frozenset(allowed), self._version() if self._version is not None else 0)
 
     def header_value(self, allowed: Collection[str]) -> bytes:
-        """:meth:`policy` as the header value (encoded once per allowed-category set)."""
-        encoded: bytes = self._encoded(frozenset(allowed))
+        """:meth:`policy` as the header value (encoded once per allowed-category set and listing)."""
+        encoded: bytes = self._encoded(frozenset(allowed), self._version() if self._version is not None else 0)
         return encoded
 
-    def _compute(self, allowed: frozenset[str]) -> str:
-        hosts = _outermost(self._hosts_for(allowed))
+    def _compute(self, allowed: frozenset[str], version: int) -> str:
+        hosts = outermost(self._hosts_for(allowed))
         # Both the host and its subdomains, on https only.
         vendor_sources = [source for host in hosts for source in (f"https://{host}", f"https://*.{host}")]
         base = ["'self'", *self._allow]
@@ -61,14 +66,3 @@ class CspBuilder:
             f"report-uri {self._report_uri}",
         ]
         return "; ".join(parts)
-
-
-def _outermost(hosts: Collection[str]) -> list[str]:
-    """``hosts`` without those under another one of them (``*.example.com`` covers ``a.example.com``)."""
-    listed = set(hosts)
-    kept = []
-    for host in sorted(listed):
-        labels = host.split(".")
-        if not any(".".join(labels[i:]) in listed for i in range(1, len(labels))):
-            kept.append(host)
-    return kept

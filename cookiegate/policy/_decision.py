@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal
 
-from ._categories import CATEGORIES, NECESSARY, OPTIONAL_CATEGORIES
+from ._categories import ADS, CATEGORIES, NECESSARY, OPTIONAL_CATEGORIES, UNCLASSIFIED
 from ._consent import Choice
 from ._jurisdiction import STRICTEST, Regime
 from ._location import Location
@@ -21,6 +21,11 @@ REASON_CHOICE = "stored choice"
 REASON_GPC = "GPC"
 REASON_BOT = "bot"
 REASON_FAILSAFE = "fail-safe"
+
+#: What an unclassified third party is treated as (``Config.unclassified``): blocked wherever consent is asked,
+#: or as the strictest category a site discloses (ads).
+UnclassifiedMode = Literal["block", "ads"]
+UNCLASSIFIED_MODES: Final[tuple[UnclassifiedMode, ...]] = ("block", "ads")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +46,15 @@ class Permissions:
     unclassified: bool = False
 
     def fires(self, vendor_id: str | None, category: str) -> bool:
-        """Whether a tag of ``vendor_id`` (None: explicit site markup naming only a category) may fire."""
+        """Whether a tag of ``vendor_id`` may fire; None: explicit site markup naming only a category, or, with
+        the category ``unclassified``, a third party nobody classified."""
         if vendor_id is not None:
             if vendor_id in self.vendors_on:
                 return True
             if vendor_id in self.vendors_off:
                 return False
+        elif category == UNCLASSIFIED:
+            return self.unclassified
         return category in self.categories
 
     @property
@@ -113,6 +121,15 @@ def choice_applies(choice: Choice, regime: Regime, category: str) -> bool:
     return category not in regime.opt_in or choice.explicit
 
 
+def unclassified_fires(regime: Regime, allowed: frozenset[str], mode: UnclassifiedMode = "block") -> bool:
+    """Whether a third party nobody classified may load. ``block``: only where the regime asks no consent before
+    any category fires and the visitor refused nothing (no purpose was disclosed for it, so no consent covers it,
+    and any refusal might be its purpose). ``ads``: whenever the strictest category, ads, is allowed."""
+    if mode == "ads":
+        return ADS in allowed
+    return not regime.opt_in and allowed.issuperset(OPTIONAL_CATEGORIES)
+
+
 def decide(
     *,
     location: Location,
@@ -120,8 +137,10 @@ def decide(
     choice: Choice | None,
     gpc: bool = False,
     is_bot: bool = False,
+    unclassified: UnclassifiedMode = "block",
 ) -> Decision:
-    """Combine the regime, the stored choice and the signals into the allowed categories."""
+    """Combine the regime, the stored choice and the signals into the allowed categories (and, by
+    ``unclassified``, what third parties nobody classified get: :func:`unclassified_fires`)."""
     allowed = {NECESSARY}
     reasons = {NECESSARY: REASON_NECESSARY}
     for category in OPTIONAL_CATEGORIES:
@@ -157,7 +176,9 @@ def decide(
         is_bot=is_bot,
         allowed=frozenset(allowed),
         reasons=reasons,
-        permissions=Permissions(frozenset(allowed)),
+        permissions=Permissions(
+            frozenset(allowed), unclassified=unclassified_fires(regime, frozenset(allowed), unclassified)
+        ),
     )
 
 

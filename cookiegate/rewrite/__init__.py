@@ -12,6 +12,7 @@ whole::
 
 from ._attrs import attribute_urls as attribute_urls
 from ._backend import SCAN_BACKEND as SCAN_BACKEND
+from ._judge import url_refusal as url_refusal
 from ._rewriter import HtmlRewriter as HtmlRewriter
 from ._settings import Handlers as Handlers
 from ._settings import Limits as Limits
@@ -35,5 +36,6 @@ __all__ = [
     "Utf16Rewriter",
     "attribute_urls",
     "could_start_a_bom",
+    "url_refusal",
     "utf16_codec",
 ]

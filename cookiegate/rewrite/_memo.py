@@ -2,9 +2,11 @@
 
 A site sends the same asset URLs, start tags, inline snippets, hidden regions and whole pages on every page
 view, and classifying them is most of the cost of a page. A classifier is read-only, so what it said about
-the same bytes never changes; what a region or a page became depends on the permissions too, which are part
-of those keys. Every table is a :class:`~cookiegate._cache.BoundedCache`: a flood of unique markup only
-costs misses.
+the same bytes never changes; the tables are kept per classifier and per site (the hosts it owns). What a
+region or a page became depends on the permissions too, and on the request's host where that alone makes a
+host first party: both are part of those keys (a *token*). A start tag is remembered only when its verdict
+depended on neither. Every table is a :class:`~cookiegate._cache.BoundedCache`: a flood of unique markup
+only costs misses.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ from dataclasses import dataclass
 from .._cache import BoundedCache
 from ..policy._catalog import Vendor
 from ..policy._decision import Permissions
-from ._settings import Limits, TagEvent
+from ..policy._site import SiteHosts
+from ._settings import NO_SITE, Limits, TagEvent
 
 #: A refused tag: the vendor (None for explicit markup) and the category it was refused for.
 Blocked = tuple[Vendor | None, str]
 #: A piece of output that depends on the visitor: (offset in the output, length, which piece, its vendor).
 Mark = tuple[int, int, int, Blocked | None]
+#: What a fetching attribute reaches: its URLs' vendors, and the third-party hosts no vendor claims.
+Reach = tuple[tuple[Vendor, ...], tuple[str, ...]]
+#: What a token stands for: the permissions, and the request's host where it alone makes a host first party.
+TokenKey = tuple[Permissions, str]
 #: A hidden region's key: (kind, name, its bytes, permissions token).
 RegionKey = tuple[int, bytes, bytes, int]
 #: A page's key: (length, first bytes, last bytes, permissions token, placeholders wanted).
@@ -60,21 +67,24 @@ class PageResult:
 class Memos:
     """The tables of one classifier (see the module's docstring)."""
 
-    __slots__ = ("limits", "urls", "tags", "plain", "inline", "regions", "region_lengths", "pages", "_tokens",
-                 "_counter")
+    __slots__ = ("limits", "site", "urls", "tags", "plain", "inline", "regions", "region_lengths", "pages",
+                 "_tokens", "_counter")
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, site: SiteHosts) -> None:
         self.limits = limits
+        self.site = site
         entries = limits.memo_entries
-        #: (attribute, raw value) -> the vendors its URLs reach.
-        self.urls: BoundedCache[tuple[bytes, bytes], tuple[Vendor, ...]] = BoundedCache(entries)
+        #: (attribute, raw value) -> the vendors and third-party hosts its URLs reach.
+        self.urls: BoundedCache[tuple[bytes, bytes], Reach] = BoundedCache(entries)
         #: The bytes of a whole start tag that closed and needed nothing -> its lowercased name (a script's
         #: start tag: nothing yet, its text decides).
         self.tags: BoundedCache[bytes, bytes] = BoundedCache(entries)
         #: Those of them that are simply passed through (no special element): the skip scan consumes them.
         self.plain: BoundedCache[bytes, bytes] = BoundedCache(entries)
-        #: Inline script text -> the vendor it belongs to (or None), in a 1-tuple (None means "not seen").
-        self.inline: BoundedCache[bytes, tuple[Vendor | None]] = BoundedCache(limits.memo_inline_entries)
+        #: Inline script text -> the vendor it belongs to (or None) and the third-party hosts it requests.
+        self.inline: BoundedCache[bytes, tuple[Vendor | None, tuple[str, ...]]] = BoundedCache(
+            limits.memo_inline_entries
+        )
         #: A whole hidden region -> what it became.
         self.regions: BoundedCache[RegionKey, RegionResult] = BoundedCache(limits.memo_region_entries)
         #: (kind, name, first bytes of a remembered region) -> the lengths of remembered regions.
@@ -85,15 +95,17 @@ class Memos:
         self.pages: BoundedCache[PageKey, tuple[PageResult, ...]] = BoundedCache(
             max(1, limits.memo_page_bytes // limits.memo_page_entry), weight=limits.memo_page_bytes
         )
-        self._tokens: BoundedCache[Permissions, int] = BoundedCache(entries)
+        self._tokens: BoundedCache[TokenKey, int] = BoundedCache(entries)
         self._counter = itertools.count()
 
-    def token(self, permissions: Permissions) -> int:
-        """A small number standing for ``permissions`` in the keys of this classifier's tables: hashed once
-        per page rather than at every lookup, and never reused for other permissions."""
-        found = self._tokens.get(permissions)
+    def token(self, permissions: Permissions, context: str = "") -> int:
+        """A small number standing for ``permissions`` and ``context`` (the request's host where it alone makes a
+        host first party) in the keys of these tables: hashed once per page rather than at every lookup, and
+        never reused for others."""
+        key = (permissions, context)
+        found = self._tokens.get(key)
         if found is None:
-            found = self._tokens.put(permissions, next(self._counter))
+            found = self._tokens.put(key, next(self._counter))
         return found
 
     def remember_page(self, key: PageKey, known: PageResult) -> None:
@@ -111,16 +123,17 @@ _MEMOS: weakref.WeakKeyDictionary[object, Memos] = weakref.WeakKeyDictionary()
 _last: tuple[weakref.ref[object], Memos] | None = None
 
 
-def memos_for(classifier: object, limits: Limits) -> Memos | None:
-    """The tables of ``classifier`` (made with ``limits``); None when it cannot be weakly referenced."""
+def memos_for(classifier: object, limits: Limits, site: SiteHosts = NO_SITE) -> Memos | None:
+    """The tables of ``classifier`` for ``site`` (made with ``limits``); None when it cannot be weakly
+    referenced."""
     global _last
     last = _last
-    if last is not None and last[0]() is classifier and last[1].limits is limits:
+    if last is not None and last[0]() is classifier and last[1].limits is limits and last[1].site is site:
         return last[1]  # the one classifier a gateway has, asked once per page view
     try:
         memos = _MEMOS.get(classifier)
-        if memos is None or memos.limits != limits:
-            memos = _MEMOS[classifier] = Memos(limits)
+        if memos is None or memos.limits != limits or memos.site != site:
+            memos = _MEMOS[classifier] = Memos(limits, site)
         _last = (weakref.ref(classifier), memos)
         return memos
     except TypeError:  # not weakly referenceable (or unhashable): classify every time

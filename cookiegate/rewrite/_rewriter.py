@@ -12,12 +12,13 @@ from __future__ import annotations
 import functools
 
 from ..policy._catalog import Vendor
+from ..policy._categories import UNCLASSIFIED
 from . import _backend, _memo
 from ._attrs import decode
 from ._edits import Edit, apply
 from ._hidden import HiddenRegions
-from ._judge import Judge, Verdict
-from ._memo import Blocked, PageResult
+from ._judge import NOTHING, Judge, Verdict
+from ._memo import Blocked, PageResult, Reach
 from ._net import safety_net
 from ._neutralize import activation_edits, neutralize_edits
 from ._page import BODY_MARK, HEAD_MARK, PLACEHOLDER_MARK, Recorder, replay
@@ -36,15 +37,14 @@ class HtmlRewriter(HiddenRegions):
     chunking of the input is the output for the whole document at once. ``document`` rewrites a body given
     whole, and replays what a page seen before became.
 
-    When nothing can be refused (``Permissions.everything``), the rest of the body passes through untouched
-    once the ``<body>`` injection is out and the bytes so far hold no explicit markup: tags after that point
-    are not recorded, and explicit markup first seen in a later chunk of a stream stays inert (the safe side).
+    Every tag is looked at whatever the visitor allowed, so ``events`` holds every tag of the page, fired or
+    blocked, on every path (rewritten, replayed from memory): what the counters and the preview count.
     """
 
     __slots__ = ("_handlers", "_limits", "_memos", "_token", "_tag_memo", "_plain", "_region_memo",
-                 "_region_lengths", "_judge", "_depth", "_skip", "_fast", "_buf", "_head_done",
+                 "_region_lengths", "_judge", "_depth", "_skip", "_buf", "_head_done",
                  "_body_done", "_saw_document", "_finished", "_keep_from", "_edits", "_net_reach", "_placeholders",
-                 "_passthrough", "_recorder", "_fed", "_outcomes", "_settings")
+                 "_recorder", "_fed", "_outcomes", "_settings")
 
     def __init__(self, settings: Settings, handlers: Handlers = _NO_HANDLERS, *, depth: int = 0) -> None:
         """``depth``: how deep this document is nested in ``<iframe srcdoc>`` documents (its tags' verdicts
@@ -53,21 +53,18 @@ class HtmlRewriter(HiddenRegions):
         self._handlers = handlers
         self._limits = limits = settings.limits
         self._depth = depth
-        memos = _memo.memos_for(settings.classifier, limits)
+        memos = _memo.memos_for(settings.classifier, limits, settings.site)
         self._memos = memos
         shared = memos if depth == 0 else None
-        self._token = memos.token(settings.permissions) if memos is not None else -1
+        # (a function of the settings and depth, not a method: the rewriter and its judge hold no cycle)
+        self._judge = judge = Judge(settings, memos, functools.partial(_srcdoc_reach, settings, depth))
+        self._token = memos.token(settings.permissions, judge.context) if memos is not None else -1
         self._tag_memo = shared.tags if shared is not None else None
         #: Start tags the skip scan consumes as it goes (known to need nothing).
         self._plain = shared.plain if shared is not None else None
         self._region_memo = shared.regions if shared is not None else None
         self._region_lengths = shared.region_lengths if shared is not None else None
-        # (a function of the settings and depth, not a method: the rewriter and its judge hold no cycle)
-        self._judge = Judge(settings.classifier, settings.permissions, limits, memos,
-                            functools.partial(_srcdoc_vendor, settings, depth))
         self._skip = _backend.skip
-        #: Nothing can be refused: once the body injection is out, pass the rest through untouched.
-        self._fast = settings.permissions.everything
         self._buf = b""
         self._region: Region | None = None
         self._head_done = self._body_done = self._saw_document = self._finished = False
@@ -76,7 +73,6 @@ class HtmlRewriter(HiddenRegions):
         #: How far the last safety-net pass read (buffer offset before its edits).
         self._net_reach = 0
         self._placeholders = 0
-        self._passthrough = False
         #: Set while a whole page is rewritten to be remembered (see :meth:`document`).
         self._recorder: Recorder | None = None
         self._fed = False
@@ -94,8 +90,6 @@ class HtmlRewriter(HiddenRegions):
         if self._finished:
             raise RuntimeError("feed() after finish()")
         self._fed = True
-        if self._passthrough:
-            return bytes(data)
         self._buf = self._buf + data if self._buf else bytes(data)
         return self._run(final=False)
 
@@ -150,9 +144,10 @@ class HtmlRewriter(HiddenRegions):
         return out
 
     def outcomes(self) -> tuple[tuple[str, bool], ...]:
-        """``(vendor id or "-", fired)`` for every event, in order (call once the body is finished)."""
+        """``(outcome key, fired)`` for every event, in order (call once the body is finished): the vendor id,
+        ``unclassified:<host>`` or ``explicit:<category>`` (:attr:`TagEvent.key`)."""
         if self._outcomes is None or len(self._outcomes) != len(self.events):
-            self._outcomes = tuple((event.vendor_id or "-", event.fired) for event in self.events)
+            self._outcomes = tuple((event.key, event.fired) for event in self.events)
         return self._outcomes
 
     def _replay_page(self, known: PageResult) -> bytes:
@@ -194,16 +189,6 @@ class HtmlRewriter(HiddenRegions):
             pos = self._markup(pos, final, out)
             if pos < 0:
                 break
-            if self._fast and self._body_done and self._region is None:
-                # Nothing can be refused and the banner is in: nothing after this point can change unless
-                # explicit markup wants activating. Without any, the rest goes out as it came.
-                rest = self._buf[pos:]
-                self._fast = False
-                if not _backend.has_explicit_markup(rest):
-                    out.append(rest)
-                    pos = len(self._buf)
-                    self._passthrough = True
-                    break
         if pos < 0:
             pos = self._keep_from
         self._buf = self._buf[pos:]
@@ -329,9 +314,12 @@ class HtmlRewriter(HiddenRegions):
             return pos
         data = self._buf[pos:end]
         verdict: Verdict | None = None
+        judge = self._judge
+        judge.local = False
         if tag.interesting():
             data, verdict = self._rewrite_tag(tag, data, None, out)
-        if verdict is None and memorable and len(data) <= self._limits.memo_value_max:
+        if verdict is None and memorable and not judge.local and len(data) <= self._limits.memo_value_max:
+            # (a tag that needed nothing only because of the request's own host needs something on others)
             self._remember_tag(data, name)
         out.append(data)
         return self._after_start_tag(name, end, final, out)
@@ -398,17 +386,37 @@ class HtmlRewriter(HiddenRegions):
         else:
             edits = neutralize_edits(self._buf, tag, first, verdict, insert=True, tidy=True)
             placeholder = self._handlers.placeholder
-            if placeholder is not None and tag.name in PLACEHOLDER_NAMES:
+            if placeholder is not None and _wants_placeholder(tag.name, vendor, category, b"src" in first):
                 self._placeholders += 1
                 self._put(out, placeholder(vendor, category), PLACEHOLDER_MARK, (vendor, category))
         return (apply(data, edits, tag.start) if edits else data), verdict
 
 
-def _srcdoc_vendor(settings: Settings, depth: int, value: bytes) -> Vendor | None:
-    """An ``<iframe srcdoc>`` is a document: it counts as its first refused tag."""
+def _wants_placeholder(name: bytes, vendor: Vendor | None, category: str, external: bool) -> bool:
+    """Whether a refused tag gets a box that loads it on request: an embed element (iframe, embed, object, video),
+    or the external script of an embed vendor (``embed = true``: a map, a post, a booking widget) that draws one.
+    An unclassified third party gets none: no consent loads it."""
+    if category == UNCLASSIFIED:
+        return False
+    if name in PLACEHOLDER_NAMES:
+        return True
+    return external and name == b"script" and vendor is not None and vendor.embed
+
+
+def _srcdoc_reach(settings: Settings, depth: int, value: bytes) -> Reach:
+    """An ``<iframe srcdoc>`` is a document: it reaches what its first refused tag reaches."""
     if depth >= settings.limits.srcdoc_depth:
-        return None
+        return NOTHING
     inner = HtmlRewriter(settings, depth=depth + 1)
     inner.feed(decode(value).encode("utf-8", "replace"))
     inner.finish()
-    return next((vendor for vendor, _category in inner._judge.blocked if vendor is not None), None)
+    refusals = iter(inner._judge.blocked)  # one per event that did not fire, in the same order
+    for event in inner.events:
+        if event.fired:
+            continue
+        vendor, _category = next(refusals)
+        if vendor is not None:
+            return (vendor,), ()
+        if event.host:
+            return (), (event.host,)
+    return NOTHING

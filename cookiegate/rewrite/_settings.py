@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from ..policy._catalog import Vendor
+from ..policy._categories import UNCLASSIFIED
 from ..policy._decision import Permissions
+from ..policy._site import SiteHosts
 
 
 class TagClassifier(Protocol):
@@ -59,14 +61,26 @@ class Limits:
 DEFAULT_LIMITS: Final = Limits()
 
 
+#: No host is the site's own: every absolute URL that no vendor claims is an unclassified third party.
+NO_SITE: Final = SiteHosts()
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Whom the rewriter asks about tags, what may fire, and its limits: the same for every page of a site
-    but for the permissions, which are the visitor's."""
+    but for the permissions, which are the visitor's, and the host the request was made to.
+
+    A reference to a host that the classifier gives no vendor and that is not the site's own (``site``, or the
+    request's ``host``) is an unclassified third party, decided by ``Permissions.unclassified``.
+    """
 
     classifier: TagClassifier
     permissions: Permissions
     limits: Limits = DEFAULT_LIMITS
+    #: The hosts that are the site's own on every request (``cookie_domain``, ``csp_allow``).
+    site: SiteHosts = NO_SITE
+    #: The host this request was made to (normalized, no port); ``""``: none is the page's own.
+    host: str = ""
 
 
 #: Draws the box shown instead of a refused embed (an iframe, a video …): ``(vendor, category) -> HTML``.
@@ -85,10 +99,27 @@ class Handlers:
     placeholder: Placeholder | None = None
 
 
+#: The outcome-key prefixes of tags without a vendor: an unclassified third party's host, explicit markup's
+#: category.
+UNCLASSIFIED_KEY: Final = UNCLASSIFIED + ":"
+EXPLICIT_KEY: Final = "explicit:"
+
+
 @dataclass(frozen=True, slots=True)
 class TagEvent:
-    """One recognised tag: which vendor and category, and whether it was let through."""
+    """One recognised tag: which vendor and category, whether it was let through, and for an unclassified third
+    party (``vendor_id=None, category="unclassified"``) its host."""
 
-    vendor_id: str | None  # None for explicit markup without a vendor
+    vendor_id: str | None  # None for explicit markup without a vendor, and for an unclassified third party
     category: str
     fired: bool  # False when neutralized
+    host: str = ""
+
+    @property
+    def key(self) -> str:
+        """What the counters count it under: the vendor id, ``unclassified:<host>`` or ``explicit:<category>``."""
+        if self.vendor_id:
+            return self.vendor_id
+        if self.category == UNCLASSIFIED:
+            return UNCLASSIFIED_KEY + self.host
+        return EXPLICIT_KEY + self.category
