@@ -386,7 +386,10 @@ def stream_memory_peak(size: int) -> tuple[int, int]:
     # The rewriter's memo tables are process-wide and capped (they fill up once, whatever the page size):
     # switched off here so that the peak is what one request holds.
     memos_for = _memo.memos_for
-    _memo.memos_for = lambda classifier, limits, site: None
+    def no_memos(classifier: object, limits: Any, site: Any = None) -> None:
+        return None
+
+    _memo.memos_for = no_memos
     try:
         gc.collect()
         tracemalloc.start()

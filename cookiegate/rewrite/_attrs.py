@@ -39,9 +39,22 @@ def attribute_urls(element: bytes, attr: bytes, value: bytes) -> list[str]:
     return [url for url in map(normalize_url, raw_urls(element, attr, value)) if url]
 
 
+#: ``<link>`` relations that name a page (navigation or annotation, https://html.spec.whatwg.org/#linkTypes): a
+#: link whose every relation is one of them fetches nothing (a canonical URL, another language's page).
+_ANNOTATION_RELS: Final = frozenset(
+    {"alternate", "amphtml", "author", "bookmark", "canonical", "external", "help", "license", "me", "next",
+     "nofollow", "noopener", "noreferrer", "opener", "prev", "privacy-policy", "shortlink", "tag",
+     "terms-of-service", "webmention", "pingback", "index", "first", "last", "up", "home", "archives"}
+)
+
+
 def fetches(element: bytes, attr: bytes, first: dict[bytes, bytes | None]) -> bool:
-    """Whether ``attr`` on ``element`` makes the browser fetch (links and forms navigate: not fetches)."""
+    """Whether ``attr`` on ``element`` makes the browser fetch (links and forms navigate: not fetches, nor does
+    a ``<link>`` that only names a page, such as ``rel=canonical`` or ``rel=alternate hreflang=…``)."""
     if attr == b"href" or attr == b"xlink:href":
+        if element == b"link":
+            rels = decode(first.get(b"rel") or b"").lower().split()
+            return not rels or not _ANNOTATION_RELS.issuperset(rels)
         return element not in NAVIGATION_ELEMENTS
     if attr == b"content":
         equiv = first.get(b"http-equiv")

@@ -43,7 +43,7 @@ class Judge:
     """Decides tags for one page, and records each decision (``events``) and each refusal (``blocked``)."""
 
     __slots__ = ("_classifier", "_permissions", "_limits", "_site", "_urls", "_inline", "_srcdoc", "events",
-                 "blocked", "context", "local")
+                 "blocked", "context", "local", "verdicts")
 
     def __init__(self, settings: Settings, memos: Memos | None, srcdoc: Callable[[bytes], Reach]) -> None:
         self._classifier = settings.classifier
@@ -65,6 +65,8 @@ class Judge:
         self.context = host if host and not self._site.owns(host) else ""
         #: Set when a verdict depended on :attr:`context` (it cannot be remembered for other requests).
         self.local = False
+        #: When a list: every recorded verdict and whether it fired (an ``<iframe srcdoc>`` document's).
+        self.verdicts: list[tuple[Verdict, bool]] | None = None
 
     def fires(self, vendor: Vendor | None, category: str) -> bool:
         """Whether the visitor's permissions let a tag of ``vendor`` decided by ``category`` fire."""
@@ -76,6 +78,8 @@ class Judge:
         self.events.append(TagEvent(vendor.id if vendor else None, verdict.category, fired, verdict.host))
         if not fired:
             self.blocked.append((vendor, verdict.category))
+        if self.verdicts is not None:
+            self.verdicts.append((verdict, fired))
 
     def classify(self, name: bytes, first: dict[bytes, bytes | None], inline: bytes | None) -> Verdict | None:
         """The verdict on a start tag (its first attribute values; ``inline``: a script's text), or None."""

@@ -404,19 +404,17 @@ def _wants_placeholder(name: bytes, vendor: Vendor | None, category: str, extern
 
 
 def _srcdoc_reach(settings: Settings, depth: int, value: bytes) -> Reach:
-    """An ``<iframe srcdoc>`` is a document: it reaches what its first refused tag reaches."""
+    """An ``<iframe srcdoc>`` is a document: it reaches what its first refused tag reaches, else its first tag."""
     if depth >= settings.limits.srcdoc_depth:
         return NOTHING
     inner = HtmlRewriter(settings, depth=depth + 1)
+    verdicts: list[tuple[Verdict, bool]] = []
+    inner._judge.verdicts = verdicts
     inner.feed(decode(value).encode("utf-8", "replace"))
     inner.finish()
-    refusals = iter(inner._judge.blocked)  # one per event that did not fire, in the same order
-    for event in inner.events:
-        if event.fired:
-            continue
-        vendor, _category = next(refusals)
-        if vendor is not None:
-            return (vendor,), ()
-        if event.host:
-            return (), (event.host,)
+    for verdict, _fired in sorted(verdicts, key=lambda found: found[1]):  # the refused first, in document order
+        if verdict.vendor is not None:
+            return (verdict.vendor,), ()
+        if verdict.host:
+            return (), (verdict.host,)
     return NOTHING
