@@ -32,6 +32,35 @@ def test_each_bad_fixture_breaks_exactly_its_rules(fixture: str, rules: set[str]
     assert {v.rule for v in violations} == rules, "\n".join(map(str, violations))
 
 
+def test_a_table_that_only_names_a_catalogue_entry_breaks_nothing() -> None:
+    assert lint_file(FIXTURES / "catalogue_ids_only.toml") == []
+
+
+def test_a_catalogue_entry_marked_necessary_whose_identifiers_serve_ads_is_warned_about(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    violations = lint_file(FIXTURES / "necessary_with_identifiers.toml")
+    assert violations and all(v.warning for v in violations)
+    assert {(v.rule, v.where) for v in violations} == {
+        ("necessary-only-essential", "tags.google-recaptcha"),
+        ("tag-category", "tags.google-recaptcha"),
+        ("tag-category", "tags.google-tag-manager"),
+    }
+    (identifiers,) = [v for v in violations if v.rule == "necessary-only-essential"]
+    assert "also serve ads" in identifiers.message
+    assert main(["lint", "--config", str(FIXTURES / "necessary_with_identifiers.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING   necessary-only-essential: tags.google-recaptcha" in out and "VIOLATION" not in out
+
+
+def test_a_necessary_entry_is_warned_about_only_when_its_identifiers_serve_other_purposes(tmp_path: Path) -> None:
+    config = tmp_path / "cookiegate.toml"
+    config.write_text('[[tags]]\nid = "stripe"\ncategory = "necessary"\n\n[[tags]]\nid = "paypal"\n')
+    assert [(v.rule, v.where, v.warning) for v in lint_file(config)] == [
+        ("necessary-only-essential", "tags.paypal", True)
+    ]
+
+
 def test_the_good_fixture_and_the_demo_config_pass_every_rule() -> None:
     assert lint_file(FIXTURES / "good.toml") == []
     assert lint_config(Config.demo()) == []

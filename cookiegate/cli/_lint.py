@@ -3,10 +3,14 @@
 Rules (each has an id, printed with every violation):
 
 ``config``                    the configuration loads at all.
-``tag-category``              every ``[[tags]]`` entry has a category (functional, analytics, ads, social), and
-                              no tag files a catalog vendor's host or id under a less sensitive category.
-``necessary-only-essential``  no tag is marked ``necessary``: that category is for what the site cannot work
-                              without, and it can never be refused.
+``tag-category``              every new ``[[tags]]`` entry has a category (functional, analytics, ads, social), and
+                              no tag files a catalog vendor's host under a less sensitive category. A table that
+                              names a catalogue id overrides that entry (its category and hosts come from it); a
+                              less sensitive category there is the operator's choice, and only warned about.
+``necessary-only-essential``  no new tag is marked ``necessary``: that category is for what the site cannot work
+                              without, and it can never be refused. A catalogue entry the site marks necessary
+                              (reCAPTCHA on a form that needs it) is warned about when its identifiers also serve
+                              other purposes (its ``identifiers_for``).
 ``vendor-hosts``              every vendor host is known: a tag says which hosts it talks to (or is a
                               first-party ``src``), its hosts are plain host names, and ``csp_allow`` (allowed
                               for everyone) admits no tracker host.
@@ -31,7 +35,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Final
 
-from .._config import Config, ConfigError, config_from_mapping
+from .._config import BUILTIN_BY_ID, Config, ConfigError, config_from_mapping
 from ..banner._renderer import BannerRenderer, Viewer
 from ..policy._catalog import TagRegistry, Vendor
 from ..policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, OPTIONAL_CATEGORIES, SOCIAL
@@ -60,11 +64,13 @@ _HOST: Final = re.compile(r"(?:\*\.)?[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One broken rule: its id, where (a key, a tag, a place) and what to do."""
+    """One broken rule: its id, where (a key, a tag, a place) and what to do. A ``warning`` names a choice the
+    configuration may make on purpose: reported, but ``lint`` does not fail on it."""
 
     rule: str
     where: str
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.where}: {self.message}"
@@ -124,6 +130,10 @@ def _raw_tag(index: int, raw: object) -> list[Violation]:
     if not isinstance(raw, dict):
         return [Violation("config", f"tags[{index}]", "expected a table")]
     where = f"tags.{raw.get('id') or index}"
+    if raw.get("id") in BUILTIN_BY_ID:
+        # Names a catalogue entry: it lists or overrides that entry, whose category and hosts it keeps unless it
+        # gives its own (the loader checks those; the loaded configuration is linted below).
+        return []
     out: list[Violation] = []
     category = raw.get("category")
     if category is None:
@@ -175,8 +185,21 @@ def _tag_rules(tags: Sequence[Vendor]) -> list[Violation]:
                         where,
                         f"{vendor.name} is {vendor.category} in the catalog; filing it as {tag.category} lets it "
                         f"fire without {vendor.category} consent",
+                        # Re-declaring the entry by its id is the documented way to choose that on purpose.
+                        warning=vendor is same,
                     )
                 )
+        if tag.category == NECESSARY and same is not None and tag.identifiers_for:
+            out.append(
+                Violation(
+                    "necessary-only-essential",
+                    where,
+                    f"{tag.name} is marked necessary, but the identifiers it stores also serve "
+                    f"{', '.join(tag.identifiers_for)}: it will load for every visitor, refusals included; keep it "
+                    "only where the site cannot work without it, and say so in the privacy policy",
+                    warning=True,
+                )
+            )
     return out
 
 
@@ -329,12 +352,27 @@ def _dedupe(violations: list[Violation]) -> list[Violation]:
     return out
 
 
+def failed(violations: Sequence[Violation]) -> bool:
+    """Whether ``lint`` fails (exit 1): a violation that is not a warning."""
+    return any(not v.warning for v in violations)
+
+
 def format_violations(violations: Sequence[Violation]) -> str:
-    """Human report: one line per violation, then the rules that passed."""
-    lines = [f"VIOLATION {v}" for v in violations]
-    broken = {v.rule for v in violations}
+    """Human report: one line per violation (warnings after), then the rules that passed."""
+    lines = [f"VIOLATION {v}" for v in violations if not v.warning]
+    lines += [f"WARNING   {v}" for v in violations if v.warning]
+    broken = {v.rule for v in violations if not v.warning}
     lines += [f"ok        {rule}: {text}" for rule, text in RULES.items() if rule not in broken]
     return "\n".join(lines)
 
 
-__all__ = ["LEGAL_OPT_IN_PLACES", "RULES", "Violation", "format_violations", "lint_config", "lint_file", "lint_mapping"]
+__all__ = [
+    "LEGAL_OPT_IN_PLACES",
+    "RULES",
+    "Violation",
+    "failed",
+    "format_violations",
+    "lint_config",
+    "lint_file",
+    "lint_mapping",
+]

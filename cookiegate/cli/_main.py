@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="load and validate the configuration, print it (secrets hidden)")
     _add_config(check)
     _add_marketer_parsers(sub)
+    from ._catalog import add_catalog_parser
+
+    add_catalog_parser(sub)
     return parser
 
 
@@ -98,12 +101,12 @@ def _tags(args: argparse.Namespace) -> int:
 
 def _lint(args: argparse.Namespace) -> int:
     from .._config import resolve_config_path
-    from ._lint import format_violations, lint_config, lint_file
+    from ._lint import failed, format_violations, lint_config, lint_file
 
     path = resolve_config_path(args.config)
     violations = lint_file(path) if path is not None else lint_config(load_config(None, demo=True))
     print(format_violations(violations))
-    return 1 if violations else 0
+    return 1 if failed(violations) else 0
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -166,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ConsentSpecError as exc:
                 print(f"cookiegate {args.command}: {exc}", file=sys.stderr)
                 return 2
+        if args.command == "catalog":
+            from ._catalog import run_catalog
+
+            return run_catalog(args)
         if args.command == "check-config":
             config: Config = load_config(args.config)
             print(repr(config))

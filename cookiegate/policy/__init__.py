@@ -16,6 +16,9 @@ from ._decision import strictest as strictest
 from ._jurisdiction import Jurisdiction as Jurisdiction
 from ._jurisdiction import Regime as Regime
 from ._location import Location as Location
+from ._site import SiteHosts as SiteHosts
+from ._suggestions import Suggestion as Suggestion
+from ._suggestions import suggest_category as suggest_category
 
 __all__ = [
     "CATEGORIES",
@@ -27,6 +30,9 @@ __all__ = [
     "Location",
     "Permissions",
     "Regime",
+    "SiteHosts",
+    "Suggestion",
     "decide",
     "strictest",
+    "suggest_category",
 ]

@@ -286,10 +286,12 @@ def _read_source(source: str | os.PathLike[str]) -> str:
 
 
 def update_cookie_database(
-    source: str | os.PathLike[str], target_dir: str | os.PathLike[str], *, write: bool = True
+    source: str | os.PathLike[str], target_dir: str | os.PathLike[str], *, write: bool = True,
+    baseline_dir: str | os.PathLike[str] | None = None,
 ) -> UpdateReport:
     """Validate a newer database CSV (a path or an http(s) URL) and report what it changes against the copy in
-    ``target_dir``; with ``write`` (the default) it then replaces that copy, atomically and byte for byte.
+    ``target_dir`` (or, when it holds none yet, in ``baseline_dir``); with ``write`` (the default) it then replaces
+    the copy in ``target_dir``, atomically and byte for byte.
 
     Raises :class:`CookieDatabaseError` (nothing written) when the new copy is unusable: wrong columns, an
     unknown category, an empty name, a bad wildcard flag or a duplicate ID.
@@ -298,7 +300,8 @@ def update_cookie_database(
     text = _read_source(source)
     new_rows = parse_rows(text, where=where)
     target = Path(target_dir) / CSV_NAME
-    old_rows = parse_rows(target.read_text(encoding="utf-8"), where=str(target)) if target.exists() else ()
+    baseline = target if target.exists() or baseline_dir is None else Path(baseline_dir) / CSV_NAME
+    old_rows = parse_rows(baseline.read_text(encoding="utf-8"), where=str(baseline)) if baseline.exists() else ()
     old = {r.id: r for r in old_rows}
     new = {r.id: r for r in new_rows}
     changed = []
