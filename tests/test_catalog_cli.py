@@ -27,7 +27,9 @@ def newer(tmp_path: Path) -> Path:
     return path
 
 
-def test_an_update_is_reported_and_written_into_the_sites_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_update_is_reported_and_written_into_the_sites_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     copy = tmp_path / "ocd"
     assert main(["catalog", "update-cookies", str(newer(tmp_path)), "--into", str(copy)]) == 0
     out = capsys.readouterr().out

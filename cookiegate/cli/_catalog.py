@@ -1,9 +1,10 @@
 """``cookiegate catalog``: the catalogue's data a site keeps up to date.
 
 ``cookiegate catalog update-cookies FILE|URL`` validates a newer Open Cookie Database CSV, reports the rows it
-adds, removes and changes (against the site's copy, or the bundled one before there is any), and writes it as the site's copy: the directory of ``--into``, else the configuration's
-``cookie_database`` (never the installed package's bundled copy). The gateway reads that copy at start-up to
-classify the cookies no registry or catalogue entry names.
+adds, removes and changes (against the site's copy, or the bundled one before there is any), and writes it as the
+site's copy: the directory of ``--into``, else the configuration's ``cookie_database`` (never the installed
+package's bundled copy). The gateway reads that copy at start-up to classify the cookies no registry or catalogue
+entry names.
 """
 
 from __future__ import annotations
