@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from cookiegate import Config
 from cookiegate.banner._renderer import BannerRenderer
 from cookiegate.cli._lint import RULES, lint_config, lint_file
 from cookiegate.cli._main import main
+from cookiegate.store import CounterRow, open_store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 
@@ -74,7 +76,8 @@ def test_a_violation_names_the_place_and_what_is_wrong() -> None:
 
 def test_every_rule_is_exercised_by_some_test_here() -> None:
     # The settings-control rule cannot be broken from configuration today; it is exercised below.
-    covered = {"config", "tag-category", "necessary-only-essential", "vendor-hosts", "opt-in-reject", "no-pre-ticked"}
+    covered = {"config", "tag-category", "necessary-only-essential", "vendor-hosts", "opt-in-reject", "no-pre-ticked",
+               "unclassified-host"}
     assert set(RULES) - covered == {"settings-control"}
 
 
@@ -114,3 +117,38 @@ def test_lint_command_exits_one_on_a_violation_and_zero_when_clean(capsys: pytes
     assert "VIOLATION vendor-hosts" in out and "connect.facebook.net" in out
     assert main(["lint", "--config", str(FIXTURES / "good.toml")]) == 0
     assert "VIOLATION" not in capsys.readouterr().out
+
+
+def test_lint_names_each_unclassified_host_the_gateway_met_and_fails_until_it_is_classified(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "log.db"
+    config = tmp_path / "cookiegate.toml"
+    config.write_text(f'log_url = "sqlite:///{log}"\ncookie_domain = "kactuce.com"\n')
+    assert main(["lint", "--config", str(config)]) == 0  # no log yet: nothing met, and none is created
+    assert not log.exists()
+    capsys.readouterr()
+
+    async def count() -> None:
+        store = open_store(f"sqlite:///{log}")
+        await store.open()
+        quill = "unclassified:px.quillmetrics-invented.example"
+        await store.add_counters([
+            CounterRow("2026-01-05", "tag", quill, "FR", "FR", "blocked", 7),
+            CounterRow("2026-01-05", "tag", quill, "JP", "default", "fired", 2),
+            CounterRow("2026-01-05", "tag", "unclassified:static.kactuce.com", "FR", "FR", "blocked", 1),  # own
+            CounterRow("2026-01-05", "tag", "unclassified:www.redditstatic.com", "FR", "FR", "blocked", 1),  # known
+            CounterRow("2026-01-05", "tag", "youtube", "FR", "FR", "blocked", 3),
+        ])
+        await store.close()
+
+    asyncio.run(count())
+    assert main(["lint", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    (line,) = [line for line in out.splitlines() if "unclassified-host" in line]
+    assert line.startswith("VIOLATION unclassified-host: unclassified host px.quillmetrics-invented.example: ")
+    assert "blocked 7 times and let through 2" in line and "probably ads" in line
+    # Classified by the operator: lint passes again.
+    config.write_text(config.read_text() + '\n[[tags]]\nid = "quill"\ncategory = "analytics"\n'
+                      'hosts = ["px.quillmetrics-invented.example"]\n')
+    assert main(["lint", "--config", str(config)]) == 0

@@ -19,6 +19,9 @@ Rules (each has an id, printed with every violation):
 ``no-pre-ticked``             in those places nothing that needs opt-in is on before the visitor chooses, and no
                               optional category's checkbox is pre-ticked.
 ``settings-control``          the persistent "Cookie settings" control is on every page, chosen or not.
+``unclassified-host``         no third-party host that no registry or catalogue entry claims appears on the site's
+                              pages (read from the decision log's counters by ``cookiegate lint``; see
+                              :mod:`cookiegate.cli._unclassified`).
 
 The banner rules are checked on the banner the gateway actually renders for each place, so they hold
 whatever made it so (a regime override, a template or a text).
@@ -52,6 +55,7 @@ RULES: Final[dict[str, str]] = {
     "opt-in-reject": "opt-in regions keep a first-layer 'Reject all'",
     "no-pre-ticked": "nothing needing opt-in is on before a choice; no pre-ticked category",
     "settings-control": "a persistent settings control is on every page",
+    "unclassified-host": "no unclassified third party on the site's pages",
 }
 _SENSITIVITY: Final = {NECESSARY: 0, FUNCTIONAL: 1, ANALYTICS: 2, SOCIAL: 3, ADS: 4}
 #: Places where the law needs opt-in for some category: the built-in table's opt-in rows, Australia (ads and

@@ -100,11 +100,18 @@ def _tags(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .._config import resolve_config_path
     from ._lint import failed, format_violations, lint_config, lint_file
+    from ._unclassified import stored_counters, unclassified_violations
 
     path = resolve_config_path(args.config)
     violations = lint_file(path) if path is not None else lint_config(load_config(None, demo=True))
+    if not any(v.rule == "config" for v in violations):
+        # What the gateway met on the site's pages: third parties nobody classified (read from the log).
+        config = load_config(path, demo=True)
+        violations += unclassified_violations(asyncio.run(stored_counters(config)), config)
     print(format_violations(violations))
     return 1 if failed(violations) else 0
 
