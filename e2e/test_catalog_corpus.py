@@ -19,6 +19,8 @@ Per catalogue family, one page carries all of its corpus snippets (``e2e/corpus_
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +29,6 @@ from typing import Any, Final
 import pytest
 from playwright.sync_api import ViewportSize, expect
 
-from cookiegate.cli._main import main as cookiegate_cli
 from cookiegate.policy._catalog import TagRegistry, Vendor
 from cookiegate.policy._categories import NECESSARY
 from e2e.conftest import NewVisitor, RecordedRequest, Visitor, format_requests, serve
@@ -147,7 +148,7 @@ def _admin_json(base: str, path: str) -> Any:
 
 
 def test_the_invented_vendor_stays_blocked_after_accept_all_and_shows_in_the_dashboard_and_lint(
-    new_visitor: NewVisitor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    new_visitor: NewVisitor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = tmp_path / "corpus-log.db"
     monkeypatch.setenv(LOG_ENV, str(log))
@@ -167,8 +168,10 @@ def test_the_invented_vendor_stays_blocked_after_accept_all_and_shows_in_the_das
     # The server stopped: its counters are in the log, where lint reads what the gateway met on the pages.
     config = tmp_path / "cookiegate.toml"
     config.write_text(f'log_url = "sqlite:///{log}"\n')
-    assert cookiegate_cli(["lint", "--config", str(config)]) == 1
-    out = capsys.readouterr().out
+    linted = subprocess.run([sys.executable, "-m", "cookiegate.cli", "lint", "--config", str(config)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert linted.returncode == 1, linted.stdout + linted.stderr
+    out = linted.stdout
     for host in ("cdn", "tag", "widgets", "px"):
         assert f"VIOLATION unclassified-host: unclassified host {host}.{INVENTED}:" in out, out
 
