@@ -31,6 +31,8 @@ class Gateway:
         self.decisions = DecisionCache(self.geo)
         self.jurisdiction = Jurisdiction(config.regimes)
         self.registry = TagRegistry.builtin(config.tags)
+        #: Vendor id -> category: what lets a visitor's choice of a vendor by name count in the decision.
+        self.vendor_categories = {vendor.id: vendor.category for vendor in self.registry.vendors}
         self.renderer = BannerRenderer(
             prefix=config.prefix,
             vendors=self.registry.vendors,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .._http import (
@@ -26,8 +28,8 @@ from .._runtime import Gateway
 from .._types import Receive, Scope, Send
 from .._visit import Visit
 from ..policy._categories import NECESSARY, OPTIONAL_CATEGORIES
-from ..policy._consent import ACTIONS, Choice, new_consent_id
-from ..policy._decision import decide
+from ..policy._consent import ACTIONS, MAX_VENDOR_CHOICES, Choice, new_consent_id
+from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import SALE_SHARE_CATEGORIES
 from ..store import ConsentRecord, StoreError
 
@@ -76,8 +78,32 @@ def check_same_site(scope: Scope, gateway: Gateway) -> None:
     raise BadRequest(403, "cross-site request refused")
 
 
-def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, bool] | None, str, bool]:
-    """``(action, categories or None, next, is_json)`` from a form or JSON body; 400/415 on anything odd."""
+@dataclass(slots=True)
+class ConsentBody:
+    """What a consent POST asked for, parsed but not yet checked against the categories and vendors."""
+
+    action: str = "save"
+    #: Per category, given explicitly (JSON) or ticked (a form); ``None``: the JSON body named none.
+    categories: dict[str, bool] | None = None
+    #: Per vendor by name, given explicitly or ticked among those the form showed (``vendors_shown``).
+    vendors: dict[str, bool] = field(default_factory=dict)
+    next: str = "/"
+    is_json: bool = False
+
+
+def _booleans(raw: object, what: str) -> dict[str, bool]:
+    if not isinstance(raw, dict):
+        raise BadRequest(400, f"{what} must be an object of booleans")
+    out: dict[str, bool] = {}
+    for key, value in raw.items():
+        if not isinstance(value, bool):
+            raise BadRequest(400, f"{what}.{key} must be true or false")
+        out[str(key)] = value
+    return out
+
+
+def parse_consent_body(content_type: str, body: bytes) -> ConsentBody:
+    """The request from a form or JSON body; 400/415 on anything odd."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/json":
         try:
@@ -88,46 +114,50 @@ def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, b
             raise BadRequest(400, "malformed JSON") from None
         if not isinstance(data, dict):
             raise BadRequest(400, "expected a JSON object")
-        unknown_keys = set(data) - {"action", "categories", "next"}
+        unknown_keys = set(data) - {"action", "categories", "vendors", "next"}
         if unknown_keys:
             raise BadRequest(400, f"unknown field {sorted(unknown_keys)[0]!r}")
         action = data.get("action", "save")
-        raw_cats = data.get("categories")
         if not isinstance(action, str):
             raise BadRequest(400, "action must be a string")
-        cats: dict[str, bool] | None = None
-        if raw_cats is not None:
-            if not isinstance(raw_cats, dict):
-                raise BadRequest(400, "categories must be an object of booleans")
-            cats = {}
-            for key, value in raw_cats.items():
-                if not isinstance(value, bool):
-                    raise BadRequest(400, f"categories.{key} must be true or false")
-                cats[str(key)] = value
+        raw_cats = data.get("categories")
         nxt = data.get("next", "/")
         if not isinstance(nxt, str):
             raise BadRequest(400, "next must be a string")
-        return action, cats, nxt, True
+        return ConsentBody(
+            action=action,
+            categories=None if raw_cats is None else _booleans(raw_cats, "categories"),
+            vendors=_booleans(data.get("vendors", {}), "vendors"),
+            next=nxt,
+            is_json=True,
+        )
     if media == "application/x-www-form-urlencoded":
         try:
             pairs = urllib.parse.parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), max_num_fields=32
+                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), max_num_fields=128
             )
         except (UnicodeDecodeError, ValueError):
             raise BadRequest(400, "malformed form body") from None
-        action = "save"
-        form_cats: dict[str, bool] = {}
-        nxt = "/"
+        parsed = ConsentBody(categories={})
+        assert parsed.categories is not None
+        ticked: set[str] = set()
+        shown: list[str] = []
         for key, value in pairs:
             if key == "action":
-                action = value
+                parsed.action = value
             elif key == "category":
-                form_cats[value] = True
+                parsed.categories[value] = True
+            elif key == "vendor":
+                ticked.add(value)
+            elif key == "vendors_shown":
+                shown += value.split()
             elif key == "next":
-                nxt = value
+                parsed.next = value
             elif key != "shown":
                 raise BadRequest(400, f"unknown field {key!r}")
-        return action, form_cats, nxt, False
+        # A form sends only what is ticked: a vendor it showed and that is not ticked was refused.
+        parsed.vendors = {vendor: vendor in ticked for vendor in (*shown, *sorted(ticked - set(shown)))}
+        return parsed
     raise BadRequest(415, "send application/x-www-form-urlencoded or application/json")
 
 
@@ -149,8 +179,6 @@ def new_categories(action: str, given: dict[str, bool] | None, visit: Visit) -> 
     if action == "save":
         return {c: bool(given.get(c, False)) for c in OPTIONAL_CATEGORIES}
     if action == "allow":
-        if not any(given.get(c) for c in OPTIONAL_CATEGORIES):
-            raise BadRequest(400, "allow needs a category")
         return {c: current.allows(c) or bool(given.get(c)) for c in OPTIONAL_CATEGORIES}
     if action == "opt_out":
         return {c: current.allows(c) and c not in SALE_SHARE_CATEGORIES for c in OPTIONAL_CATEGORIES}
@@ -158,6 +186,33 @@ def new_categories(action: str, given: dict[str, bool] | None, visit: Visit) -> 
         # "OK" on a notice keeps what the regime allows by default; it grants nothing behind opt-in.
         return {c: current.allows(c) for c in OPTIONAL_CATEGORIES}
     raise BadRequest(400, f"unknown action {action!r}")
+
+
+def new_vendors(
+    action: str, given: Mapping[str, bool], categories: Mapping[str, bool], visit: Visit
+) -> dict[str, bool]:
+    """The vendors chosen by name after ``action``: only the choices that differ from their category's.
+
+    ``accept_all``, ``reject_all`` and ``withdraw`` clear them; ``save`` takes what was given; the others keep
+    the current ones and add what was given. 400 for a vendor the registry does not know, or too many."""
+    category_of = visit.gateway.vendor_categories
+    for vendor in given:
+        if category_of.get(vendor) not in OPTIONAL_CATEGORIES:
+            raise BadRequest(400, f"unknown vendor {vendor!r}")
+    if action in ("accept_all", "reject_all", "withdraw"):
+        return {}
+    permissions = visit.decision.permissions
+    chosen = {} if action == "save" else {
+        **dict.fromkeys(permissions.vendors_on, True), **dict.fromkeys(permissions.vendors_off, False)
+    }
+    chosen.update(given)
+    if action == "opt_out":
+        chosen = {v: on for v, on in chosen.items() if not (on and category_of[v] in SALE_SHARE_CATEGORIES)}
+    # A choice equal to its category's is no choice by name: the vendor follows its category.
+    kept = {v: on for v, on in chosen.items() if on != categories.get(category_of[v], False)}
+    if len(kept) > MAX_VENDOR_CHOICES:
+        raise BadRequest(400, f"at most {MAX_VENDOR_CHOICES} vendors can be chosen by name")
+    return kept
 
 
 async def get_consent(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,12 +226,17 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
     refuse_declared_oversize(scope, gateway.config.max_body_bytes)
     body = await read_body(receive, gateway.config.max_body_bytes)
     content_type = header_value(scope.get("headers", ()), b"content-type") or ""
-    action, given, raw_next, is_json = parse_consent_body(content_type, body)
+    asked = parse_consent_body(content_type, body)
+    action = asked.action
     if action not in ACTIONS or action == "gpc":
         raise BadRequest(400, f"unknown action {action!r}")
     visit = Visit(gateway, scope)
     before = visit.decision
-    categories = new_categories(action, given, visit)
+    categories = new_categories(action, asked.categories, visit)
+    given = asked.categories or {}
+    if action == "allow" and not any(given.get(c) for c in OPTIONAL_CATEGORIES) and not any(asked.vendors.values()):
+        raise BadRequest(400, "allow needs a category or a vendor")
+    vendors = new_vendors(action, asked.vendors, categories, visit)
     choice = Choice(
         consent_id=before.consent_id or new_consent_id(),
         categories=categories,
@@ -185,10 +245,20 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
         regime_kind=visit.regime.kind,
         action=action,
         issued_at=int(time.time()),
+        vendors=vendors,
     )
-    after = decide(location=visit.location, regime=visit.regime, choice=choice, gpc=visit.gpc, is_bot=False)
-    next_path = safe_next(raw_next)
-    grants_more = any(after.allows(c) and not before.allows(c) for c in OPTIONAL_CATEGORIES)
+    after = decide(
+        location=visit.location,
+        regime=visit.regime,
+        choice=choice,
+        gpc=visit.gpc,
+        is_bot=False,
+        vendor_categories=gateway.vendor_categories,
+    )
+    next_path = safe_next(asked.next)
+    grants_more = any(after.allows(c) and not before.allows(c) for c in OPTIONAL_CATEGORIES) or bool(
+        after.permissions.vendors_on - before.permissions.vendors_on
+    )
     try:
         await _record(gateway, visit, choice, next_path)
     except StoreError:
@@ -212,8 +282,8 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
             ).encode("latin-1"),
         )
     ]
-    headers += _expire_refused(gateway, scope, after.allowed)
-    if is_json:
+    headers += _expire_refused(gateway, scope, after)
+    if asked.is_json:
         await respond_json(send, 200, after.as_dict(), headers)
     else:
         await respond(
@@ -225,8 +295,8 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
         )
 
 
-def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
-    """Expire the cookies of refused categories the browser still has (host and cookie_domain)."""
+def _expire_refused(gateway: Gateway, scope: Scope, after: Decision) -> list[tuple[bytes, bytes]]:
+    """Expire the cookies of refused vendors the browser still has (host and cookie_domain)."""
     cfg = gateway.config
     out: list[tuple[bytes, bytes]] = []
     seen: set[str] = set()
@@ -234,8 +304,8 @@ def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> 
         if name in seen or name == cfg.cookie_name:
             continue
         seen.add(name)
-        category = gateway.registry.category_for_cookie(name)
-        if category is None or category in allowed:
+        vendor = gateway.registry.vendor_for_cookie(name)
+        if vendor is None or after.allows_vendor(vendor.id, vendor.category):
             continue
         domains: list[str | None] = [None]
         if cfg.cookie_domain:
@@ -269,6 +339,7 @@ async def _record(gateway: Gateway, visit: Visit, choice: Choice, next_path: str
         at=datetime.now(UTC).isoformat(timespec="microseconds"),
         action=choice.action,
         categories=dict(choice.categories),
+        vendors=dict(choice.vendors),
         policy_revision=choice.policy_revision,
         regime_key=choice.regime_key,
         regime_kind=choice.regime_kind,

@@ -50,11 +50,14 @@ class ConsentRecord:
     ip: str | None
     #: Unique per record (UNIQUE in the database): a replayed record is never written twice.
     record_id: str = field(default_factory=new_record_id)
+    #: Vendors chosen by name (vendor id: allowed or not); the others follow their category.
+    vendors: Mapping[str, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as plain JSON-able data (categories sorted)."""
+        """The record as plain JSON-able data (categories and vendors sorted)."""
         data = asdict(self)
         data["categories"] = dict(sorted(self.categories.items()))
+        data["vendors"] = dict(sorted(self.vendors.items()))
         return data
 
     def to_json(self) -> str:
@@ -67,6 +70,7 @@ class ConsentRecord:
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["categories"] = dict(kwargs.get("categories", {}))
+        kwargs["vendors"] = dict(kwargs.get("vendors", {}))
         return cls(**kwargs)
 
 
