@@ -7,6 +7,7 @@ from ._counters import Counters
 from ._decisions import DecisionCache
 from ._errors import OnceLogger
 from ._geo import GeoResolver
+from ._site_vendors import SiteUsage, SiteVendors
 from ._visitor import TrustedProxies
 from .banner._renderer import BannerRenderer
 from .catalog import TagRegistry
@@ -33,11 +34,22 @@ class Gateway:
         self.registry = TagRegistry.builtin(config.tags)
         #: Vendor id -> category: what lets a visitor's choice of a vendor by name count in the decision.
         self.vendor_categories = {vendor.id: vendor.category for vendor in self.registry.vendors}
+        #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
+        self.counters = Counters()
+        #: What the site uses: its own tags and the vendors seen on its pages (the statement and settings list it).
+        self.site_vendors = SiteVendors(self.registry, config.tags, self.counters.pending)
         self.renderer = BannerRenderer(
             prefix=config.prefix,
             vendors=self.registry.vendors,
             texts=config.banner_texts,
             consent_mode=config.consent_mode,
+            usage=self._usage,
+            policy_revision=config.policy_revision,
+            position=config.banner_position,
+            templates_dir=config.templates_dir,
+            page_stylesheets=config.page_stylesheets,
+            # An enforced CSP refuses a refused vendor's host: loading an embed once in the page cannot work.
+            load_once=config.csp_mode != "enforce",
         )
         #: What the rewriter and the CSP classify with: the registry, or its Consent Mode "advanced" view.
         self.classifier: TagRegistry | ConsentModeClassifier = (
@@ -50,11 +62,12 @@ class Gateway:
         )
         self.store: DecisionStore = open_store(config.log_url, spool_dir=config.log_spool_dir)
         self.store_ready = False
-        #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
-        self.counters = Counters()
         self.errors = OnceLogger()
         #: Recent CSP violation reports (host, page, directive), newest last; bounded.
         self.csp_reports: list[dict[str, str]] = []
+
+    def _usage(self) -> SiteUsage:
+        return self.site_vendors.usage
 
     async def startup(self) -> None:
         """Open the decision log (create or migrate its schema)."""
@@ -64,11 +77,13 @@ class Gateway:
             await self.store.open()
             self.store_ready = True
             self.counters.start(self.store, 60.0)
+            self.site_vendors.start(self.store, 60.0)
         except Exception:
             self.errors.error("store-open", "cookiegate: could not open the decision log")
 
     async def shutdown(self) -> None:
         """Flush the counters, close the decision log and the geo reader."""
+        await self.site_vendors.stop()
         try:
             if self.store_ready:
                 await self.counters.stop(self.store)

@@ -218,7 +218,12 @@ def new_vendors(
 async def get_consent(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     """The visitor's decision as JSON (for single-page apps)."""
     visit = Visit(gateway, scope)
-    await respond_json(send, 200, visit.decision.as_dict(), [(b"vary", b"Cookie, Sec-GPC")])
+    await respond_json(send, 200, _with_state(gateway, visit.decision), [(b"vary", b"Cookie, Sec-GPC")])
+
+
+def _with_state(gateway: Gateway, decision: Decision) -> dict[str, object]:
+    """The decision as JSON, with ``state``: what ``window.cookiegate.choice()`` answers for it."""
+    return {**decision.as_dict(), "state": gateway.renderer.client_state(decision)}
 
 
 async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
@@ -284,7 +289,7 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
     ]
     headers += _expire_refused(gateway, scope, after)
     if asked.is_json:
-        await respond_json(send, 200, after.as_dict(), headers)
+        await respond_json(send, 200, _with_state(gateway, after), headers)
     else:
         await respond(
             send,

@@ -23,6 +23,7 @@ _ROUTES: Final[dict[tuple[str, str], Handler]] = {
     ("consent", "GET"): _consent.get_consent,
     ("settings", "GET"): _pages.settings,
     ("cookies", "GET"): _pages.statement,
+    ("banner", "GET"): _pages.banner,
     ("language", "GET"): _pages.language,
     ("csp-report", "POST"): _reports.csp_report,
     ("my-records", "GET"): _records.my_records,

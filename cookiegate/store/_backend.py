@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final, Protocol
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 # One schema for both databases (BIGINT is an integer in SQLite too).
 DDL: Final = (
@@ -39,6 +39,20 @@ DDL: Final = (
         outcome TEXT NOT NULL,
         count BIGINT NOT NULL,
         PRIMARY KEY (day, kind, subject, country, regime, outcome))""",
+)
+
+#: Version 2: the last day each tag subject (vendor id, ``unclassified:<host>``) was seen on the site's pages,
+#: kept beside the counters so the cookie statement reads one small table; filled from the counters once.
+DDL_V2: Final = (
+    "CREATE TABLE IF NOT EXISTS cookiegate_seen (subject TEXT PRIMARY KEY, last_day TEXT NOT NULL)",
+    "INSERT INTO cookiegate_seen (subject, last_day) SELECT subject, MAX(day) FROM cookiegate_counters "
+    "WHERE kind = 'tag' GROUP BY subject ON CONFLICT (subject) DO NOTHING",
+)
+#: Adds a day a subject was seen, keeping the latest (the same statement in SQLite and PostgreSQL).
+UPSERT_SEEN: Final = (
+    "INSERT INTO cookiegate_seen (subject, last_day) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET "
+    "last_day = CASE WHEN excluded.last_day > cookiegate_seen.last_day THEN excluded.last_day "
+    "ELSE cookiegate_seen.last_day END"
 )
 
 INSERT_ENTRY: Final = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol
 
@@ -145,6 +145,15 @@ class CounterRow:
     count: int
 
 
+def latest_days(rows: Iterable[CounterRow]) -> dict[str, str]:
+    """Tag subject -> the last day it was counted in ``rows``."""
+    seen: dict[str, str] = {}
+    for row in rows:
+        if row.kind == "tag" and row.day > seen.get(row.subject, ""):
+            seen[row.subject] = row.day
+    return seen
+
+
 StatsBy = Literal["country", "regime", "day"]
 
 
@@ -191,3 +200,7 @@ class DecisionStore(Protocol):
 
     async def add_counters(self, rows: Sequence[CounterRow]) -> None:
         """Add aggregate counts (upsert)."""
+
+    async def last_seen(self) -> dict[str, str]:
+        """The last day (``YYYY-MM-DD``) each tag subject was counted (vendor ids, ``unclassified:<host>``)."""
+        ...

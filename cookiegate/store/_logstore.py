@@ -17,8 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from ..policy._categories import OPTIONAL_CATEGORIES
-from ._backend import DDL, INSERT_ENTRY, MAX_BATCH, PAGE_ROWS, SCHEMA_VERSION, Backend, Tx
-from ._base import ConsentRecord, CounterRow, StatsBy, StatsRow, StoreError, VerifyReport, new_record_id
+from ._backend import DDL, DDL_V2, INSERT_ENTRY, MAX_BATCH, PAGE_ROWS, SCHEMA_VERSION, UPSERT_SEEN, Backend, Tx
+from ._base import (
+    ConsentRecord,
+    CounterRow,
+    StatsBy,
+    StatsRow,
+    StoreError,
+    VerifyReport,
+    latest_days,
+    new_record_id,
+)
 from ._chain import (
     GENESIS,
     KIND_CONSENT,
@@ -117,7 +126,10 @@ class LogStore:
                     "VALUES (1, 0, ?, 1, ?)",
                     (GENESIS, GENESIS),
                 )
-            # Later versions: `if version < 2: ...` here, each step idempotent inside this transaction.
+            # Later versions: `if version < 3: ...` here, each step idempotent inside this transaction.
+            if version < 2:
+                for statement in DDL_V2:
+                    await tx.execute(statement)
             if rows:
                 await tx.execute("UPDATE cookiegate_schema_version SET version = ?", (SCHEMA_VERSION,))
             else:
@@ -468,8 +480,23 @@ class LogStore:
                     "DO UPDATE SET count = cookiegate_counters.count + excluded.count",
                     [(r.day, r.kind, r.subject, r.country, r.regime, r.outcome, r.count) for r in rows],
                 )
+                if seen:
+                    await tx.executemany(UPSERT_SEEN, sorted(seen.items()))
 
+        seen = latest_days(rows)
         await self._checked(run)
+
+    async def last_seen(self) -> dict[str, str]:
+        """The last day (``YYYY-MM-DD``) each tag subject was counted on the site's pages: vendor ids and
+        ``unclassified:<host>``, whichever instance counted them."""
+
+        async def run() -> dict[str, str]:
+            async with self.backend.transaction(write=False) as tx:
+                rows = await tx.fetchall("SELECT subject, last_day FROM cookiegate_seen")
+            return {str(subject): str(day) for subject, day in rows}
+
+        result: dict[str, str] = await self._checked(run)
+        return result
 
     async def counters(self) -> list[CounterRow]:
         """Every aggregate row (for reports and tests)."""
