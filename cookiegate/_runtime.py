@@ -77,7 +77,7 @@ class Gateway:
             await self.store.open()
             self.store_ready = True
             self.counters.start(self.store, 60.0)
-            self.site_vendors.start(self.store, 60.0)
+            self.site_vendors.start(self.store, 15.0)
         except Exception:
             self.errors.error("store-open", "cookiegate: could not open the decision log")
 

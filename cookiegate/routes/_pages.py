@@ -6,14 +6,16 @@ import urllib.parse
 
 from .._http import BadRequest, build_set_cookie, query_next, respond
 from .._runtime import Gateway
+from .._site_vendors import SiteUsage
 from .._types import Receive, Scope, Send
 from .._visit import Visit
 from ..banner._renderer import LANGUAGE_COOKIE
 
 
 async def settings(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
-    """The choices, on a page of their own (works without JavaScript)."""
+    """The choices, on a page of their own (works without JavaScript), with the vendors the site uses now."""
     visit = Visit(gateway, scope)
+    await _refresh_usage(gateway)
     html = gateway.renderer.settings_page(visit, next_path=query_next(scope))
     await respond(
         send,
@@ -28,8 +30,7 @@ async def settings(gateway: Gateway, scope: Scope, receive: Receive, send: Send)
 async def statement(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     """The cookie statement (``/cookies``): what the site uses, read afresh from the store."""
     visit = Visit(gateway, scope)
-    await gateway.startup()
-    usage = await gateway.site_vendors.refresh(gateway.store if gateway.store_ready else None)
+    usage = await _refresh_usage(gateway)
     html = gateway.renderer.statement_page(visit, next_path=query_next(scope), usage=usage)
     await respond(
         send,
@@ -41,9 +42,16 @@ async def statement(gateway: Gateway, scope: Scope, receive: Receive, send: Send
     )
 
 
+async def _refresh_usage(gateway: Gateway) -> SiteUsage:
+    """What the site uses, read afresh: the pages that list it are asked for rarely, and must be current."""
+    await gateway.startup()
+    return await gateway.site_vendors.refresh(gateway.store if gateway.store_ready else None)
+
+
 async def banner(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     """The banner as this visitor's decision shows it (what ``cookiegate.show()`` opens after a choice)."""
     visit = Visit(gateway, scope)
+    await _refresh_usage(gateway)
     renderer = gateway.renderer
     html, _ = renderer.banner(
         visit.decision,
