@@ -1,7 +1,7 @@
 // Progressive enhancement only: every control works as a plain HTML form without this file.
 (function (d, w) {
   var C = w.cookiegate || {}, K = "cookiegate-saved", st = d.getElementById("cookiegate-status"),
-    P = ((d.currentScript || {}).src || "").replace(/assets\/[^/]*$/, ""), here = w.location.pathname + w.location.search;
+    P = C._p || "/cookiegate/", here = w.location.pathname + w.location.search;
   function all(s, r) { return [].slice.call((r || d).querySelectorAll(s)); }
   function one(s, r) { return (r || d).querySelector(s); }
   function same(a, b) { for (var k in a) if (!a[k] !== !b[k]) return 0; for (k in b) if (!a[k] !== !b[k]) return 0; return 1; }

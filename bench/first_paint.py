@@ -7,13 +7,16 @@ Each run is a fresh browser context (empty cache) loading the page once from a u
 the two pages taking turns in an order that turns each round. Measured in the page, by observers installed
 before it loads: the first contentful paint (``paint`` entries), when the banner's refusal button was painted
 (``element`` timing on its ``elementtiming`` attribute) and the layout shift (``layout-shift`` entries without
-recent input), plus the bytes transferred. Printed: medians, the gated/bare ratio, and whether the refusal
-button was in the first contentful paint in every run. Nothing here asserts speed.
+recent input), plus the bytes transferred. From a Chromium trace of the same load: the renderer main thread's
+CPU time from navigation to the first contentful paint (thread time, which other work on the machine inflates
+far less than the wall clock). Printed: medians, the gated/bare ratios, and whether the refusal button was in the
+first contentful paint in every run. Nothing here asserts speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -88,20 +91,48 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def measure(context_factory: Any, base: str) -> dict[str, float | None]:
-    """One page load in a fresh context: first contentful paint, refusal painted, layout shift, bytes."""
-    context = context_factory()
+#: Trace categories for the main thread's tasks and the first contentful paint.
+TRACE_CATEGORIES: Final = ["devtools.timeline", "disabled-by-default-devtools.timeline", "loading", "toplevel"]
+_TASKS: Final = frozenset({"ThreadControllerImpl::RunTask", "RunTask"})
+
+
+def main_thread_cpu_before_fcp(trace: dict[str, Any]) -> float | None:
+    """Milliseconds of CPU the renderer's main thread spent in tasks from navigation start to the first
+    contentful paint, from a Chromium trace (``tdur``: thread time)."""
+    events = trace.get("traceEvents", [])
+    fcp = [e for e in events if e.get("name") == "firstContentfulPaint"]
+    if not fcp:
+        return None
+    pid, end = fcp[-1]["pid"], fcp[-1]["ts"]
+    main = {e["tid"] for e in events if e.get("name") == "thread_name" and e["pid"] == pid
+            and e.get("args", {}).get("name") == "CrRendererMain"}  # fmt: skip
+    starts = [e["ts"] for e in events if e.get("name") == "navigationStart" and e["pid"] == pid]
+    start = starts[-1] if starts else 0
+    spent = sum(e.get("tdur", 0) for e in events if e.get("ph") == "X" and e.get("name") in _TASKS
+                and e["pid"] == pid and e["tid"] in main and start <= e["ts"] <= end)  # fmt: skip
+    return float(spent) / 1000
+
+
+def measure(browser: Any, new_context: Any, base: str) -> dict[str, float | None]:
+    """One page load in a fresh context: first contentful paint, refusal painted, layout shift, bytes, and the
+    main thread's CPU before the first contentful paint."""
+    context = new_context()
     try:
         page = context.new_page()
         page.add_init_script(OBSERVERS)
-        page.goto(base + "/", wait_until="load")
-        page.wait_for_function("window.__fp.fcp !== null", timeout=10_000)
-        page.wait_for_timeout(SETTLE_MS)
+        browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+        try:
+            page.goto(base + "/", wait_until="load")
+            page.wait_for_function("window.__fp.fcp !== null", timeout=10_000)
+            page.wait_for_timeout(SETTLE_MS)
+        finally:
+            trace = json.loads(browser.stop_tracing())
         found: dict[str, float | None] = page.evaluate(
             """() => Object.assign(window.__fp, {bytes: [...performance.getEntriesByType('navigation'),
                 ...performance.getEntriesByType('resource')].reduce((n, e) => n + e.transferSize, 0),
                 ttfb: performance.getEntriesByType('navigation')[0].responseStart})"""
         )
+        found["cpu"] = main_thread_cpu_before_fcp(trace)
         return found
     finally:
         context.close()
@@ -136,11 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            viewport={"width": 360, "height": 740})
 
             for name in servers:  # one load each first, so neither server's first request is measured
-                measure(context, servers[name].base)
+                measure(browser, context, servers[name].base)
             for run in range(args.runs):
                 order = list(servers) if run % 2 == 0 else list(reversed(servers))
                 for name in order:
-                    results[name].append(measure(context, servers[name].base))
+                    results[name].append(measure(browser, context, servers[name].base))
         finally:
             browser.close()
             for server in servers.values():
@@ -160,14 +191,18 @@ def report(results: dict[str, list[dict[str, float | None]]]) -> None:
     load = os.getloadavg()[0]
     print(f"runs per page: {len(gated)}, 360×740, Chromium, fresh context each run; load average {load:.1f}")
     ttfb = {name: median([r["ttfb"] for r in runs]) for name, runs in results.items()}
-    print(f"{'':<10}{'TTFB ms':>10}{'FCP ms':>10}{'layout shift':>15}{'bytes':>10}")
+    cpu = {name: median([r["cpu"] for r in runs]) for name, runs in results.items()}
+    print(f"{'':<10}{'TTFB ms':>10}{'FCP ms':>10}{'CPU to FCP ms':>15}{'layout shift':>15}{'bytes':>10}")
     for name in results:
-        cells = f"{ttfb[name] or 0:>10.1f}{fcp[name] or 0:>10.1f}{cls[name] or 0:>15.4f}{size[name] or 0:>10.0f}"
+        cells = (f"{ttfb[name] or 0:>10.1f}{fcp[name] or 0:>10.1f}{cpu[name] or 0:>15.1f}{cls[name] or 0:>15.4f}"
+                 f"{size[name] or 0:>10.0f}")
         print(f"{name:<10}{cells}")
     ratio = (fcp["gated"] / fcp["bare"]) if fcp["gated"] and fcp["bare"] else float("nan")
     paired = median([(g["fcp"] or 0) - (b["fcp"] or 0) for g, b in zip(gated, results["bare"], strict=True)])
     print(f"gated / bare first contentful paint: {ratio:.3f} (goal ≤ 1.05); median paired difference "
           f"{paired or 0:+.1f} ms")
+    cpu_ratio = (cpu["gated"] / cpu["bare"]) if cpu["gated"] and cpu["bare"] else float("nan")
+    print(f"gated / bare main-thread CPU before the first contentful paint: {cpu_ratio:.3f}")
     print(f"refusal button in the first contentful paint: {in_first}/{len(gated)} runs")
     print(f"layout shift added by the banner: {(cls['gated'] or 0) - (cls['bare'] or 0):.4f}")
 

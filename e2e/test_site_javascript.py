@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 import cookiegate.rewrite as rewrite
 
-from .conftest import CONSENT_COOKIE, NewVisitor, serve
+from .conftest import CONSENT_COOKIE, ROOT, NewVisitor, serve
 from .test_banner import BANNER
 
 pytestmark = pytest.mark.e2e
@@ -23,29 +23,25 @@ NEEDS_PERMISSIONS_REWRITER: Final = pytest.mark.xfail(
     not hasattr(rewrite, "Settings"), reason="the rewriter here applies categories, not Permissions", strict=True
 )
 
-#: A site page written the way docs/javascript.md says: its first script reads the choice, its own analytics
-#: load only once analytics is allowed, and it listens for the events.
-API_PAGE: Final = """<!doctype html><html lang="en"><head>
+#: The recipe docs/javascript.md shows: the site's own analytics, loaded only once analytics is allowed.
+RECIPE: Final = (ROOT / "docs" / "examples" / "own_analytics.html").read_text("utf-8")
+#: A site page: its first script reads the choice, it listens for the events, then the recipe, then markup the
+#: gateway runs itself.
+API_PAGE: Final = (
+    """<!doctype html><html lang="en"><head>
 <script>window.firstSeen = window.cookiegate ? cookiegate.choice() : null;</script>
 <title>The site's own JavaScript</title></head><body><h1>API</h1>
 <script>
 window.events = []; window.callbacks = [];
 document.addEventListener("cookiegate:consent", function (e) { events.push(["consent", e.detail]); });
-document.addEventListener("cookiegate:change", function (e) {
-  events.push(["change", e.detail]);
-  if (window.keepPage) e.preventDefault();  // the site starts what it needs itself: no reload
-});
+document.addEventListener("cookiegate:change", function (e) { events.push(["change", e.detail]); });
 cookiegate.onChange(function (choice) { callbacks.push(choice); });
-function loadAnalytics() {
-  if (window.analyticsLoading) return;
-  window.analyticsLoading = true;
-  var s = document.createElement("script"); s.src = "/own-analytics.js"; document.head.appendChild(s);
-}
-if (cookiegate.allowed("analytics")) loadAnalytics();
-document.addEventListener("cookiegate:change", function (e) { if (e.detail.categories.analytics) loadAnalytics(); });
 </script>
-<script type="text/plain" data-category="analytics">window.markupRan = true;</script>
+"""
+    + RECIPE
+    + """<script type="text/plain" data-category="analytics">window.markupRan = true;</script>
 </body></html>"""
+)
 
 
 def api_app_factory() -> Any:
@@ -63,7 +59,7 @@ def api_app_factory() -> Any:
     async def analytics(request: Any) -> Response:
         return Response("window.ownAnalytics = true;", media_type="text/javascript")
 
-    site = Starlette(routes=[Route("/api", page), Route("/own-analytics.js", analytics)])
+    site = Starlette(routes=[Route("/api", page), Route("/static/analytics.js", analytics)])
     return VisitAs(CookieGateMiddleware(site, config=Config.demo()))
 
 
@@ -92,11 +88,10 @@ def test_window_cookiegate_is_there_before_any_script_and_events_follow_each_cho
     assert events == ["consent"], events
     assert page.evaluate("cookiegate.choice().chosen") is True
 
-    # Reopen the choices from the site's own code, and accept analytics; the site keeps the page itself.
+    # Reopen the choices from the site's own code, and allow analytics; the recipe keeps the page itself.
     page.evaluate("cookiegate.showSettings()")
     expect(page.locator("#cookiegate-customize")).to_be_visible()
     expect(page.locator(f"{BANNER} input[name=category][value=analytics]")).not_to_be_checked()
-    page.evaluate("window.keepPage = true")
     page.locator(f"{BANNER} input[name=category][value=analytics]").check()
     page.locator(f'{BANNER} button[value="save"]').click()
     expect(page.locator(BANNER)).to_have_count(0)

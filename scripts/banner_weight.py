@@ -35,11 +35,12 @@ def measure() -> dict[str, tuple[int, int]]:
     served = BannerAssets(ASSETS)
     state = {"categories": {}, "vendors": {}, "regime": "opt-in", "policyRevision": "1", "gpc": False,
              "chosen": False}  # fmt: skip
+    script_url = f"/cookiegate/assets/{served.js_name}"
     parts = {
         "banner.js": served.js,
         "banner.css (inline)": served.css.encode(),
         "pages.css": served.pages_css.encode(),
-        "window.cookiegate (inline)": api_script(state, "/cookiegate/").encode(),
+        "window.cookiegate (inline)": api_script(state, "/cookiegate/", script_url).encode(),
     }
     return {name: (len(data), gzipped_size(data)) for name, data in parts.items()}
 

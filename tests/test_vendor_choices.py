@@ -43,7 +43,7 @@ async def seen(app: CookieGateMiddleware, c: Any) -> None:
 
 def page_state(html: str) -> dict[str, Any]:
     """The state ``window.cookiegate`` is created with, as written into the page's head."""
-    found = re.search(r"\(window,document,(\{.*?\}),\"/cookiegate/\"\)</script>", html)
+    found = re.search(r"\(window,document,(\{.*?\}),\"/cookiegate/\",\"[^\"]*\"\)</script>", html)
     assert found, "no window.cookiegate in the page"
     state: dict[str, Any] = json.loads(found.group(1))
     return state

@@ -237,7 +237,9 @@ class BannerRenderer:
         if found is None:
             # The styles are inline: a stylesheet request here would hold the page's first paint back.
             styles = "" if decision.is_bot else f"<style data-cookiegate>{self.css}</style>"
-            api = api_script(client_state(decision, usage, self.policy_revision), self.prefix)
+            # Crawlers get the state (a site's script may ask) but not the banner's script: there is no banner.
+            script = "" if decision.is_bot else self.js_url
+            api = api_script(client_state(decision, usage, self.policy_revision), self.prefix, script)
             head = self.consent_mode_script(decision.allowed, is_bot=decision.is_bot) + styles + api
             found = self._heads.put(key, head.encode("utf-8"))
         return found
@@ -323,12 +325,7 @@ class BannerRenderer:
         control = self.env.get_template("control.html").render(
             t=self.t(lang), prefix=self.prefix, next_path=SLOT, lang=lang
         )
-        return Slotted(control + self.script_tag, query_value)
-
-    @property
-    def script_tag(self) -> str:
-        """The banner's script (deferred: it only enhances forms that work without it)."""
-        return f'<script src="{self.js_url}" defer data-cookiegate></script>'
+        return Slotted(control, query_value)
 
     # -- placeholders ---------------------------------------------------------------------------------
 
@@ -366,8 +363,8 @@ class BannerRenderer:
             banner_css=Markup(self.css),
             pages_css=Markup(self.pages_css),
             page_stylesheets=self.page_stylesheets,
-            api_script=Markup(api_script(self.client_state(decision), self.prefix)),
-            control=Markup(status + self.script_tag),
+            api_script=Markup(api_script(self.client_state(decision), self.prefix, self.js_url)),
+            control=Markup(status),
             t=t,
             prefix=self.prefix,
             languages=self.languages,

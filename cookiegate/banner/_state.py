@@ -14,13 +14,16 @@ from ..policy._categories import CATEGORIES
 from ..policy._decision import Decision
 from ._choices import gpc_refused
 
-#: Until the banner's script has loaded, ``show()`` and ``showSettings()`` open the settings page.
+#: Until the banner's script has loaded, ``show()`` and ``showSettings()`` open the settings page. The script is
+#: fetched after the first frame (a deferred script would run before it): the page paints with the banner first.
 _API: Final = (
-    '<script data-cookiegate-api>(function(w,d,s,p){var f=[];d.documentElement.setAttribute("data-cookiegate-js","");'
+    '<script data-cookiegate-api>(function(w,d,s,p,j){var f=[];d.documentElement.setAttribute("data-cookiegate-js","");'
     "function g(){w.location.href=p+'settings?next='+encodeURIComponent(w.location.pathname+w.location.search)}"
     "w.cookiegate={allowed:function(x){return x in s.categories?s.categories[x]:!!s.vendors[x]},"
     "choice:function(){return JSON.parse(JSON.stringify(s))},show:g,showSettings:g,"
-    "onChange:function(c){f.push(c)},_set:function(n){s=n},_f:f}})(window,document,"
+    "onChange:function(c){f.push(c)},_set:function(n){s=n},_f:f,_p:p};"
+    "j&&w.requestAnimationFrame(function(){setTimeout(function(){var e=d.createElement('script');e.src=j;"
+    "e.setAttribute('data-cookiegate','');d.head.appendChild(e)})})})(window,document,"
 )
 
 
@@ -44,6 +47,8 @@ def script_json(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def api_script(state: dict[str, Any], prefix: str) -> str:
-    """The inline script that defines ``window.cookiegate`` with ``state``."""
-    return _API + script_json(state) + "," + script_json(prefix) + ")</script>"
+def api_script(state: dict[str, Any], prefix: str, script_url: str) -> str:
+    """The inline script that defines ``window.cookiegate`` with ``state`` and then loads the banner's script
+    from ``script_url`` (none when empty)."""
+    args = ",".join(script_json(v) for v in (state, prefix, script_url))
+    return _API + args + ")</script>"
