@@ -252,8 +252,8 @@ def test_the_language_switcher_changes_the_banner_language_without_javascript(ne
     page = visitor.page
     expect(page.locator(BANNER)).to_have_attribute("lang", "de")
     expect(page.locator(f'{BANNER} button[value="reject_all"]:not(.cg-close)')).to_have_text("Alle ablehnen")
-    page.locator(f"{BANNER} select[name=lang]").select_option("pl")
-    visitor.click_and_wait(page.locator(f"{BANNER} .cg-lang button"))
+    page.locator(f"{BANNER} .cg-lang summary").click()
+    visitor.click_and_wait(page.locator(f'{BANNER} .cg-lang a[hreflang="pl"]'))
     assert page.url == visitor.url("/pricing")
     expect(page.locator(BANNER)).to_have_attribute("lang", "pl")
     expect(page.get_by_role("button", name="Odrzuć wszystkie", exact=True)).to_be_visible()

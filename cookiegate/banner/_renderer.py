@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
 import jinja2
+from jinja2.filters import do_urlencode
 from markupsafe import Markup
 
 from .._cache import BoundedCache
@@ -30,7 +31,7 @@ from ..policy._location import Location
 from ._assets import BannerAssets
 from ._choices import CategoryRow, choice_rows, gpc_refused
 from ._i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, Translations, negotiate
-from ._slotted import SLOT, Slotted, html_value, query_value
+from ._slotted import QUERY_SLOT, SLOT, Slotted, html_value, query_value
 from ._state import api_script, client_state
 
 __all__ = [
@@ -266,6 +267,7 @@ class BannerRenderer:
                 t=self.t(lang),
                 prefix=self.prefix,
                 next_path=next_path,
+                next_query=QUERY_SLOT if next_path == SLOT else _quote_value(next_path),
                 banner_hash=banner_hash,
                 variant=kind,
                 position=self.position,
@@ -371,6 +373,7 @@ class BannerRenderer:
             switcher_id="page",
             # The switcher comes back to this page, which in turn remembers where the visitor came from.
             next_path=page_path,
+            next_query=_quote_value(page_path),
         )
 
     def _choice_context(self, decision: Decision, lang: str, next_path: str, usage: SiteUsage) -> dict[str, Any]:
@@ -412,3 +415,8 @@ class BannerRenderer:
 
 def _quote(path: str) -> str:
     return urllib.parse.quote(path, safe="/")
+
+
+def _quote_value(path: str) -> str:
+    """``path`` as a query value (what ``QUERY_SLOT`` is filled with; the template escapes it for HTML)."""
+    return str(do_urlencode(path))
