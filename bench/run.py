@@ -73,11 +73,12 @@ def _has(module: str) -> bool:
 
 @dataclass
 class Server:
-    """One uvicorn process serving ``bench.apps:<name>``."""
+    """One uvicorn process serving ``<module>:<name>`` (``bench.apps:gated``)."""
 
     name: str
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    module: str = "bench.apps"
 
     @property
     def base(self) -> str:
@@ -87,7 +88,7 @@ class Server:
         self.port = _free_port()
         loop = "uvloop" if _has("uvloop") else "asyncio"
         http = "httptools" if _has("httptools") else "h11"
-        cmd = [sys.executable, "-m", "uvicorn", f"bench.apps:{self.name}", "--host", "127.0.0.1",
+        cmd = [sys.executable, "-m", "uvicorn", f"{self.module}:{self.name}", "--host", "127.0.0.1",
                "--port", str(self.port), "--loop", loop, "--http", http, "--no-access-log",
                "--log-level", "warning", "--lifespan", "on"]
         env = dict(os.environ, COOKIEGATE_BENCH_TMP=tmp, PYTHONPATH=str(ROOT))

@@ -6,7 +6,7 @@ from ._config import Config
 from ._runtime import Gateway
 from ._types import ASGIApp, Message, Receive, Scope, Send
 from ._visit import Preview, Visit
-from .admin import PREVIEW_HEADER
+from .admin._auth import PREVIEW_HEADER
 from .gate import ResponseGate
 from .routes import GPC_PATH, Router
 

@@ -9,6 +9,7 @@ from ._errors import OnceLogger
 from ._geo import GeoResolver
 from ._leaks import LeakReports
 from ._limits import per_minute
+from ._site_vendors import SiteUsage, SiteVendors
 from ._visitor import TrustedProxies
 from .banner._renderer import BannerRenderer
 from .policy._catalog import TagRegistry
@@ -36,11 +37,24 @@ class Gateway:
         self.decisions = DecisionCache(self.geo)
         self.jurisdiction = Jurisdiction(config.regimes)
         self.registry = TagRegistry.builtin(config.tags)
+        #: Vendor id -> category: what lets a visitor's choice of a vendor by name count in the decision.
+        self.vendor_categories = {vendor.id: vendor.category for vendor in self.registry.vendors}
+        #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
+        self.counters = Counters()
+        #: What the site uses: its own tags and the vendors seen on its pages (the statement and settings list it).
+        self.site_vendors = SiteVendors(self.registry, config.tags, self.counters.pending)
         self.renderer = BannerRenderer(
             prefix=config.prefix,
             vendors=self.registry.vendors,
             texts=config.banner_texts,
             consent_mode=config.consent_mode,
+            usage=self._usage,
+            policy_revision=config.policy_revision,
+            position=config.banner_position,
+            templates_dir=config.templates_dir,
+            page_stylesheets=config.page_stylesheets,
+            # An enforced CSP refuses a refused vendor's host: loading an embed once in the page cannot work.
+            load_once=config.csp_mode != "enforce",
         )
         #: What the rewriter and the CSP classify with: the registry, or its Consent Mode "advanced" view.
         self.classifier: TagRegistry | ConsentModeClassifier = (
@@ -53,14 +67,15 @@ class Gateway:
         )
         self.store: DecisionStore = open_store(config.log_url, spool_dir=config.log_spool_dir)
         self.store_ready = False
-        #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
-        self.counters = Counters()
         self.errors = OnceLogger()
         #: Consent writes per client and minute (None: no limit); what it refused shows on the health endpoint.
         self.consent_limiter = per_minute(config.consent_writes_per_minute)
         #: CSP violation reports, summarised per blocked host (bounded), and how often one client may send one.
         self.leaks = LeakReports()
         self.report_limiter = per_minute(config.csp_reports_per_minute)
+
+    def _usage(self) -> SiteUsage:
+        return self.site_vendors.usage
 
     async def startup(self) -> None:
         """Open the decision log (create or migrate its schema)."""
@@ -70,11 +85,13 @@ class Gateway:
             await self.store.open()
             self.store_ready = True
             self.counters.start(self.store, 60.0)
+            self.site_vendors.start(self.store, 15.0)
         except Exception:
             self.errors.error("store-open", "cookiegate: could not open the decision log")
 
     async def shutdown(self) -> None:
         """Flush the counters, close the decision log and the geo reader."""
+        await self.site_vendors.stop()
         try:
             if self.store_ready:
                 await self.counters.stop(self.store)

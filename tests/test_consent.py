@@ -212,3 +212,26 @@ def test_a_forged_cookie_is_refused_before_itsdangerous_and_leaves_no_garbage_cy
     # Both keys' signatures pass the check and go on to the full verification.
     assert c.decode(valid_old) is not None
     assert c.decode(valid_new) is not None
+
+
+def test_vendors_chosen_by_name_round_trip_and_are_left_out_when_there_are_none() -> None:
+    c = choice(vendors={"hotjar": True, "microsoft-clarity": False})
+    assert codec().decode(codec().encode(c)) == c
+    assert "o" not in choice().to_payload()
+    assert choice().vendors == {}
+
+
+@pytest.mark.parametrize(
+    "vendors",
+    [
+        {"Hotjar": 1},  # not a vendor id
+        {"hotjar": True},  # a flag is 0 or 1
+        {"hotjar": 2},
+        [["hotjar", 1]],
+        {f"v{i}": 1 for i in range(40)},  # more than a cookie should carry
+    ],
+)
+def test_a_signed_payload_with_bad_vendor_choices_is_no_choice(vendors: object) -> None:
+    signer = itsdangerous.URLSafeTimedSerializer([NEW], salt="cookiegate.consent.v1")
+    payload = {**choice().to_payload(), "o": vendors}
+    assert codec().decode(signer.dumps(payload)) is None

@@ -304,8 +304,10 @@ def _banner_rules(config: Config, jurisdiction: Jurisdiction, renderer: BannerRe
                     "the law there needs opt-in",
                 )
             )
-        if controls.checked:
-            out.append(Violation("no-pre-ticked", where, f"pre-ticked in the banner: {', '.join(controls.checked)}"))
+        # The banner ticks what runs; a box ticked for a category the law there puts behind opt-in is wrong.
+        ticked = [c for c in controls.checked if c in legal.opt_in and c not in early]
+        if ticked:
+            out.append(Violation("no-pre-ticked", where, f"pre-ticked in the banner: {', '.join(ticked)}"))
         for chosen in (False, True):
             sample = _sample(config, jurisdiction, location, chosen=chosen)
             page = renderer.body_html(sample, sample.decision, next_path="/")

@@ -75,6 +75,10 @@ class Decision:
         """Whether tags and cookies of ``category`` may fire for this request."""
         return category in self.allowed
 
+    def allows_vendor(self, vendor_id: str, category: str) -> bool:
+        """Whether a tag of ``vendor_id`` (in ``category``) may fire: what the gate applies to it."""
+        return self.permissions.fires(vendor_id, category)
+
     @property
     def needs_banner(self) -> bool:
         """True when the visitor should be asked (or told): a person who has not chosen yet."""
@@ -96,6 +100,10 @@ class Decision:
             "gpc": self.gpc,
             "categories": {c: c in self.allowed for c in (NECESSARY, *OPTIONAL_CATEGORIES)},
             "allowed": sorted(self.allowed),
+            "vendors": {
+                "on": sorted(self.permissions.vendors_on),
+                "off": sorted(self.permissions.vendors_off),
+            },
             "reasons": dict(self.reasons),
             "needs_banner": self.needs_banner,
         }
@@ -113,6 +121,16 @@ def choice_applies(choice: Choice, regime: Regime, category: str) -> bool:
     return category not in regime.opt_in or choice.explicit
 
 
+def _gpc_binds(regime: Regime, category: str, gpc: bool, explicit_grant: bool) -> bool:
+    """Whether GPC refuses ``category`` despite a grant: it is binding in the US opt-out states; elsewhere it
+    is honoured as the default, and only an explicit later choice on this site overrides it."""
+    return (
+        gpc
+        and category in regime.gpc_refuses
+        and not (explicit_grant and regime.kind in ("notice", "australia"))
+    )
+
+
 def decide(
     *,
     location: Location,
@@ -120,8 +138,13 @@ def decide(
     choice: Choice | None,
     gpc: bool = False,
     is_bot: bool = False,
+    vendor_categories: Mapping[str, str] | None = None,
 ) -> Decision:
-    """Combine the regime, the stored choice and the signals into the allowed categories."""
+    """Combine the regime, the stored choice and the signals into the allowed categories.
+
+    ``vendor_categories`` (vendor id: category, from the tag registry) lets the visitor's choices of vendors
+    by name count; a vendor it does not know is left to its category (there is no tag to apply it to).
+    """
     allowed = {NECESSARY}
     reasons = {NECESSARY: REASON_NECESSARY}
     for category in OPTIONAL_CATEGORIES:
@@ -132,23 +155,30 @@ def decide(
             on, why = choice.allows(category), REASON_CHOICE
         else:
             on, why = regime.default_allows(category), REASON_DEFAULT
-        if (
-            on
-            and gpc
-            and category in regime.gpc_refuses
-            and not (
-                choice is not None
-                and choice.explicit
-                and choice.allows(category)
-                and regime.kind in ("notice", "australia")
-            )
+        if on and _gpc_binds(
+            regime, category, gpc, choice is not None and choice.explicit and choice.allows(category)
         ):
-            # GPC is binding in the US opt-out states; elsewhere it is honoured as the
-            # default, and only an explicit later choice on this site overrides it.
             on, why = False, REASON_GPC
         if on:
             allowed.add(category)
         reasons[category] = why
+    vendors_on: set[str] = set()
+    vendors_off: set[str] = set()
+    if choice is not None and choice.vendors and vendor_categories and not is_bot:
+        for vendor_id, on in choice.vendors.items():
+            of = vendor_categories.get(vendor_id)
+            if of is None or of not in OPTIONAL_CATEGORIES:
+                continue
+            if not on:
+                if of in allowed:
+                    vendors_off.add(vendor_id)
+            elif (
+                of not in allowed
+                # Behind opt-in, a vendor too is granted only by an affirmative act.
+                and (of not in regime.opt_in or choice.explicit)
+                and not _gpc_binds(regime, of, gpc, choice.explicit)
+            ):
+                vendors_on.add(vendor_id)
     return Decision(
         location=location,
         regime=regime,
@@ -157,7 +187,7 @@ def decide(
         is_bot=is_bot,
         allowed=frozenset(allowed),
         reasons=reasons,
-        permissions=Permissions(frozenset(allowed)),
+        permissions=Permissions(frozenset(allowed), frozenset(vendors_on), frozenset(vendors_off)),
     )
 
 

@@ -15,9 +15,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ._backend import LOG_INDEXES, Backend, Tx, log_table
+from ._backend import Backend, Tx
 from ._chain import ROW_COLUMNS
 from ._logstore import LogStore
+from ._schema import LOG_INDEXES, log_table
 
 # Errors that mean "the file is busy or the disk is failing" (spool and retry), not a bug in a statement.
 _UNAVAILABLE_HINTS = ("locked", "busy", "disk", "unable to open", "i/o", "readonly", "read-only")
