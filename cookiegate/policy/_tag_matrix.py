@@ -16,6 +16,7 @@ from ..catalog import TagRegistry, Vendor
 from ._categories import NECESSARY, OPTIONAL_CATEGORIES
 from ._consent import Choice
 from ._decision import Decision, decide
+from ._iso3166 import UnknownCodeError, country_code, subdivision_code
 from ._jurisdiction import EU_MEMBERS, REGIME_KINDS, Jurisdiction, RegimeKind
 from ._location import Location
 
@@ -45,20 +46,27 @@ class ConsentSpecError(ValueError):
 
 
 def location_for(country: str | None, state: str | None = None) -> Location:
-    """A coarse location for ``--country FR`` / ``--state US-CA`` (``--state CA`` with ``--country US``)."""
-    country = country.strip().upper() if country else None
-    subdivision = state.strip().upper() if state else None
-    if subdivision and "-" not in subdivision:
-        if country is None:
-            raise ConsentSpecError(f"state {state!r}: give the country too (--country US) or write US-{subdivision}")
-        subdivision = f"{country}-{subdivision}"
-    if subdivision and country is None:
-        country = subdivision.split("-", 1)[0]
-    if country is not None and not (len(country) == 2 and country.isalpha()):
-        raise ConsentSpecError(f"country {country!r}: expected an ISO 3166-1 alpha-2 code such as FR")
-    if subdivision and country and not subdivision.startswith(country + "-"):
-        raise ConsentSpecError(f"state {subdivision!r} is not in country {country}")
-    return Location(country=country, in_eu=country in EU_MEMBERS, subdivision=subdivision)
+    """A coarse location for ``--country FR`` / ``--state US-CA`` (``--state CA`` with ``--country US``).
+
+    Codes that are not ISO 3166 are refused with a hint (``UK``: did you mean GB?)."""
+    try:
+        code = country_code(country) if country and country.strip() else None
+        subdivision = state.strip().upper() if state and state.strip() else None
+        if subdivision and "-" not in subdivision:
+            if code is None:
+                raise ConsentSpecError(
+                    f"state {state!r}: give the country too (--country US) or write US-{subdivision}"
+                )
+            subdivision = f"{code}-{subdivision}"
+        if subdivision:
+            subdivision = subdivision_code(subdivision)
+            if code is None:
+                code = subdivision.split("-", 1)[0]
+            elif not subdivision.startswith(code + "-"):
+                raise ConsentSpecError(f"state {subdivision!r} is not in country {code}")
+    except UnknownCodeError as exc:
+        raise ConsentSpecError(str(exc)) from None
+    return Location(country=code, in_eu=code in EU_MEMBERS, subdivision=subdivision)
 
 
 def parse_consent(spec: str) -> str | frozenset[str]:
