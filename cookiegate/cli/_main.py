@@ -4,24 +4,53 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
 
 from .._config import Config, ConfigError, load_config
+
+
+def schema_path(name: str) -> Path:
+    """The JSON schema of ``--json`` output: ``tags``, ``lint``, ``scan`` or ``stats`` (``log stats``)."""
+    return Path(__file__).resolve().parent / "schemas" / f"{name}.json"
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML config (default: $COOKIEGATE_CONFIG, ./cookiegate.toml)")
 
 
+#: The exit status of a command whose output pipe was closed early (``cookiegate tags | head -1``): what a
+#: shell reports for a Unix tool ended by SIGPIPE.
+CLOSED_PIPE: Final = 141
+
+
+class _Version(argparse.Action):
+    """``--version``: reads the installed version only when asked (importlib.metadata is not free)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        import cookiegate
+
+        print(f"cookiegate {cookiegate.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="cookiegate", description="Server-side cookie and tracker consent gateway")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="serve the demo site behind the gateway (uvicorn, embedded defaults)")
     _add_config(demo)
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     from ._log import add_log_parser
 
     add_log_parser(sub)
@@ -152,12 +181,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cookiegate`` console script."""
     args = build_parser().parse_args(argv)
     try:
+        status = _run(args)
+        # Flushed here, inside the guard: a pipe closed early otherwise fails at interpreter exit.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head -1``): stop quietly. Later writes and the exit flush go nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return CLOSED_PIPE
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         if args.command == "demo":
             return _demo(args)
         if args.command == "log":
-            from ._log import run_log
+            from ._log import READ_ONLY_ACTIONS, run_log
 
-            return run_log(args, load_config(args.config))
+            return run_log(args, load_config(args.config, signing=args.log_command not in READ_ONLY_ACTIONS))
         if args.command in ("tags", "lint", "scan"):
             from ..policy._tag_matrix import ConsentSpecError
 
