@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import concurrent.futures
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from ._config import Config
 from ._counters import Counters
 from ._decisions import DecisionCache
@@ -15,6 +23,8 @@ from .policy._consent_mode import ConsentModeClassifier
 from .policy._csp import CspBuilder
 from .policy._jurisdiction import Jurisdiction
 from .store import DecisionStore, open_store
+
+T = TypeVar("T")
 
 
 class Gateway:
@@ -48,14 +58,25 @@ class Gateway:
         )
         self.store: DecisionStore = open_store(config.log_url, spool_dir=config.log_spool_dir)
         self.store_ready = False
+        #: True until the first HTTP request: a server that sends no lifespan events starts the gateway then.
+        self.first_request = True
+        #: Closes the store's connections if this gateway is dropped without a shutdown (set once started).
+        self._closer: weakref.finalize[Any, Any] | None = None
         #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
         self.counters = Counters()
         self.errors = OnceLogger()
         #: Recent CSP violation reports (host, page, directive), newest last; bounded.
         self.csp_reports: list[dict[str, str]] = []
 
+    async def first_seen(self, scope: Any) -> None:
+        """The first HTTP request: start the gateway if no lifespan event did (daphne sends none)."""
+        self.first_request = False
+        await self.startup()
+
     async def startup(self) -> None:
-        """Open the decision log (create or migrate its schema)."""
+        """Open the decision log (create or migrate its schema); from now on, counters are flushed every
+        minute and at the process's exit, lifespan events or not."""
+        self.first_request = False
         if self.store_ready:
             return
         try:
@@ -64,15 +85,77 @@ class Gateway:
             self.counters.start(self.store, 60.0)
         except Exception:
             self.errors.error("store-open", "cookiegate: could not open the decision log")
+            return
+        _RUNNING.add(self)
+        close_now = getattr(self.store, "close_now", None)
+        if close_now is not None and self._closer is None:
+            self._closer = weakref.finalize(self, close_now)
 
     async def shutdown(self) -> None:
         """Flush the counters, close the decision log and the geo reader."""
+        _RUNNING.discard(self)
         try:
             if self.store_ready:
                 await self.counters.stop(self.store)
         except Exception:
             self.errors.error("counters-flush", "cookiegate: counters could not be flushed at shutdown")
+            _RUNNING.add(self)  # the counts were kept: the exit hook tries again through a store of its own
         try:
             await self.store.close()
         finally:
+            self.store_ready = False
+            if self._closer is not None:
+                self._closer.detach()
+                self._closer = None
             self.geo.close()
+
+    def flush_at_exit(self) -> None:
+        """Flush what was counted since the last flush, through a store of its own (the server's event loop,
+        which the gateway's store belongs to, is gone by now). Blocking; for process exit."""
+        if not self.counters.pending():
+            return
+        config = self.config
+
+        async def flush() -> None:
+            store = open_store(config.log_url, spool_dir=config.log_spool_dir)
+            await store.open()
+            try:
+                await self.counters.flush(store)
+            finally:
+                await store.close()
+
+        loop = asyncio.new_event_loop()
+        # At exit the thread pools refuse new work, and the store's blocking calls go through one.
+        loop.set_default_executor(_InlineExecutor())
+        try:
+            loop.run_until_complete(flush())
+        except Exception:
+            logger.warning("cookiegate: counters could not be flushed at exit", exc_info=True)
+        finally:
+            loop.close()
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs each job at once in the calling thread (at interpreter exit no new thread may start); a
+    ThreadPoolExecutor by type only, as asyncio requires of a default executor."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+logger = logging.getLogger("cookiegate")
+
+#: Gateways started and not shut down: their counters are flushed when the process exits.
+_RUNNING: weakref.WeakSet[Gateway] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_running_gateways() -> None:
+    # Servers that send no lifespan events (daphne), or stop without them, exit with counts in memory.
+    for gateway in list(_RUNNING):
+        gateway.flush_at_exit()

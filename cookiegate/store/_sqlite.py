@@ -100,6 +100,12 @@ class SQLiteBackend(Backend):
                 await asyncio.to_thread(conn.close)
             del self._conns[write]
 
+    def close_now(self) -> None:
+        # Closed explicitly: an unclosed connection is a ResourceWarning from Python 3.13 on.
+        conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
+
 
 class SQLiteStore(LogStore):
     """Consent records in one SQLite file (the default store).
