@@ -19,7 +19,7 @@ from ._visitor import TrustedProxies
 from .banner._renderer import BannerRenderer
 from .catalog import TagRegistry
 from .policy._consent import ConsentCodec
-from .policy._consent_mode import ConsentModeClassifier
+from .policy._consent_mode import ConsentModeClassifier, classifier_for
 from .policy._csp import CspBuilder
 from .policy._jurisdiction import Jurisdiction
 from .store import DecisionStore, open_store
@@ -48,9 +48,7 @@ class Gateway:
             consent_mode=config.consent_mode,
         )
         #: What the rewriter and the CSP classify with: the registry, or its Consent Mode "advanced" view.
-        self.classifier: TagRegistry | ConsentModeClassifier = (
-            ConsentModeClassifier(self.registry) if config.consent_mode == "advanced" else self.registry
-        )
+        self.classifier: TagRegistry | ConsentModeClassifier = classifier_for(self.registry, config.consent_mode)
         self.csp = CspBuilder(
             allow=config.csp_allow,
             report_uri=config.prefix + "csp-report",

@@ -11,7 +11,7 @@ import pytest
 
 from cookiegate import CookieGateMiddleware
 from cookiegate.admin._auth import AdminAuth, FailureLimiter, credential_from
-from cookiegate.admin._dashboard import consent_charts, leak_groups, render_chart_svg, tag_counts
+from cookiegate.admin._counts import consent_charts, leak_groups, render_chart_svg, tag_counts
 from cookiegate.admin._preview import parse_preview_header
 from cookiegate.policy._tag_matrix import ConsentSpecError
 from cookiegate.store._base import CounterRow

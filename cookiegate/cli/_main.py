@@ -8,9 +8,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from .._sightings import Sighting
+    from ..catalog import TagRegistry
 
 
 def schema_path(name: str) -> Path:
@@ -60,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_json(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help=f"print JSON (schema: cookiegate/cli/schemas/{name}.json)"
+    )
+
+
 def _add_visitor(parser: argparse.ArgumentParser, *, none_flag: bool) -> None:
     parser.add_argument("--country", metavar="CC", help="ISO country code of the visitor (FR, US, JP …)")
     parser.add_argument("--state", metavar="SUB", help="first-level subdivision: US-CA, or CA with --country US")
@@ -79,10 +89,17 @@ def _add_marketer_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParse
     )
     _add_config(tags)
     _add_visitor(tags, none_flag=False)
-    lint = sub.add_parser("lint", help="check the configuration against the regulatory rules (exit 1 on a violation)")
+    _add_json(tags, "tags")
+    lint = sub.add_parser(
+        "lint",
+        help="check the configuration against the regulatory rules, and the site's pages for unclassified hosts "
+        "(exit 1 on a violation)",
+    )
     _add_config(lint)
+    _add_json(lint, "lint")
     scan = sub.add_parser("scan", help="open URL in headless Chromium as a previewed visitor; exit 1 on a leak")
     _add_config(scan)
+    _add_json(scan, "scan")
     scan.add_argument("url")
     _add_visitor(scan, none_flag=True)
     scan.add_argument("--token", help="admin token (default: $COOKIEGATE_ADMIN_TOKEN or the config's admin_token)")
@@ -97,47 +114,94 @@ def _consent_arg(args: argparse.Namespace) -> str:
     return getattr(args, "consent", None) or "none"
 
 
+def _print_json(data: object) -> None:
+    import json
+
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _seen_hosts(args: argparse.Namespace, registry: TagRegistry) -> list[Sighting]:
+    """Unclassified hosts from the stored counters of the configured log (with a config file only: the
+    built-in defaults name no site's log); a note on stderr, and none, when the log cannot be read."""
+    import asyncio
+
+    from .._config import resolve_config_path
+    from .._sightings import classified_by, sightings, stored_counters
+    from ..store import StoreError
+
+    path = resolve_config_path(args.config)
+    if path is None:
+        return []
+    try:
+        # Not in demo mode: the site's own log_url, not the demo's; reading signs nothing.
+        config = load_config(path, signing=False)
+    except ConfigError:
+        return []
+    try:
+        rows = asyncio.run(stored_counters(config))
+    except StoreError as exc:
+        print(f"cookiegate: unclassified hosts not shown: {exc}", file=sys.stderr)
+        return []
+    return sightings(rows, classified=classified_by(config, registry))
+
+
 def _tags(args: argparse.Namespace) -> int:
     from ..catalog import TagRegistry
+    from ..policy._consent_mode import classifier_for
     from ..policy._jurisdiction import Jurisdiction
-    from ..policy._tag_matrix import (
-        build_matrix,
-        decision_for,
-        format_matrix,
-        format_tag_rows,
-        location_for,
-        parse_consent,
-    )
-    from ..policy._tag_matrix import tag_rows as rows_for
+    from ..policy._tag_matrix import build_matrix, decision_for, location_for, parse_consent, tag_rows, unclassified_row
+    from ._tags import format_matrix, format_tag_rows, matrix_json, visitor_json
 
     config = load_config(args.config, demo=True)
     registry = TagRegistry.builtin(config.tags)
+    classifier = classifier_for(registry, config.consent_mode)
     jurisdiction = Jurisdiction(config.regimes)
     filtered = args.country or args.state or args.consent or args.accept or args.reject or args.gpc
     if not filtered:
-        print(format_matrix(build_matrix(registry, jurisdiction, policy_revision=config.policy_revision)))
+        matrix = build_matrix(
+            registry, jurisdiction, policy_revision=config.policy_revision, classifier=classifier
+        )
+        hosts = _seen_hosts(args, registry)
+        if args.json:
+            _print_json(matrix_json(matrix, hosts, config.consent_mode))
+        else:
+            print(format_matrix(matrix, hosts))
         return 0
     location = location_for(args.country, args.state)
     decision = decision_for(
         jurisdiction, location, parse_consent(_consent_arg(args)), gpc=args.gpc, policy_revision=config.policy_revision
     )
-    print(format_tag_rows(decision, rows_for(registry, decision)))
+    rows = tag_rows(registry, decision, classifier)
+    hosts = _seen_hosts(args, registry)
+    if args.json:
+        _print_json(visitor_json(decision, rows, unclassified_row(decision), hosts, config.consent_mode))
+    else:
+        print(format_tag_rows(decision, rows, unclassified_row(decision), hosts))
     return 0
 
 
 def _lint(args: argparse.Namespace) -> int:
     from .._config import resolve_config_path
-    from ._lint import format_violations, lint_config, lint_file
+    from ..catalog import TagRegistry
+    from ._lint import format_violations, lint_config, lint_file, unclassified_violations, violations_json
 
     path = resolve_config_path(args.config)
     violations = lint_file(path) if path is not None else lint_config(load_config(None, demo=True))
-    print(format_violations(violations))
+    hosts: list[Sighting] = []
+    if path is not None and not any(v.rule == "config" for v in violations):
+        hosts = _seen_hosts(args, TagRegistry.builtin(load_config(path, demo=True).tags))
+        violations += unclassified_violations(hosts)
+    if args.json:
+        _print_json(violations_json(violations, hosts))
+    else:
+        print(format_violations(violations))
     return 1 if violations else 0
 
 
 def _scan(args: argparse.Namespace) -> int:
+    from .._sightings import classified_by
     from ..catalog import TagRegistry
-    from ._scan import ScanError, format_report, scan
+    from ._scan import ScanError, format_report, report_json, scan
 
     config = load_config(args.config, demo=True)
     token = args.token or config.admin_token
@@ -155,11 +219,16 @@ def _scan(args: argparse.Namespace) -> int:
             registry=TagRegistry.builtin(config.tags),
             consent_cookie=config.cookie_name,
             live=args.live,
+            consent_mode=config.consent_mode,
+            own=classified_by(config),
         )
     except ScanError as exc:
         print(f"cookiegate scan: {exc}", file=sys.stderr)
         return 2
-    print(format_report(report))
+    if args.json:
+        _print_json(report_json(report))
+    else:
+        print(format_report(report))
     return 1 if report.leaks else 0
 
 

@@ -128,8 +128,10 @@ class StatsRow:
 class CounterRow:
     """One aggregate increment: ``count`` events on ``day`` for (kind, subject, country, regime, outcome).
 
-    ``kind`` is ``"tag"`` (subject = tag id, outcome = ``fired``/``blocked``) or ``"consent"`` (subject = the
-    action, outcome = ``all``/``some``/``none`` of the optional categories granted).
+    ``kind`` is ``"tag"`` (subject = the outcome key: a vendor id, ``unclassified:<host>`` or
+    ``explicit:<category>``; outcome = ``fired``/``blocked``), ``"consent"`` (subject = the action, outcome =
+    ``all``/``some``/``none`` of the optional categories granted) or ``"page"`` (subject =
+    ``unclassified:<host>``, outcome = a path it appeared on, count = views of that page with it).
     """
 
     day: str
@@ -187,3 +189,7 @@ class DecisionStore(Protocol):
 
     async def add_counters(self, rows: Sequence[CounterRow]) -> None:
         """Add aggregate counts (upsert)."""
+
+    async def counters(self) -> list[CounterRow]:
+        """Every aggregate row (what the dashboard, ``tags`` and ``lint`` read)."""
+        ...
