@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 from ._config import Config
 from ._counters import Counters
 from ._decisions import DecisionCache
+from ._diagnostics import Diagnostics
 from ._errors import OnceLogger
 from ._geo import GeoResolver
+from ._sightings import classified_by
 from ._visitor import TrustedProxies
 from .banner._renderer import BannerRenderer
 from .catalog import TagRegistry
@@ -56,8 +58,13 @@ class Gateway:
         )
         self.store: DecisionStore = open_store(config.log_url, spool_dir=config.log_spool_dir)
         self.store_ready = False
-        #: True until the first HTTP request: a server that sends no lifespan events starts the gateway then.
+        #: True until the first HTTP request: it shows the scheme pages are served with, and a server that
+        #: sends no lifespan events starts the gateway then.
         self.first_request = True
+        #: Defaults that fail silently here, said at start-up, in check-config and in health.
+        self.diagnostics = Diagnostics(config)
+        #: Whether a host is claimed (registry, catalogue, the site's own): what is left is unclassified.
+        self.claims_host = classified_by(config, self.registry)
         #: Closes the store's connections if this gateway is dropped without a shutdown (set once started).
         self._closer: weakref.finalize[Any, Any] | None = None
         #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
@@ -67,14 +74,17 @@ class Gateway:
         self.csp_reports: list[dict[str, str]] = []
 
     async def first_seen(self, scope: Any) -> None:
-        """The first HTTP request: start the gateway if no lifespan event did (daphne sends none)."""
+        """The first HTTP request: check what it shows, and start the gateway if no lifespan event did (daphne
+        sends none)."""
         self.first_request = False
-        await self.startup()
+        self.diagnostics.first_request(scope)
+        if not self.store_ready:
+            await self.startup()
 
     async def startup(self) -> None:
         """Open the decision log (create or migrate its schema); from now on, counters are flushed every
         minute and at the process's exit, lifespan events or not."""
-        self.first_request = False
+        self.diagnostics.log_startup()
         if self.store_ready:
             return
         try:

@@ -161,7 +161,8 @@ def test_an_unclassified_host_is_counted_per_page_it_appears_on_and_its_first_si
         ("page", "unclassified:px.unknown-ads.example", "/pricing"): 2,
         ("page", "unclassified:px.unknown-ads.example", "/blog"): 1,
     }
-    blocked = [r.count for r in counters.pending() if r.subject == "unclassified:px.unknown-ads.example" and r.kind == "tag"]
+    host = "unclassified:px.unknown-ads.example"
+    blocked = [r.count for r in counters.pending() if r.subject == host and r.kind == "tag"]
     assert sum(blocked) == 4
     (record,) = [r for r in caplog.records if "px.unknown-ads.example" in r.getMessage()]
     assert "first seen on /pricing (blocked)" in record.getMessage() and "[[tags]]" in record.getMessage()

@@ -148,7 +148,8 @@ def test_lint_json_follows_its_schema_and_names_the_host(tmp_path: Path, capsys:
     assert [v["where"] for v in data["violations"]] == ["unclassified host px.unknown-ads.example"]
     (host,) = data["unclassified_hosts"]
     assert host["pages"] == [{"path": "/pricing", "views": 30}, {"path": "/blog", "views": 13}]
-    assert (host["blocked"], host["fired"], host["first_seen"], host["last_seen"]) == (40, 3, "2026-12-01", "2026-12-02")
+    seen = (host["blocked"], host["fired"], host["first_seen"], host["last_seen"])
+    assert seen == (40, 3, "2026-12-01", "2026-12-02")
     assert {r["id"]: r["ok"] for r in data["rules"]}["unclassified-host"] is False
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from cookiegate.catalog import TagRegistry, Vendor
 from cookiegate.cli._main import main
-from cookiegate.policy._jurisdiction import Jurisdiction
 from cookiegate.cli._tags import format_tag_rows
+from cookiegate.policy._jurisdiction import Jurisdiction
 from cookiegate.policy._tag_matrix import (
     ConsentSpecError,
     build_matrix,

@@ -219,8 +219,9 @@ SEEN = [
 
 def test_scan_in_consent_mode_advanced_counts_googles_denied_pings_as_no_leak_but_its_cookies_as_one() -> None:
     report = _report("google-analytics=fired, google-tag-manager=fired, allowed=necessary")
-    classify(report, SEEN[:3], [{"name": "_ga", "domain": ".site.test"}], registry=REGISTRY,
-             classifier=classifier_for(REGISTRY, "advanced"), own=None, consent_cookie="cookiegate_consent")  # fmt: skip
+    advanced = classifier_for(REGISTRY, "advanced")
+    classify(report, SEEN[:3], [{"name": "_ga", "domain": ".site.test"}], registry=REGISTRY, classifier=advanced,
+             own=None, consent_cookie="cookiegate_consent")  # fmt: skip
     google = [r for r in report.requests if r.vendor]
     assert google and all(not r.leak and r.consent_mode == "denied" for r in google)
     assert [c.name for c in report.leaks] == ["_ga"]

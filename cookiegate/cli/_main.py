@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ._log import add_log_parser
 
     add_log_parser(sub)
-    check = sub.add_parser("check-config", help="load and validate the configuration, print it (secrets hidden)")
+    check = sub.add_parser(
+        "check-config",
+        help="load and validate the configuration, print it (secrets hidden) and what will not work as expected",
+    )
     _add_config(check)
     _add_marketer_parsers(sub)
     return parser
@@ -279,8 +282,14 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"cookiegate {args.command}: {exc}", file=sys.stderr)
                 return 2
         if args.command == "check-config":
+            from .._diagnostics import config_notes, config_warnings
+
             config: Config = load_config(args.config)
             print(repr(config))
+            for warning in config_warnings(config):
+                print(f"WARNING {warning}")
+            for note in config_notes(config):
+                print(f"note    {note}")
             return 0
     except ConfigError as exc:
         print(f"cookiegate: configuration error: {exc}", file=sys.stderr)

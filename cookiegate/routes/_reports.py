@@ -34,5 +34,6 @@ async def csp_report(gateway: Gateway, scope: Scope, receive: Receive, send: Sen
         entry = {"host": host, "page": page_path, "directive": directive}
         gateway.csp_reports.append(entry)
         del gateway.csp_reports[:-500]
+        gateway.diagnostics.csp_report(host, page_path, gateway.claims_host)
         logger.info("CSP violation: host=%s page=%s directive=%s", host, page_path, directive)
     await respond(send, 204, b"", b"text/plain")
