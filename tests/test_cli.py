@@ -85,3 +85,16 @@ def test_every_option_of_every_command_has_help() -> None:
 
     walk(build_parser(), "cookiegate")
     assert missing == []
+
+
+def test_every_json_schema_is_published_in_the_docs_and_is_itself_valid() -> None:
+    import json
+
+    import jsonschema
+
+    page = (ROOT / "docs" / "marketer.md").read_text()
+    schemas = sorted((ROOT / "cookiegate" / "cli" / "schemas").glob("*.json"))
+    assert [p.stem for p in schemas] == ["lint", "scan", "stats", "tags"]
+    for path in schemas:
+        assert f'--8<-- "cookiegate/cli/schemas/{path.name}"' in page
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
