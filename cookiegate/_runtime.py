@@ -87,6 +87,10 @@ class Gateway:
         self.diagnostics.log_startup()
         if self.store_ready:
             return
+        close_now = getattr(self.store, "close_now", None)
+        if close_now is not None and self._closer is None:
+            # Before opening: a failed open can leave a connection behind too.
+            self._closer = weakref.finalize(self, close_now)
         try:
             await self.store.open()
             self.store_ready = True
@@ -95,9 +99,6 @@ class Gateway:
             self.errors.error("store-open", "cookiegate: could not open the decision log")
             return
         _RUNNING.add(self)
-        close_now = getattr(self.store, "close_now", None)
-        if close_now is not None and self._closer is None:
-            self._closer = weakref.finalize(self, close_now)
 
     async def shutdown(self) -> None:
         """Flush the counters, close the decision log and the geo reader."""

@@ -239,3 +239,59 @@ def test_counts_left_at_exit_are_flushed_through_a_store_of_their_own(tmp_path: 
     mw.gateway.flush_at_exit()
     assert _counters(tmp_path / "log.db") == {("consent", "reject_all", "none"): 1}
     assert mw.gateway.counters.pending() == []
+
+
+@pytest.mark.anyio
+async def test_a_connection_still_opening_when_its_caller_gives_up_is_kept_not_leaked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time as clock
+
+    import anyio
+
+    from cookiegate.store._sqlite import SQLiteBackend, SQLiteStore
+
+    store = SQLiteStore(str(tmp_path / "log.db"))
+    await store.open()
+    connect = SQLiteBackend._connect
+
+    def slow(self: SQLiteBackend) -> sqlite3.Connection:
+        clock.sleep(0.3)
+        return connect(self)
+
+    monkeypatch.setattr(SQLiteBackend, "_connect", slow)
+    with pytest.raises(TimeoutError), anyio.fail_after(0.05):
+        await store.records_for("someone")  # the reader connection is opened now, and the caller gives up
+    await anyio.sleep(0.5)
+    reader = store.backend._conns.get(False)  # type: ignore[attr-defined]
+    assert isinstance(reader, sqlite3.Connection)
+    await store.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        reader.execute("SELECT 1")
+
+
+def test_a_gateway_whose_log_failed_to_open_still_closes_its_connection_when_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import logging
+
+    # The error's log record would keep the failed start-up's frames, and so the gateway, alive.
+    monkeypatch.setattr(logging.getLogger("cookiegate"), "disabled", True)
+
+    db = tmp_path / "log.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        # A log written by a newer cookiegate: opening it is refused.
+        conn.execute("CREATE TABLE cookiegate_schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO cookiegate_schema_version VALUES (999)")
+        conn.commit()
+    mw = CookieGateMiddleware(handles_lifespan, config=make_config(tmp_path))
+    asyncio.run(mw.gateway.startup())
+    assert not mw.gateway.store_ready
+    connections = list(mw.gateway.store.backend._conns.values())  # type: ignore[attr-defined]
+    assert connections
+    del mw
+    gc.collect()
+    for conn in connections:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")
