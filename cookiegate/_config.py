@@ -351,8 +351,13 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
 }
 
 
-def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None, demo: bool = False) -> Config:
-    """Build a :class:`Config` from parsed TOML; unknown keys and bad types raise :class:`ConfigError`."""
+def config_from_mapping(
+    data: Mapping[str, Any], *, base_dir: Path | None = None, demo: bool = False, signing: bool = True
+) -> Config:
+    """Build a :class:`Config` from parsed TOML; unknown keys and bad types raise :class:`ConfigError`.
+
+    ``signing=False`` is for tools that only read the decision log: they sign nothing, so the configured
+    keys are neither needed nor checked (a throwaway key stands in)."""
     kwargs: dict[str, Any] = {}
     for key, raw in data.items():
         if key not in _TYPES:
@@ -385,6 +390,8 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
     env_admin = os.environ.get(ADMIN_TOKEN_ENV)
     if env_admin:
         kwargs["admin_token"] = env_admin
+    if not signing:
+        kwargs["secret_keys"] = (secrets.token_urlsafe(32),)
     if demo or kwargs.get("demo_mode"):
         defaults = Config.demo()
         kwargs.setdefault("secret_keys", defaults.secret_keys)
@@ -410,11 +417,12 @@ def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:
     return local if local.is_file() else None
 
 
-def load_config(path: str | os.PathLike[str] | None = None, *, demo: bool = False) -> Config:
+def load_config(path: str | os.PathLike[str] | None = None, *, demo: bool = False, signing: bool = True) -> Config:
     """Load the configuration the way every ``cookiegate`` subcommand does.
 
     ``path``, else ``$COOKIEGATE_CONFIG``, else ``./cookiegate.toml``, else built-in defaults (which, outside
-    demo mode, still need ``$COOKIEGATE_SECRET_KEYS``). Raises :class:`ConfigError` naming the bad key.
+    demo mode, still need ``$COOKIEGATE_SECRET_KEYS``, unless ``signing=False``: see
+    :func:`config_from_mapping`). Raises :class:`ConfigError` naming the bad key.
     """
     resolved = resolve_config_path(path)
     data: dict[str, Any] = {}
@@ -428,7 +436,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, demo: bool = Fals
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {str(resolved)!r}: {exc}") from None
         base_dir = resolved.parent
-    return config_from_mapping(data, base_dir=base_dir, demo=demo)
+    return config_from_mapping(data, base_dir=base_dir, demo=demo, signing=signing)
 
 
 def with_overrides(cfg: Config, **changes: Any) -> Config:

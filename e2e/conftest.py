@@ -88,7 +88,16 @@ def demo_app_factory() -> Any:
     # A known key (instead of demo mode's ephemeral one) so a test can hold a cookie signed by this server
     # for an older policy revision: the re-consent scenario.
     secret = os.environ.get(E2E_SECRET_ENV)
-    return create_demo_app(Config.demo(secret_keys=(secret,)) if secret else Config.demo())
+    keys = {"secret_keys": (secret,)} if secret else {}
+    return create_demo_app(Config.demo(log_url=own_log(), **keys))
+
+
+def own_log() -> str:
+    """A decision log of this server's own: the demo's default one is shared by every checkout on the machine,
+    and one written by a newer cookiegate (a newer schema) cannot be opened by this one."""
+    import tempfile
+
+    return "sqlite:///" + tempfile.mkdtemp(prefix="cookiegate-e2e-") + "/log.db"
 
 
 #: Signing key of the e2e servers (test-only; passed to the uvicorn subprocess through the environment).
@@ -250,7 +259,7 @@ def _hostile_app(**config_overrides: Any) -> Any:
                              StarletteRoute("/hostile/utf16/chunked", chunked_utf16),
                              StarletteRoute("/hostile/sniffed", sniffed),
                              StarletteRoute("/hostile/linked", linked)])
-    gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(**config_overrides)))
+    gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(log_url=own_log(), **config_overrides)))
     # The controls: the same bytes and headers, served around the gateway.
     ungated: dict[str, Response] = {
         UNGATED_HOSTILE_PATH: HTMLResponse(body),

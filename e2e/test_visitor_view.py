@@ -173,9 +173,10 @@ def test_the_statement_on_a_phone_is_a_list_of_cards_with_no_word_broken_and_no_
                     const top = i => { const r = document.createRange();
                         r.setStart(n, m.index + i); r.setEnd(n, m.index + i + 1);
                         return Math.round(r.getBoundingClientRect().top); };
-                    // A word goes to the next line only after a hyphen, never between two letters.
+                    // A word goes to the next line only after a hyphen, or after the separators of a
+                    // cookie name or a host (_ . : /), never between two letters.
                     for (let i = 1; i < m[0].length; i++)
-                        if (top(i) > top(i - 1) && m[0][i - 1] !== '-') { out.push(m[0]); break; }
+                        if (top(i) > top(i - 1) && !'-_.:/'.includes(m[0][i - 1])) { out.push(m[0]); break; }
                 } }
             return out; }"""
     )

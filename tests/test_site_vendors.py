@@ -79,7 +79,17 @@ async def test_an_unclassified_host_counted_is_named_as_such_on_the_statement(tm
     async with client(app, IP["FR"], headers={"accept-language": "en"}) as c:
         statement = html.unescape((await c.get("/cookiegate/cookies")).text)
     await app.gateway.shutdown()
-    assert 'Unclassified host <span class="cg-name">cdn.thirdparty.example</span>' in statement
+    assert 'Unclassified host <span class="cg-name">cdn.<wbr>thirdparty.<wbr>example</span>' in statement
+
+
+def test_a_long_cookie_name_or_host_may_wrap_at_its_separators_and_nowhere_else() -> None:
+    from cookiegate.banner._renderer import breakable
+
+    assert breakable("_zdsession_talk_embeddables_service: Session") == (
+        "_zdsession_<wbr>talk_<wbr>embeddables_<wbr>service: Session"
+    )
+    assert breakable("www.facebook.com/tr") == "www.<wbr>facebook.<wbr>com/<wbr>tr"
+    assert breakable('<img src=x onerror="a">') == "&lt;img src=x onerror=&#34;a&#34;&gt;"  # still escaped
 
 
 @pytest.mark.anyio

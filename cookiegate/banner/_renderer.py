@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
@@ -133,6 +134,7 @@ class BannerRenderer:
             jinja2.ChoiceLoader([jinja2.FileSystemLoader(Path(templates_dir)), bundled]) if templates_dir else bundled
         )
         self.env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+        self.env.filters["breakable"] = breakable
         static = BannerAssets(self.assets_dir)
         self.css = static.css
         self.pages_css = static.pages_css
@@ -420,3 +422,14 @@ def _quote(path: str) -> str:
 def _quote_value(path: str) -> str:
     """``path`` as a query value (what ``QUERY_SLOT`` is filled with; the template escapes it for HTML)."""
     return str(do_urlencode(path))
+
+
+_BREAK_AFTER: Final = re.compile(r"(?<=[^\s_.:/][_.:/])(?=[^\s_.:/])")
+
+
+def breakable(text: str) -> Markup:
+    """``text`` escaped, with a line-break opportunity after each ``_``, ``.``, ``:`` and ``/`` inside a word.
+
+    Cookie names and hosts are long identifiers with no space (``_zdsession_talk_embeddables_service``):
+    on a phone they must wrap at their own separators rather than overflow or break between two letters."""
+    return Markup(_BREAK_AFTER.sub("<wbr>", str(Markup.escape(text))))

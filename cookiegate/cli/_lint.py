@@ -15,6 +15,8 @@ Rules (each has an id, printed with every violation):
 ``no-pre-ticked``             in those places nothing that needs opt-in is on before the visitor chooses, and no
                               optional category's checkbox is pre-ticked.
 ``settings-control``          the persistent "Cookie settings" control is on every page, chosen or not.
+``unclassified-host``         no third-party host that no registry or catalogue entry claims appears on a page
+                              the gateway has served (read from the stored counters, with a config file).
 
 The banner rules are checked on the banner the gateway actually renders for each place, so they hold
 whatever made it so (a regime override, a template or a text).
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .._config import Config, ConfigError, config_from_mapping
+from .._sightings import Sighting
 from ..banner._renderer import BannerRenderer, Viewer
 from ..policy._catalog import TagRegistry, Vendor
 from ..policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, OPTIONAL_CATEGORIES, SOCIAL
@@ -48,6 +51,7 @@ RULES: Final[dict[str, str]] = {
     "opt-in-reject": "opt-in regions keep a first-layer 'Reject all'",
     "no-pre-ticked": "nothing needing opt-in is on before a choice; no pre-ticked category",
     "settings-control": "a persistent settings control is on every page",
+    "unclassified-host": "no unclassified third party on the site's pages",
 }
 _SENSITIVITY: Final = {NECESSARY: 0, FUNCTIONAL: 1, ANALYTICS: 2, SOCIAL: 3, ADS: 4}
 #: Places where the law needs opt-in for some category: the built-in table's opt-in rows, Australia (ads and
@@ -331,6 +335,24 @@ def _dedupe(violations: list[Violation]) -> list[Violation]:
     return out
 
 
+def unclassified_violations(hosts: Sequence[Sighting]) -> list[Violation]:
+    """One violation per unclassified host seen on the site's pages: the gateway blocks it where consent is
+    asked (no purpose was disclosed for it), so either the page breaks or the host needs a classification."""
+    out = []
+    for s in hosts:
+        pages = ", ".join(path for path, _ in s.pages[:3]) + (" …" if len(s.pages) > 3 else "")
+        out.append(
+            Violation(
+                "unclassified-host",
+                f"unclassified host {s.host}",
+                f"seen on {pages or 'the site'} (blocked {s.blocked} times, {s.first_seen} to {s.last_seen}); "
+                f'classify it: a [[tags]] entry with hosts = ["{s.host}"] and its category, or csp_allow if it is '
+                "the site's own",
+            )
+        )
+    return out
+
+
 def format_violations(violations: Sequence[Violation]) -> str:
     """Human report: one line per violation, then the rules that passed."""
     lines = [f"VIOLATION {v}" for v in violations]
@@ -339,4 +361,27 @@ def format_violations(violations: Sequence[Violation]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["LEGAL_OPT_IN_PLACES", "RULES", "Violation", "format_violations", "lint_config", "lint_file", "lint_mapping"]
+def violations_json(violations: Sequence[Violation], hosts: Sequence[Sighting]) -> dict[str, Any]:
+    """``cookiegate lint --json`` (schema: cookiegate/cli/schemas/lint.json)."""
+    from ._tags import hosts_json
+
+    broken = {v.rule for v in violations}
+    return {
+        "ok": not violations,
+        "violations": [{"rule": v.rule, "where": v.where, "message": v.message} for v in violations],
+        "rules": [{"id": rule, "text": text, "ok": rule not in broken} for rule, text in RULES.items()],
+        "unclassified_hosts": hosts_json(hosts),
+    }
+
+
+__all__ = [
+    "LEGAL_OPT_IN_PLACES",
+    "RULES",
+    "Violation",
+    "format_violations",
+    "lint_config",
+    "lint_file",
+    "lint_mapping",
+    "unclassified_violations",
+    "violations_json",
+]

@@ -48,3 +48,7 @@ class Backend(ABC):
     async def close(self) -> None:
         """Release connections."""
         return None
+
+    def close_now(self) -> None:
+        """Release connections without an event loop (a store dropped unclosed, or at process exit)."""
+        return None

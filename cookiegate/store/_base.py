@@ -133,8 +133,10 @@ class StatsRow:
 class CounterRow:
     """One aggregate increment: ``count`` events on ``day`` for (kind, subject, country, regime, outcome).
 
-    ``kind`` is ``"tag"`` (subject = tag id, outcome = ``fired``/``blocked``) or ``"consent"`` (subject = the
-    action, outcome = ``all``/``some``/``none`` of the optional categories granted).
+    ``kind`` is ``"tag"`` (subject = the outcome key: a vendor id, ``unclassified:<host>`` or
+    ``explicit:<category>``; outcome = ``fired``/``blocked``), ``"consent"`` (subject = the action, outcome =
+    ``all``/``some``/``none`` of the optional categories granted) or ``"page"`` (subject =
+    ``unclassified:<host>``, outcome = a path it appeared on, count = views of that page with it).
     """
 
     day: str
@@ -204,4 +206,8 @@ class DecisionStore(Protocol):
 
     async def last_seen(self) -> dict[str, str]:
         """The last day (``YYYY-MM-DD``) each tag subject was counted (vendor ids, ``unclassified:<host>``)."""
+        ...
+
+    async def counters(self) -> list[CounterRow]:
+        """Every aggregate row (what the dashboard, ``tags`` and ``lint`` read)."""
         ...

@@ -124,6 +124,13 @@ class LogStore:
         await asyncio.to_thread(self.spool.close)
         await self.backend.close()
 
+    def close_now(self) -> None:
+        """Release the spool and the connections without an event loop, for a store that was never closed
+        (its owner was dropped, or the process is exiting). Records are durable already; nothing is lost."""
+        self._closing = True
+        self.spool.close()
+        self.backend.close_now()
+
     @property
     def spooled(self) -> int:
         """Records waiting in the spool for the database to come back."""
