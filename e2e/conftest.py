@@ -197,6 +197,22 @@ HOSTILE_LINK_HEADER: Final = (
 )
 
 
+#: Pages of their own, each served gated at ``/hostile/page/NAME`` and ungated at ``UNGATED_HOSTILE_PATH +
+#: "/page/NAME"``: (body, response headers). The tracker each one reaches is named in its URL (``cgv``).
+HOSTILE_PAGES: Final[dict[str, tuple[str, tuple[tuple[str, str], ...]]]] = {
+    # A body that ends inside a quoted attribute value (a visitor's comment cut short), then a page whose
+    # tag has the same bytes up to its first ">" but ends further on, with a tracker (issue 23, item 4).
+    "memo-poison": ('<!doctype html><html><body><p id="hostile-end">a comment: <img alt="a>', ()),
+    "memo-poisoned": ('<!doctype html><html><body><p><img alt="a> " width="1" height="1" '
+                      'src="https://www.facebook.com/tr?id=1&amp;cgv=memo-poisoned"></p>'
+                      '<p id="hostile-end">end</p></body></html>', ()),
+    # An iframe document first rewritten for a visitor who allows its tracker, then for one who does not.
+    "memo-srcdoc": ('<!doctype html><html><body><iframe title="s" srcdoc="&lt;img src=&quot;'
+                    'https://www.facebook.com/tr?id=1&amp;amp;cgv=memo-srcdoc&quot;&gt;"></iframe>'
+                    '<p id="hostile-end">end</p></body></html>', ()),
+}
+
+
 def _hostile_app(**config_overrides: Any) -> Any:
     """``/hostile`` whole and ``/hostile/chunked`` in tiny pieces through ``VisitAs(CookieGateMiddleware())``
     like the demo; :data:`UNGATED_HOSTILE_PATH` serves the same bytes around the gateway (the control)."""
@@ -245,11 +261,16 @@ def _hostile_app(**config_overrides: Any) -> Any:
     async def linked(request: StarletteRequest) -> HTMLResponse:
         return HTMLResponse(body, headers={"link": HOSTILE_LINK_HEADER})
 
+    async def page_of_its_own(request: StarletteRequest) -> HTMLResponse:
+        page, headers = HOSTILE_PAGES[request.path_params["name"]]
+        return HTMLResponse(page, headers=dict(headers))
+
     site = Starlette(routes=[StarletteRoute("/hostile", whole), StarletteRoute("/hostile/chunked", chunked),
                              StarletteRoute("/hostile/utf16", whole_utf16),
                              StarletteRoute("/hostile/utf16/chunked", chunked_utf16),
                              StarletteRoute("/hostile/sniffed", sniffed),
-                             StarletteRoute("/hostile/linked", linked)])
+                             StarletteRoute("/hostile/linked", linked),
+                             StarletteRoute("/hostile/page/{name}", page_of_its_own)])
     gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(**config_overrides)))
     # The controls: the same bytes and headers, served around the gateway.
     ungated: dict[str, Response] = {
@@ -257,6 +278,8 @@ def _hostile_app(**config_overrides: Any) -> Any:
         UNGATED_HOSTILE_PATH + "/utf16": HTMLResponse(utf16, media_type="text/html"),
         UNGATED_HOSTILE_PATH + "/sniffed": Response(body),
         UNGATED_HOSTILE_PATH + "/linked": HTMLResponse(body, headers={"link": HOSTILE_LINK_HEADER}),
+        **{f"{UNGATED_HOSTILE_PATH}/page/{name}": HTMLResponse(page, headers=dict(headers))
+           for name, (page, headers) in HOSTILE_PAGES.items()},
     }
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -37,14 +37,14 @@ class Judge:
         permissions: Permissions,
         limits: Limits,
         memos: Memos | None,
-        srcdoc: Callable[[bytes], Vendor | None],
+        srcdoc: Callable[[bytes], tuple[Vendor, ...]],
     ) -> None:
         self._classifier = classifier
         self._permissions = permissions
         self._limits = limits
         self._urls: BoundedCache[tuple[bytes, bytes], tuple[Vendor, ...]] | None = memos.urls if memos else None
         self._inline: BoundedCache[bytes, tuple[Vendor | None]] | None = memos.inline if memos else None
-        #: The first refused vendor of an ``<iframe srcdoc>`` document (its decoded value).
+        #: The vendors of an ``<iframe srcdoc>`` document (its raw value).
         self._srcdoc = srcdoc
         #: Every recognised tag, in document order (safety-net finds only when neutralized).
         self.events: list[TagEvent] = []
@@ -104,8 +104,7 @@ class Judge:
 
     def _vendors(self, name: bytes, attr: bytes, value: bytes) -> tuple[Vendor, ...]:
         if attr == b"srcdoc":
-            found = self._srcdoc(value)
-            return () if found is None else (found,)
+            return self._srcdoc(value)
         memo = self._urls
         key = (attr, value)
         known = memo.get(key) if memo is not None else None

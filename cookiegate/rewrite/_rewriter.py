@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 
 from ..catalog import Vendor
+from ..decision import Permissions
 from . import _backend, _memo
 from ._attrs import decode
 from ._edits import Edit, apply
@@ -26,6 +27,8 @@ from ._settings import Handlers, Settings, TagEvent
 from ._tokenizer import PASS_THROUGH_EXCEPT, PLACEHOLDER_NAMES, RAWTEXT_NAMES, WHOLE_TAG, Tag, is_alpha, parse_tag
 
 _NO_HANDLERS = Handlers()
+#: What a srcdoc document is read with: every vendor tag in it is refused, so each is found.
+_REFUSE_ALL = Permissions(frozenset())
 
 
 class HtmlRewriter(HiddenRegions):
@@ -64,7 +67,7 @@ class HtmlRewriter(HiddenRegions):
         self._region_lengths = shared.region_lengths if shared is not None else None
         # (a function of the settings and depth, not a method: the rewriter and its judge hold no cycle)
         self._judge = Judge(settings.classifier, settings.permissions, limits, memos,
-                            functools.partial(_srcdoc_vendor, settings, depth))
+                            functools.partial(_srcdoc_vendors, settings, depth))
         self._skip = _backend.skip
         #: Nothing can be refused: once the body injection is out, pass the rest through untouched.
         self._fast = settings.permissions.everything
@@ -319,7 +322,9 @@ class HtmlRewriter(HiddenRegions):
             return self._wait(pos)
         end = tag.end if tag.end >= 0 else len(self._buf)
         name = tag.name
-        memorable = whole is not None and whole.end() == end and end - pos <= self._limits.memo_value_max
+        # Only a tag that really closed is remembered: one the stream cut short would be a wrong key.
+        memorable = (whole is not None and tag.end >= 0 and whole.end() == end
+                     and end - pos <= self._limits.memo_value_max)
         if name == b"script":
             # Nothing is decided on a script's start tag alone (it waits for the text): its bytes and name are
             # all a second sighting needs.
@@ -404,11 +409,12 @@ class HtmlRewriter(HiddenRegions):
         return (apply(data, edits, tag.start) if edits else data), verdict
 
 
-def _srcdoc_vendor(settings: Settings, depth: int, value: bytes) -> Vendor | None:
-    """An ``<iframe srcdoc>`` is a document: it counts as its first refused tag."""
+def _srcdoc_vendors(settings: Settings, depth: int, value: bytes) -> tuple[Vendor, ...]:
+    """An ``<iframe srcdoc>`` is a document: the vendors of every tag in it that fetches or runs, whatever the
+    permissions (they decide the iframe as they decide a tag's own URLs, so the verdict can be remembered)."""
     if depth >= settings.limits.srcdoc_depth:
-        return None
-    inner = HtmlRewriter(settings, depth=depth + 1)
+        return ()
+    inner = HtmlRewriter(Settings(settings.classifier, _REFUSE_ALL, settings.limits), depth=depth + 1)
     inner.feed(decode(value).encode("utf-8", "replace"))
     inner.finish()
-    return next((vendor for vendor, _category in inner._judge.blocked if vendor is not None), None)
+    return tuple(vendor for vendor, _category in inner._judge.blocked if vendor is not None)

@@ -40,10 +40,12 @@ _ATTR: Final = re.compile(
 )
 #: Where a tag-shaped substring may start (what the safety net looks at).
 CANDIDATE: Final = re.compile(rb"<[A-Za-z]")
-# A whole start tag without "<" anywhere in it (so the safety net has nothing to look at).
+# A whole start tag without "<" anywhere in it (so the safety net has nothing to look at). Each attribute is
+# atomic and has no value only where no "=" follows: an unclosed quote cannot be read as a closed tag.
 WHOLE_TAG: Final = re.compile(
-    rb"<[A-Za-z][^\t\n\f\r /><]*+(?:[\t\n\f\r /]*+[^\t\n\f\r /><][^\t\n\f\r /=><]*+"
-    rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+))?)*+"""
+    rb"<[A-Za-z][^\t\n\f\r /><]*+(?>[\t\n\f\r /]*+[^\t\n\f\r /><][^\t\n\f\r /=><]*+"
+    rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+)"""
+    rb"|(?![\t\n\f\r ]*+=)))*+"
     rb"[\t\n\f\r /]*+>"
 )
 SCRIPT_END_ANY: Final = re.compile(rb"</script[\t\n\f\r />]", re.I)
