@@ -206,6 +206,16 @@ HOSTILE_PAGES: Final[dict[str, tuple[str, tuple[tuple[str, str], ...]]]] = {
     "memo-poisoned": ('<!doctype html><html><body><p><img alt="a> " width="1" height="1" '
                       'src="https://www.facebook.com/tr?id=1&amp;cgv=memo-poisoned"></p>'
                       '<p id="hostile-end">end</p></body></html>', ()),
+    # Refreshes whose delay is followed by whitespace, a tab or a spaced "URL =": a browser navigates
+    # (https://html.spec.whatwg.org/multipage/semantics.html#shared-declarative-refresh-steps; item 2).
+    "refresh-meta-space": ('<!doctype html><html><head><meta http-equiv="refresh" content="0 https://www.facebook.com'
+                           '/tr?id=1&amp;cgv=refresh-meta-space"></head><body><p id="hostile-end">end</p>'
+                           '</body></html>', ()),
+    "refresh-meta-tab-url": ('<!doctype html><html><head><meta http-equiv="Refresh" content="0\tURL = \'https://www.'
+                             'facebook.com/tr?id=1&amp;cgv=refresh-meta-tab-url\'"></head><body><p id="hostile-end">'
+                             'end</p></body></html>', ()),
+    "refresh-header-space": ('<!doctype html><html><body><p id="hostile-end">end</p></body></html>',
+                             (("refresh", "0 https://www.facebook.com/tr?id=1&cgv=refresh-header-space"),)),
     # An iframe document first rewritten for a visitor who allows its tracker, then for one who does not.
     "memo-srcdoc": ('<!doctype html><html><body><iframe title="s" srcdoc="&lt;img src=&quot;'
                     'https://www.facebook.com/tr?id=1&amp;amp;cgv=memo-srcdoc&quot;&gt;"></iframe>'

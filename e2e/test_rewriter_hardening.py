@@ -60,6 +60,21 @@ def test_what_a_srcdoc_became_for_a_visitor_who_allowed_its_tracker_is_not_what_
     assert not _refused(refusing), "fetched behind the gateway:\n" + format_requests(refusing.requests)
 
 
+@pytest.mark.parametrize("name", ["refresh-meta-space", "refresh-meta-tab-url", "refresh-header-space"])
+def test_a_refresh_to_a_refused_vendor_does_not_navigate_there_however_its_delay_is_separated(
+    new_visitor: NewVisitor, hostile_server_url: str, name: str
+) -> None:
+    control = new_visitor("FR", server=hostile_server_url)
+    control.goto(f"{UNGATED_HOSTILE_PATH}/page/{name}")
+    _settle(control, name, True)
+    assert name in _variants(control), "Chromium did not follow the refresh of the bare page"
+    visitor = new_visitor("FR", server=hostile_server_url)
+    visitor.goto(f"/hostile/page/{name}")
+    _settle(visitor, name, False)
+    expect(visitor.page.locator("#hostile-end")).to_have_text("end")  # still on the page: no refresh
+    assert not _refused(visitor), "fetched behind the gateway:\n" + format_requests(visitor.requests)
+
+
 def test_every_page_of_its_own_has_a_tracker_named_in_it() -> None:
     # The controls above and below judge by the cgv name: each page must carry one (or be a poisoner).
     for name, (page, headers) in HOSTILE_PAGES.items():

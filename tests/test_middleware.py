@@ -842,6 +842,17 @@ async def test_link_and_refresh_headers_lose_what_reaches_a_refused_vendor_and_k
     assert allowed[b"link"] == _LINKS and allowed[b"refresh"].startswith(b"5; url=https://www.facebook.com/")
 
 
+@pytest.mark.parametrize("refresh", [b"0 https://www.facebook.com/tr?id=1", b"0,'//www.facebook.com/tr?id=1'",
+                                     b"1\tURL = https://www.face\xe2\x81\xa4book.com/tr?id=1",
+                                     b".5;url=https://www.facebook.com/tr?id=1"])
+async def test_a_refresh_header_to_a_refused_vendor_is_dropped_however_the_delay_is_separated(
+    tmp_path: Path, refresh: bytes
+) -> None:
+    headers = [(b"content-type", b"text/html"), (b"refresh", refresh)]
+    app = CookieGateMiddleware(_raw_app(headers, PAGE.encode()), config=make_config(tmp_path))
+    assert b"refresh" not in dict((await raw_get(app, "/", IP["FR"]))[0]["headers"])
+
+
 async def test_a_refresh_to_the_site_itself_and_links_a_browser_ignores_are_left_alone(tmp_path: Path) -> None:
     headers = [(b"content-type", b"text/html"), (b"refresh", b"0; url=/fr/"), (b"link", b"not a link, <>; rel=x")]
     app = CookieGateMiddleware(_raw_app(headers, PAGE.encode()), config=make_config(tmp_path))

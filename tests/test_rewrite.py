@@ -149,6 +149,15 @@ NEUTRALIZED = [
     ("meta_refresh", b'<meta http-equiv="refresh" content="0; url=https://www.facebook.com/r">',
      blocked(b"meta", "ads", "meta-pixel")
      + b' http-equiv="refresh" data-cookiegate-content="0; url=https://www.facebook.com/r">'),
+    ("meta_refresh_space_after_delay", b'<meta http-equiv=refresh content="0 https://www.facebook.com/r">',
+     blocked(b"meta", "ads", "meta-pixel")
+     + b' http-equiv=refresh data-cookiegate-content="0 https://www.facebook.com/r">'),
+    ("meta_refresh_comma_quoted_no_url_key", b"<meta http-equiv=Refresh content=\"1,'//www.facebook.com/r'\">",
+     blocked(b"meta", "ads", "meta-pixel")
+     + b" http-equiv=Refresh data-cookiegate-content=\"1,'//www.facebook.com/r'\">"),
+    ("meta_refresh_tab_and_spaced_url_key", b'<meta content=".5\tURL = https://www.facebook.com/r" http-equiv=refresh>',
+     blocked(b"meta", "ads", "meta-pixel")
+     + b' data-cookiegate-content=".5\tURL = https://www.facebook.com/r" http-equiv=refresh>'),
     ("attributionsrc", b'<img src="/i.png" attributionsrc="https://www.facebook.com/a">',
      blocked(b"img", "ads", "meta-pixel") + b' data-cookiegate-src="/i.png" data-cookiegate-attributionsrc="https://www.facebook.com/a">'),
     ("slash_between_attributes", b"<img/src=https://www.facebook.com/tr/>",

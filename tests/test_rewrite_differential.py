@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cookiegate._urls import refresh_url
+
 from .test_rewrite import NEUTRALIZED, TableClassifier, realistic_page, run
 
 # Each test runs on the C skip scan and on the pure-Python scan that specifies it.
@@ -39,9 +41,9 @@ def _urls(element: str, attr: str, value: str, attrs: dict[str, str]) -> Iterato
         yield from (a or b or c for a, b, c in re.findall(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))""",
                                                            value, re.I))
     elif attr == "content" and element == "meta" and attrs.get("http-equiv", "").strip().lower() == "refresh":
-        m = re.search(r"[;,]\s*(?:url\s*=\s*)?(.*)", value, re.I | re.S)
-        if m:
-            yield m.group(1).strip().strip("'\"")
+        url = refresh_url(value)  # the HTML standard's steps, tested on their own in tests/test_urls.py
+        if url is not None:
+            yield url
 
 
 def _clean(url: str) -> str:
