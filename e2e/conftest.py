@@ -147,6 +147,14 @@ HOSTILE_VARIANTS: Final[tuple[tuple[str, str], ...]] = (
                         'd.head.appendChild(s)})(document);</script>'),
     ("document-write", "<script>document.write('<scr'+'ipt src=\"https://snap.licdn.com/li.lms-analytics/"
                        "insight.min.js?cgv=document-write\"></scr'+'ipt>');</script>"),
+    # Hosts with code points UTS #46 ignores, raw, as a character reference, percent-encoded (issue 23, item 3).
+    ("uts46-raw", '<img alt="" width="1" height="1" src="https://www.face\u2064book.com/tr?id=1&amp;cgv=uts46-raw">'),
+    ("uts46-reference", '<img alt="" width="1" height="1" '
+                        'src="https://www.face&#x180F;book.com/tr?id=1&amp;cgv=uts46-reference">'),
+    ("uts46-percent", '<img alt="" width="1" height="1" '
+                      'src="//www.face%E2%81%A4book.com/tr?id=1&amp;cgv=uts46-percent">'),
+    ("uts46-astral", '<img alt="" width="1" height="1" '
+                     'src="https://www.face\U0001bca0book.com/tr?id=1&amp;cgv=uts46-astral">'),
     ("analytics-js", "<script>(function(i,s,o,g,r,a,m){i['GoogleAnalyticsObject']=r;i[r]=i[r]||function(){"
                      "(i[r].q=i[r].q||[]).push(arguments)},i[r].l=1*new Date();a=s.createElement(o),"
                      "m=s.getElementsByTagName(o)[0];a.async=1;a.src=g;m.parentNode.insertBefore(a,m)})"

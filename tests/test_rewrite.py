@@ -158,6 +158,13 @@ NEUTRALIZED = [
     ("meta_refresh_tab_and_spaced_url_key", b'<meta content=".5\tURL = https://www.facebook.com/r" http-equiv=refresh>',
      blocked(b"meta", "ads", "meta-pixel")
      + b' data-cookiegate-content=".5\tURL = https://www.facebook.com/r" http-equiv=refresh>'),
+    # Code points UTS #46 ignores vanish from the host, raw, as character references or percent-encoded.
+    ("uts46_ignored_code_point_raw", "<img src=https://www.face\u2064book.com/tr>".encode(),
+     blocked(b"img", "ads", "meta-pixel") + " data-cookiegate-src=https://www.face\u2064book.com/tr>".encode()),
+    ("uts46_ignored_code_point_as_reference", b'<img src="https://www.face&#x180F;book.com/tr">',
+     blocked(b"img", "ads", "meta-pixel") + b' data-cookiegate-src="https://www.face&#x180F;book.com/tr">'),
+    ("uts46_ignored_code_point_percent_encoded", b'<img src="//www.face%F0%9B%B2%A0book.com/tr">',
+     blocked(b"img", "ads", "meta-pixel") + b' data-cookiegate-src="//www.face%F0%9B%B2%A0book.com/tr">'),
     ("attributionsrc", b'<img src="/i.png" attributionsrc="https://www.facebook.com/a">',
      blocked(b"img", "ads", "meta-pixel") + b' data-cookiegate-src="/i.png" data-cookiegate-attributionsrc="https://www.facebook.com/a">'),
     ("slash_between_attributes", b"<img/src=https://www.facebook.com/tr/>",
