@@ -147,6 +147,23 @@ HOSTILE_VARIANTS: Final[tuple[tuple[str, str], ...]] = (
                         'd.head.appendChild(s)})(document);</script>'),
     ("document-write", "<script>document.write('<scr'+'ipt src=\"https://snap.licdn.com/li.lms-analytics/"
                        "insight.min.js?cgv=document-write\"></scr'+'ipt>');</script>"),
+    # Scripts and styles in foreign content, whose text the tokenizer reads in the data state: a CDATA section
+    # or a comment hides the end tag, character references are decoded (issue 23, item 1).
+    ("svg-cdata-script", '<svg width="2" height="2"><script><![CDATA[/*</script>*/]]>(function(d){var s='
+                         'd.createElement("script");s.src="https://connect.facebook.net/en_US/fbevents.js?cgv=svg-cdata-script";'
+                         'd.head.appendChild(s)})(document);</script></svg>'),
+    ("svg-comment-script", '<svg width="2" height="2"><script><!--</script>-->(function(d){var s=d.createElement('
+                           '"script");s.src="https://snap.licdn.com/li.lms-analytics/insight.min.js'
+                           '?cgv=svg-comment-script";d.head.appendChild(s)})(document);</script></svg>'),
+    ("svg-reference-script", '<svg width="2" height="2"><script>(function(d){var s=d.createElement(&quot;script&quot;);'
+                             's.src=&quot;https:&#47;&#47;static&#46;hotjar&#46;com/c/hotjar-1.js'
+                             '?cgv=svg-reference-script&quot;;d.head.appendChild(s)})(document);</script></svg>'),
+    ("math-svg-script", '<math><mi><svg width="2" height="2"><script><![CDATA[/*</script>*/]]>(function(d){var s=d.'
+                        'createElement("script");s.src="https://www.clarity.ms/tag/x?cgv=math-svg-script";'
+                        'd.head.appendChild(s)})(document);</script></svg></mi></math>'),
+    ("svg-style-cdata", '<svg width="2" height="2"><style><![CDATA[</style>]]>{}.cgv-svgstyle{width:2px;height:2px;'
+                        'background:url(https://www.facebook.com/tr?id=1&cgv=svg-style-cdata)}</style></svg>'
+                        '<div class="cgv-svgstyle"></div>'),
     # Hosts with code points UTS #46 ignores, raw, as a character reference, percent-encoded (issue 23, item 3).
     ("uts46-raw", '<img alt="" width="1" height="1" src="https://www.face\u2064book.com/tr?id=1&amp;cgv=uts46-raw">'),
     ("uts46-reference", '<img alt="" width="1" height="1" '
@@ -167,6 +184,7 @@ HOSTILE_SCRIPT_VARIANTS: Final = frozenset(
     name
     for name, html in HOSTILE_VARIANTS
     if html.lower().startswith("<script") or 'as="script"' in html or 'rel="modulepreload"' in html
+    or name.endswith("-script")
 )
 #: Where :func:`hostile_app_factory` serves the page WITHOUT the gateway: the control that proves
 #: Chromium really fetches every variant, so their absence behind the gateway means something.

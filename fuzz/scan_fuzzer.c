@@ -26,6 +26,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     load_names(&state.specials, SPECIAL_NAMES, "<");
     load_names(&state.interesting, INTERESTING_ATTRS, "");
     load_names(&state.a_interesting, A_INTERESTING_ATTRS, "");
+    load_names(&state.foreign_stops, FOREIGN_STOPS, "<");
+    load_names(&state.foreign_end_stops, FOREIGN_END_STOPS, "");
     return 0;
 }
 

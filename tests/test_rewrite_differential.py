@@ -20,6 +20,8 @@ from .test_rewrite import NEUTRALIZED, TableClassifier, realistic_page, run
 pytestmark = pytest.mark.usefixtures("scan_backend")
 
 XLINK = "{http://www.w3.org/1999/xlink}"
+HTML = "{http://www.w3.org/1999/xhtml}"
+SVG = "{http://www.w3.org/2000/svg}"
 JS_TYPES = {"", "text/javascript", "application/javascript", "module", "text/ecmascript",
             "application/ecmascript", "text/jscript", "text/livescript", "application/x-javascript",
             "text/x-javascript"}
@@ -76,11 +78,21 @@ def leaks(document: bytes, allowed: set[str]) -> list[str]:
                     vendor = CLASSIFIER.vendor_for_url(resolved) if resolved is not None else None
                     if vendor is not None and vendor.category not in allowed:
                         found.append(f"{name} {attr}={url!r} (scripting={scripting})")
-            if name == "script" and "src" not in attrs and element.text:
-                vendor = CLASSIFIER.vendor_for_inline(element.text)
-                runs = attrs.get("type", "").strip().lower() in JS_TYPES
-                if vendor is not None and vendor.category not in allowed and runs:
-                    found.append(f"inline script {element.text[:40]!r} (scripting={scripting})")
+            # Scripts run and style sheets apply in HTML and SVG (a MathML "script" or "style" is nothing); the
+            # text is the element's own text nodes (in SVG, CDATA sections are text, comments are not).
+            runnable = element.tag.startswith((HTML, SVG))
+            text = (element.text or "") + "".join(child.tail or "" for child in element)
+            kind = attrs.get("type", "").strip().lower()
+            if name == "script" and runnable and "src" not in attrs and text and kind in JS_TYPES:
+                vendor = CLASSIFIER.vendor_for_inline(text)
+                if vendor is not None and vendor.category not in allowed:
+                    found.append(f"inline script {text[:40]!r} (scripting={scripting})")
+            if name == "style" and runnable and kind in ("", "text/css"):
+                for url in _urls(name, "style", text, attrs):
+                    resolved = _browser_url(url)
+                    vendor = CLASSIFIER.vendor_for_url(resolved) if resolved is not None else None
+                    if vendor is not None and vendor.category not in allowed:
+                        found.append(f"style element {url!r} (scripting={scripting})")
     return found
 
 

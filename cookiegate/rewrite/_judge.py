@@ -11,6 +11,7 @@ from .._urls import normalize_url
 from ..catalog import Vendor
 from ..decision import Permissions
 from ._attrs import attribute_urls, decode, fetches
+from ._css import urls as css_urls
 from ._memo import Blocked, Memos
 from ._settings import Limits, TagClassifier, TagEvent
 from ._tokenizer import URL_ATTRS
@@ -97,6 +98,15 @@ class Judge:
         fired = self.fires(vendor, vendor.category)
         self.record(Verdict(vendor, vendor.category, False), fired)
         return not fired
+
+    def css_verdict(self, texts: tuple[bytes, ...]) -> Verdict | None:
+        """The first refused vendor the CSS in ``texts`` reaches (nothing is recorded), or None."""
+        for text in texts:
+            for url in css_urls(text.decode("utf-8", "replace")):
+                vendor = self._vendor_for_url(url)
+                if vendor is not None and not self.fires(vendor, vendor.category):
+                    return Verdict(vendor, vendor.category, False)
+        return None
 
     def _vendor_for_url(self, url: str) -> Vendor | None:
         url = normalize_url(url)
