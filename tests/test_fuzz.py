@@ -38,6 +38,14 @@ def test_every_property_holds_for_every_tree_construction_document(permissions: 
         check(bytes([permissions, index % 256]) + document)
 
 
+def test_what_the_fuzzers_found_stays_fixed() -> None:
+    # Inputs the fuzzers failed on (fuzz/regressions), replayed as they were found.
+    found = sorted((ROOT / "fuzz" / "regressions").glob("crash-*"))
+    assert found
+    for path in found:
+        check(path.read_bytes())
+
+
 def test_every_property_holds_for_every_tokenizer_input() -> None:
     for index, document in enumerate(tokenizer_inputs()):
         check(bytes([index % 5, (index * 7) % 256]) + document, oracle=index % 4 == 0)

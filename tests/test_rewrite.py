@@ -437,6 +437,19 @@ def test_one_byte_chunks_match_one_shot(page: bytes) -> None:
     assert events == whole_events
 
 
+@pytest.mark.parametrize("doc", [
+    # Found by the atheris fuzzer: the end of the script is found, the step waits for the safety net (a
+    # tag-shaped "<script" inside reads on as data-state text), and the search must resume where it stopped.
+    b"a><script><!-<script><!--<scrip\x01\x00ut </</script><tr><html 123=456>inpua/<scr/g><>",
+    b"<script><!--<script x></script><p>what the safety net reads on <!-- as data</script><html>x",
+])
+def test_a_script_whose_end_was_found_while_the_step_waited_ends_there_whatever_the_chunking(doc: bytes) -> None:
+    whole = run(doc, **INJECT)
+    assert whole[0].endswith(INJECT["head"] + INJECT["body"])  # the <html> after the script was seen
+    for cut in range(1, len(doc)):
+        assert run(doc, chunks=[cut], **INJECT) == whole, cut
+
+
 def test_feed_holds_back_only_the_incomplete_tag() -> None:
     rewriter = make(TableClassifier())
     assert rewriter.feed(b"<p>hello</p><img sr") == b"<p>hello</p>"

@@ -106,12 +106,14 @@ def _close_by_end_tag(buf: bytes, region: Region, base: int, final: bool) -> tup
     else:
         m, resume = script_end(buf, region, i, n)
     if m is not None:
+        # The script states were followed up to here: a later search (the step may still wait for the safety
+        # net) resumes here, in the state they were left in, and finds this end again.
+        region.scan = m.start() - base
         end_tag = parse_tag(buf, m.start(), n)
         if end_tag.end >= 0:
             return m.start(), end_tag.end
         if final:
             return m.start(), n
-        region.scan = m.start() - base
         return None
     if final:
         return n, n
