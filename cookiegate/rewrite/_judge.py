@@ -11,6 +11,7 @@ from .._urls import normalize_url
 from ..policy._catalog import Vendor
 from ..policy._decision import Permissions
 from ._attrs import attribute_urls, decode, fetches
+from ._css import urls as css_urls
 from ._memo import Blocked, Memos
 from ._settings import Limits, TagClassifier, TagEvent
 from ._tokenizer import URL_ATTRS
@@ -37,14 +38,14 @@ class Judge:
         permissions: Permissions,
         limits: Limits,
         memos: Memos | None,
-        srcdoc: Callable[[bytes], Vendor | None],
+        srcdoc: Callable[[bytes], tuple[Vendor, ...]],
     ) -> None:
         self._classifier = classifier
         self._permissions = permissions
         self._limits = limits
         self._urls: BoundedCache[tuple[bytes, bytes], tuple[Vendor, ...]] | None = memos.urls if memos else None
         self._inline: BoundedCache[bytes, tuple[Vendor | None]] | None = memos.inline if memos else None
-        #: The first refused vendor of an ``<iframe srcdoc>`` document (its decoded value).
+        #: The vendors of an ``<iframe srcdoc>`` document (its raw value).
         self._srcdoc = srcdoc
         #: Every recognised tag, in document order (safety-net finds only when neutralized).
         self.events: list[TagEvent] = []
@@ -98,14 +99,22 @@ class Judge:
         self.record(Verdict(vendor, vendor.category, False), fired)
         return not fired
 
+    def css_verdict(self, texts: tuple[bytes, ...]) -> Verdict | None:
+        """The first refused vendor the CSS in ``texts`` reaches (nothing is recorded), or None."""
+        for text in texts:
+            for url in css_urls(text.decode("utf-8", "replace")):
+                vendor = self._vendor_for_url(url)
+                if vendor is not None and not self.fires(vendor, vendor.category):
+                    return Verdict(vendor, vendor.category, False)
+        return None
+
     def _vendor_for_url(self, url: str) -> Vendor | None:
         url = normalize_url(url)
         return self._classifier.vendor_for_url(url) if url else None
 
     def _vendors(self, name: bytes, attr: bytes, value: bytes) -> tuple[Vendor, ...]:
         if attr == b"srcdoc":
-            found = self._srcdoc(value)
-            return () if found is None else (found,)
+            return self._srcdoc(value)
         memo = self._urls
         key = (attr, value)
         known = memo.get(key) if memo is not None else None
