@@ -73,11 +73,12 @@ def _has(module: str) -> bool:
 
 @dataclass
 class Server:
-    """One uvicorn process serving ``bench.apps:<name>``."""
+    """One uvicorn process serving ``<module>:<name>`` (``bench.apps:gated``)."""
 
     name: str
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    module: str = "bench.apps"
 
     @property
     def base(self) -> str:
@@ -87,7 +88,7 @@ class Server:
         self.port = _free_port()
         loop = "uvloop" if _has("uvloop") else "asyncio"
         http = "httptools" if _has("httptools") else "h11"
-        cmd = [sys.executable, "-m", "uvicorn", f"bench.apps:{self.name}", "--host", "127.0.0.1",
+        cmd = [sys.executable, "-m", "uvicorn", f"{self.module}:{self.name}", "--host", "127.0.0.1",
                "--port", str(self.port), "--loop", loop, "--http", http, "--no-access-log",
                "--log-level", "warning", "--lifespan", "on"]
         env = dict(os.environ, COOKIEGATE_BENCH_TMP=tmp, PYTHONPATH=str(ROOT))
@@ -504,20 +505,21 @@ def load_goals(quick: bool) -> list[Row]:
             r = ratio(key)
             return Row(goal, what, med(key, "bare"), med(key, "gated"), r, f">= {target:.2f}", r >= target)
 
-        rows.append(row("1", "JSON route, no cookie set", "json", 0.97))
-        rows[-1].notes.append(f"reference in the same run: a no-op pure ASGI middleware, JSON route: "
-                              f"{ratio('json', 'noop'):.3f} x bare (per-round ratios "
-                              f"{', '.join(f'{x:.2f}' for x in sorted(ratios[('json', 'noop')]))}); gated per round: "
-                              f"{', '.join(f'{x:.2f}' for x in sorted(ratios[('json', 'gated')]))}")
-
         def cpu_us(key: str, name: str) -> float:
             return statistics.median(r.cpu_per_request_us for r in results[(key, name)])
 
-        # Throughput moves with whatever else the machine runs; the server's own CPU per request moves less,
-        # and it says in microseconds what the gate costs a response it lets through.
-        rows[-1].notes.append(f"server CPU per request on the same runs (median over rounds): bare "
-                              f"{cpu_us('json', 'bare'):.1f} us, no-op {cpu_us('json', 'noop'):.1f} us, gated "
-                              f"{cpu_us('json', 'gated'):.1f} us")
+        # Goal 1 is judged in server CPU per request (issue 21): throughput moves with whatever else the machine
+        # runs, CPU per request moves less and says in microseconds what the gate costs a response it lets
+        # through. Target: at most 2.5 us over bare (about 0.95 x bare throughput on the development machine).
+        bare_us, gated_us = cpu_us("json", "bare"), cpu_us("json", "gated")
+        rows.append(Row("1", "JSON route, no cookie set: server CPU per request", bare_us, gated_us,
+                        gated_us / bare_us, "<= bare + 2.5 us", gated_us - bare_us <= 2.5, unit="us"))
+        rows[-1].notes.append(f"the gate's CPU over bare: {gated_us - bare_us:+.1f} us; no-op pure ASGI middleware "
+                              f"{cpu_us('json', 'noop') - bare_us:+.1f} us (medians over rounds)")
+        rows[-1].notes.append(f"throughput on the same runs: gated {ratio('json'):.3f} x bare (per-round ratios "
+                              f"{', '.join(f'{x:.2f}' for x in sorted(ratios[('json', 'gated')]))}), no-op "
+                              f"{ratio('json', 'noop'):.3f} x bare; req/s bare {med('json', 'bare'):,.0f}, gated "
+                              f"{med('json', 'gated'):,.0f}")
         rows.append(row("2", "100 KB page, EU first visit (neutralize + banner)", "page-eu", 0.20))
         rows.append(row("3", "100 KB page, returning visitor allowing all", "page-allowed", 0.50))
         rows.append(row("4", "demo Jinja2 page /pricing, EU first visit", "demo", 0.80))

@@ -40,6 +40,7 @@ HOST_PREFIX: Final = "__Host-"
 _PREFIXES: Final = (HOST_PREFIX, "__Secure-")
 
 CspMode = Literal["report-only", "enforce", "off"]
+BannerPosition = Literal["bottom", "corner"]
 IpLogMode = Literal["truncate", "hash", "none"]
 
 
@@ -122,6 +123,15 @@ class Config:
     #: Google Consent Mode v2: ``basic`` (Google tags blocked until consent) or ``advanced`` (they load in
     #: the denied state and send cookieless pings).
     consent_mode: Literal["basic", "advanced"] = "basic"
+    #: Where the banner sits on wide screens: a ``bottom`` bar or a box in the bottom-right ``corner`` (phones
+    #: always get a bottom bar).
+    banner_position: BannerPosition = "bottom"
+    #: A directory of the operator's templates: a file there replaces the bundled template of the same name
+    #: (``page.html`` to wrap the gateway's pages in the site's header and footer, ``statement.html`` …).
+    templates_dir: str | None = None
+    #: The site's stylesheets, linked by the gateway's own pages (settings, cookie statement) after their own
+    #: styles, so the site's look applies: ``["/static/site.css"]``.
+    page_stylesheets: tuple[str, ...] = ()
     #: Demo mode: ephemeral secret, no Secure flag, the bundled demo geo database, no consent write limit (its
     #: "visit as" gives every visitor from one place the same address).
     demo_mode: bool = False
@@ -251,6 +261,15 @@ def _validate(cfg: Config) -> None:
     _validate_banner_texts(cfg.banner_texts)
     if cfg.consent_mode not in ("basic", "advanced"):
         raise ConfigError("consent_mode: expected basic or advanced")
+    if cfg.banner_position not in ("bottom", "corner"):
+        raise ConfigError("banner_position: expected bottom or corner")
+    if cfg.templates_dir is not None and not Path(cfg.templates_dir).is_dir():
+        raise ConfigError(f"templates_dir: {cfg.templates_dir!r} is not a directory")
+    for href in cfg.page_stylesheets:
+        if not re.fullmatch(r"(https://[A-Za-z0-9.-]+(:\d+)?)?(?!//)/[A-Za-z0-9._~!$&()*+,;=:@%/?-]*", href):
+            raise ConfigError(
+                f"page_stylesheets: {href!r}: expected a path on the site (/static/site.css) or an https URL"
+            )
     if cfg.admin_token is not None and (len(cfg.admin_token) < MIN_SECRET_LENGTH or cfg.admin_token in DEFAULT_SECRETS):
         raise ConfigError(f"admin_token: use {MIN_SECRET_LENGTH}+ random characters (secrets.token_urlsafe(32))")
     try:
@@ -269,8 +288,8 @@ def _validate_banner_texts(texts: Mapping[str, Mapping[str, str]]) -> None:
     if not isinstance(texts, Mapping):
         raise ConfigError("banner_texts: expected a table of languages")
     for lang, table in texts.items():
-        if not isinstance(lang, str) or not re.fullmatch(r"[a-z]{2,3}", lang):
-            raise ConfigError(f"banner_texts.{lang}: expected a lower-case language code such as fr")
+        if not isinstance(lang, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Z]{2})?", lang):
+            raise ConfigError(f"banner_texts.{lang}: expected a language code such as fr or pt-BR")
         if not isinstance(table, Mapping):
             raise ConfigError(f"banner_texts.{lang}: expected a table of texts")
         for key, value in table.items():
@@ -336,13 +355,21 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "csp_reports_per_minute": (int,),
     "banner_texts": (dict,),
     "consent_mode": (str,),
+    "banner_position": (str,),
+    "templates_dir": (str,),
+    "page_stylesheets": (list,),
     "demo_mode": (bool,),
     "admin_token": (str,),
 }
 
 
-def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None, demo: bool = False) -> Config:
-    """Build a :class:`Config` from parsed TOML; unknown keys and bad types raise :class:`ConfigError`."""
+def config_from_mapping(
+    data: Mapping[str, Any], *, base_dir: Path | None = None, demo: bool = False, signing: bool = True
+) -> Config:
+    """Build a :class:`Config` from parsed TOML; unknown keys and bad types raise :class:`ConfigError`.
+
+    ``signing=False`` is for tools that only read the decision log: they sign nothing, so the configured
+    keys are neither needed nor checked (a throwaway key stands in)."""
     kwargs: dict[str, Any] = {}
     for key, raw in data.items():
         if key not in _TYPES:
@@ -353,7 +380,8 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
         value = cast(Any, raw)  # its type was just checked against _TYPES
         if key == "tags":
             kwargs[key] = tuple(_tag_from_toml(i, t) for i, t in enumerate(value))
-        elif key in ("secret_keys", "trusted_proxies", "csp_allow", "allowed_origins", "tracker_cookie_domains"):
+        elif key in ("secret_keys", "trusted_proxies", "csp_allow", "allowed_origins", "tracker_cookie_domains",
+                     "page_stylesheets"):
             if not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{key}: expected a list of strings")
             kwargs[key] = tuple(value)
@@ -364,7 +392,7 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
                     raise ConfigError(f"regimes.{k}: expected a regime name")
         elif key == "policy_revision":
             kwargs[key] = str(value)
-        elif key in ("geoip_database", "cookie_database") and base_dir is not None:
+        elif key in ("geoip_database", "cookie_database", "templates_dir") and base_dir is not None:
             kwargs[key] = str((base_dir / value).resolve()) if not os.path.isabs(value) else value
         else:
             kwargs[key] = value
@@ -374,6 +402,8 @@ def config_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None
     env_admin = os.environ.get(ADMIN_TOKEN_ENV)
     if env_admin:
         kwargs["admin_token"] = env_admin
+    if not signing:
+        kwargs["secret_keys"] = (secrets.token_urlsafe(32),)
     if demo or kwargs.get("demo_mode"):
         defaults = Config.demo()
         kwargs.setdefault("secret_keys", defaults.secret_keys)
@@ -399,11 +429,12 @@ def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:
     return local if local.is_file() else None
 
 
-def load_config(path: str | os.PathLike[str] | None = None, *, demo: bool = False) -> Config:
+def load_config(path: str | os.PathLike[str] | None = None, *, demo: bool = False, signing: bool = True) -> Config:
     """Load the configuration the way every ``cookiegate`` subcommand does.
 
     ``path``, else ``$COOKIEGATE_CONFIG``, else ``./cookiegate.toml``, else built-in defaults (which, outside
-    demo mode, still need ``$COOKIEGATE_SECRET_KEYS``). Raises :class:`ConfigError` naming the bad key.
+    demo mode, still need ``$COOKIEGATE_SECRET_KEYS``, unless ``signing=False``: see
+    :func:`config_from_mapping`). Raises :class:`ConfigError` naming the bad key.
     """
     resolved = resolve_config_path(path)
     data: dict[str, Any] = {}
@@ -417,7 +448,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, demo: bool = Fals
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {str(resolved)!r}: {exc}") from None
         base_dir = resolved.parent
-    return config_from_mapping(data, base_dir=base_dir, demo=demo)
+    return config_from_mapping(data, base_dir=base_dir, demo=demo, signing=signing)
 
 
 def with_overrides(cfg: Config, **changes: Any) -> Config:

@@ -3,6 +3,9 @@
 The gateway counts, in memory, every gating decision per tag × country × regime × fired/blocked and every
 consent outcome, and adds the counts to the store's counters table periodically and at shutdown. Counting
 is a dict increment under a lock (cheap on the request path); only :meth:`Counters.flush` touches the store.
+
+An unclassified third party (outcome key ``unclassified:<host>``) is also counted per page it appears on
+(kind ``page``, outcome = the path), and its first sighting in the process is logged once.
 """
 
 from __future__ import annotations
@@ -15,11 +18,19 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Final, Protocol
 
+from .policy._outcomes import UNCLASSIFIED_PREFIX
 from .store._base import CounterRow
 
 logger = logging.getLogger("cookiegate.counters")
+
+#: Pages kept per unclassified host and day (the dashboard shows where a host appears, not every URL).
+PAGES_PER_HOST: Final = 20
+#: Unclassified hosts kept per day; a page that echoes its visitors' input cannot grow the table further.
+HOSTS_PER_DAY: Final = 500
+#: The key the hosts beyond :data:`HOSTS_PER_DAY` are counted under.
+OTHER_HOSTS: Final = UNCLASSIFIED_PREFIX + "*"
 
 _Key = tuple[str, str, str, str, str, str]  # day, kind, subject, country, regime, outcome
 _PageView = tuple[str, str, str, tuple[tuple[str, bool], ...]]  # day, country, regime, the page's outcomes
@@ -71,25 +82,65 @@ class Counters:
         self._views: list[_PageView] = []
         self._lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Event | None = None
+        #: Per day, the unclassified hosts counted and the pages kept for each (bounded).
+        self._hosts: dict[str, dict[str, set[str]]] = {}
+        #: Unclassified hosts whose first sighting was logged (bounded like the per-day table).
+        self._logged: set[str] = set()
 
     def tag(self, tag_id: str, *, country: str | None, regime: str, fired: bool) -> None:
         """Count one gating decision for a tag on a page."""
         self.tags([(tag_id, fired)], country=country, regime=regime)
 
-    def tags(self, outcomes: Iterable[tuple[str, bool]], *, country: str | None, regime: str) -> None:
-        """Count the gating decisions of one page, ``(tag_id, fired)`` each: one clock read, one lock.
+    def tags(
+        self, outcomes: Iterable[tuple[str, bool]], *, country: str | None, regime: str, page: str | None = None
+    ) -> None:
+        """Count the gating decisions of one page, ``(outcome key, fired)`` each: one clock read, one lock.
 
-        Cheapest when ``outcomes`` is a tuple (the same one for every view of a page, as the rewriter
-        gives for a page it remembers)."""
-        page = outcomes if isinstance(outcomes, tuple) else tuple(outcomes)
-        if not page:
+        ``page`` is the page's path: where unclassified hosts appear. Cheapest when ``outcomes`` is a tuple
+        (the same one for every view of a page, as the rewriter gives for a page it remembers)."""
+        kept = outcomes if isinstance(outcomes, tuple) else tuple(outcomes)
+        if not kept:
             return
-        view = (_day(), country or "-", regime, page)
+        day = _day()
+        view = (day, country or "-", regime, kept)
+        unclassified = None
+        if page is not None:
+            unclassified = [(key, fired) for key, fired in kept if key.startswith(UNCLASSIFIED_PREFIX)]
         with self._lock:
             views = self._views
             views.append(view)
             if len(views) >= _VIEWS_HELD:
                 self._add_views()
+            if unclassified:
+                self._sighted(day, unclassified, page or "-")
+
+    def _sighted(self, day: str, keys: list[tuple[str, bool]], page: str) -> None:
+        """Remember the page an unclassified host appeared on; log its first sighting (lock held)."""
+        path = page.split("?", 1)[0][:200]
+        hosts = self._hosts.get(day)
+        if hosts is None:
+            # A new day: the days before it are counted already, and their tables would only grow.
+            hosts = {}
+            self._hosts = {day: hosts}
+        for key, fired in keys:
+            if key not in hosts and len(hosts) >= HOSTS_PER_DAY:
+                continue
+            pages = hosts.setdefault(key, set())
+            if path in pages or len(pages) < PAGES_PER_HOST:
+                pages.add(path)
+                self._counts[(day, "page", key, "-", "-", path)] += 1
+            if key not in self._logged and len(self._logged) < HOSTS_PER_DAY:
+                self._logged.add(key)
+                logger.warning(
+                    "cookiegate: unclassified third party %s first seen on %s (%s): no registry or catalogue "
+                    "entry claims it; classify it with a [[tags]] entry (hosts = [\"%s\"], its category), or "
+                    "add it to csp_allow if it is the site's own",
+                    key[len(UNCLASSIFIED_PREFIX) :],
+                    path,
+                    "let through" if fired else "blocked",
+                    key[len(UNCLASSIFIED_PREFIX) :],
+                )
 
     def _add_views(self) -> None:
         """Add the held page views up by kind (with the lock held)."""
@@ -109,9 +160,21 @@ class Counters:
             return
         counts = self._counts
         pages, self._pages = self._pages, Counter()
+        known = self._hosts
         for (day, where, regime, page), views in pages.items():
             for tag_id, fired in page:
+                if tag_id.startswith(UNCLASSIFIED_PREFIX):
+                    tag_id = self._bounded_host(known.setdefault(day, {}), tag_id)
                 counts[(day, "tag", tag_id, where, regime, "fired" if fired else "blocked")] += views
+
+    @staticmethod
+    def _bounded_host(hosts: dict[str, set[str]], key: str) -> str:
+        if key in hosts:
+            return key
+        if len(hosts) >= HOSTS_PER_DAY:
+            return OTHER_HOSTS
+        hosts[key] = set()
+        return key
 
     def consent(
         self, action: str, categories: Mapping[str, bool], *, country: str | None, regime: str
@@ -150,11 +213,15 @@ class Counters:
     def start(self, store: CounterSink, interval: float = 60.0) -> None:
         """Flush every ``interval`` seconds in a background task (call from the running event loop)."""
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._periodic(store, interval))
+            self._stopping = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._periodic(store, interval, self._stopping))
 
-    async def _periodic(self, store: CounterSink, interval: float) -> None:
+    async def _periodic(self, store: CounterSink, interval: float, stopping: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval)
+            if stopping.is_set():
+                return
             try:
                 await self.flush(store)
             except Exception:
@@ -163,10 +230,13 @@ class Counters:
                 )
 
     async def stop(self, store: CounterSink) -> None:
-        """Stop the periodic flush and flush what is left (at shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop the periodic flush and flush what is left (at shutdown).
+
+        The periodic task is told to stop, never cancelled: a cancel landing while a flush waits on the store
+        could put back counts the store had already written, and they would be counted twice."""
+        task, self._task = self._task, None
+        if task is not None:
+            if self._stopping is not None:
+                self._stopping.set()
+            await task
         await self.flush(store)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ._config import Config
+from ._lifespan import Lifespan
 from ._runtime import Gateway
-from ._types import ASGIApp, Message, Receive, Scope, Send
+from ._types import ASGIApp, Receive, Scope, Send
 from ._visit import Preview, Visit
-from .admin import PREVIEW_HEADER
+from .admin._auth import PREVIEW_HEADER
 from .gate import ResponseGate
 from .routes import GPC_PATH, Router
 
@@ -31,6 +32,9 @@ class CookieGateMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            if self.gateway.first_request:
+                # Servers that send no lifespan (daphne) start the gateway here.
+                await self.gateway.first_seen(scope)
             path: str = scope["path"]
             if path.startswith(self._prefix) or path == self._prefix_bare or path == GPC_PATH:
                 await self.router(scope, receive, send)
@@ -45,7 +49,7 @@ class CookieGateMiddleware:
             scope["cookiegate"] = visit
             await self.app(scope, receive, ResponseGate(self.gateway, visit, send, scope))
         elif kind == "lifespan":
-            await self.app(scope, self._lifespan_receive(receive), send)
+            await Lifespan(self.gateway, self.app).run(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
@@ -57,16 +61,3 @@ class CookieGateMiddleware:
             # Never fail the page: the request is simply not previewed (the visitor's own view applies).
             self.gateway.errors.error("preview", "cookiegate: admin preview check failed; request not previewed")
             return None
-
-    def _lifespan_receive(self, receive: Receive) -> Receive:
-        gateway = self.gateway
-
-        async def wrapped() -> Message:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await gateway.startup()
-            elif message["type"] == "lifespan.shutdown":
-                await gateway.shutdown()
-            return message
-
-        return wrapped

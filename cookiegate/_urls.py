@@ -23,6 +23,9 @@ _SCHEME: Final = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
 #: Schemes whose URLs name a host; every other one (data:, javascript:, blob:, mailto:, file:) reaches no vendor.
 _HOST_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "ftp"})
 _AUTHORITY_END: Final = re.compile(r"[/?#]")
+#: https://infra.spec.whatwg.org/#ascii-whitespace and #ascii-digit
+_ASCII_WHITESPACE: Final = "\t\n\f\r "
+_DIGITS: Final = "0123456789"
 #: https://url.spec.whatwg.org/#forbidden-domain-code-point: a host holding one is no host at all.
 _FORBIDDEN_DOMAIN: Final = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 #: A URL taken as written: http(s) or protocol-relative, no userinfo, no percent-encoded, bracketed or forbidden
@@ -160,3 +163,51 @@ def normalize_url(url: str) -> str:
         return _clean(url)  # no host is reached: nothing for a classifier to find either
     scheme, host, rest = read
     return rest if host is None else f"{scheme}//{host}{rest}"
+
+
+def refresh_url(value: str) -> str | None:
+    """The URL a ``<meta http-equiv=refresh>`` content or a ``Refresh`` header sends the browser to, or ``None``
+    when it names none (a reload of the same page, or a value the browser ignores).
+
+    https://html.spec.whatwg.org/multipage/semantics.html#shared-declarative-refresh-steps, step by step: the
+    delay, then ``;``, ``,`` or whitespace, then the URL, with ``url=`` and quotes optional.
+    """
+    n = len(value)
+    i = _skip_whitespace(value, 0)
+    start = i
+    while i < n and value[i] in _DIGITS:
+        i += 1
+    if i == start and (i >= n or value[i] != "."):
+        return None
+    while i < n and (value[i] in _DIGITS or value[i] == "."):
+        i += 1
+    if i < n:
+        if value[i] not in ";," and value[i] not in _ASCII_WHITESPACE:
+            return None
+        i = _skip_whitespace(value, i)
+        if i < n and value[i] in ";,":
+            i += 1
+        i = _skip_whitespace(value, i)
+    if i >= n:
+        return None
+    remainder = value[i:]
+    if value[i] in "Uu":
+        # "url" in any case, whitespace, "=", whitespace; anything else and the remainder is the URL.
+        if value[i + 1 : i + 2] not in ("R", "r") or value[i + 2 : i + 3] not in ("L", "l"):
+            return remainder
+        i = _skip_whitespace(value, i + 3)
+        if value[i : i + 1] != "=":
+            return remainder
+        i = _skip_whitespace(value, i + 1)
+    quote = value[i : i + 1]
+    if quote in ("'", '"'):
+        url = value[i + 1 :]
+        return url[: url.index(quote)] if quote in url else url
+    return value[i:]
+
+
+def _skip_whitespace(value: str, i: int) -> int:
+    n = len(value)
+    while i < n and value[i] in _ASCII_WHITESPACE:
+        i += 1
+    return i

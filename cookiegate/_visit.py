@@ -216,6 +216,7 @@ class Visit:
                     gpc=self.gpc,
                     is_bot=is_bot_user_agent(header_value(self._headers, b"user-agent")),
                     unclassified=self.gateway.config.unclassified,
+                    vendor_categories=self.gateway.vendor_categories,
                 )
                 digest = self._digest  # set only when the cache was asked (and missed)
                 if digest and not self._degraded and decision.location.country is not None:

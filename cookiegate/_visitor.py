@@ -31,8 +31,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import user_agents
-
 __all__ = [
     "MAX_FORWARDED_BYTES",
     "MAX_FORWARDED_HOPS",
@@ -357,6 +355,10 @@ def user_agent_info(ua: str | None) -> UserAgentInfo:
 
 @functools.lru_cache(maxsize=2048)
 def _parse_user_agent(ua: str) -> UserAgentInfo:
+    # Imported here, where a consent record is written: its regex table takes longer to load than the whole
+    # command line tool (see docs/performance.md).
+    import user_agents
+
     parsed = user_agents.parse(ua)
     is_bot = bool(parsed.is_bot)
     if is_bot:

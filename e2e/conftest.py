@@ -88,7 +88,16 @@ def demo_app_factory() -> Any:
     # A known key (instead of demo mode's ephemeral one) so a test can hold a cookie signed by this server
     # for an older policy revision: the re-consent scenario.
     secret = os.environ.get(E2E_SECRET_ENV)
-    return create_demo_app(Config.demo(secret_keys=(secret,)) if secret else Config.demo())
+    keys = {"secret_keys": (secret,)} if secret else {}
+    return create_demo_app(Config.demo(log_url=own_log(), **keys))
+
+
+def own_log() -> str:
+    """A decision log of this server's own: the demo's default one is shared by every checkout on the machine,
+    and one written by a newer cookiegate (a newer schema) cannot be opened by this one."""
+    import tempfile
+
+    return "sqlite:///" + tempfile.mkdtemp(prefix="cookiegate-e2e-") + "/log.db"
 
 
 #: Signing key of the e2e servers (test-only; passed to the uvicorn subprocess through the environment).
@@ -147,6 +156,31 @@ HOSTILE_VARIANTS: Final[tuple[tuple[str, str], ...]] = (
                         'd.head.appendChild(s)})(document);</script>'),
     ("document-write", "<script>document.write('<scr'+'ipt src=\"https://snap.licdn.com/li.lms-analytics/"
                        "insight.min.js?cgv=document-write\"></scr'+'ipt>');</script>"),
+    # Scripts and styles in foreign content, whose text the tokenizer reads in the data state: a CDATA section
+    # or a comment hides the end tag, character references are decoded (issue 23, item 1).
+    ("svg-cdata-script", '<svg width="2" height="2"><script><![CDATA[/*</script>*/]]>(function(d){var s='
+                         'd.createElement("script");s.src="https://connect.facebook.net/en_US/fbevents.js?cgv=svg-cdata-script";'
+                         'd.head.appendChild(s)})(document);</script></svg>'),
+    ("svg-comment-script", '<svg width="2" height="2"><script><!--</script>-->(function(d){var s=d.createElement('
+                           '"script");s.src="https://snap.licdn.com/li.lms-analytics/insight.min.js'
+                           '?cgv=svg-comment-script";d.head.appendChild(s)})(document);</script></svg>'),
+    ("svg-reference-script", '<svg width="2" height="2"><script>(function(d){var s=d.createElement(&quot;script&quot;);'
+                             's.src=&quot;https:&#47;&#47;static&#46;hotjar&#46;com/c/hotjar-1.js'
+                             '?cgv=svg-reference-script&quot;;d.head.appendChild(s)})(document);</script></svg>'),
+    ("math-svg-script", '<math><mi><svg width="2" height="2"><script><![CDATA[/*</script>*/]]>(function(d){var s=d.'
+                        'createElement("script");s.src="https://www.clarity.ms/tag/x?cgv=math-svg-script";'
+                        'd.head.appendChild(s)})(document);</script></svg></mi></math>'),
+    ("svg-style-cdata", '<svg width="2" height="2"><style><![CDATA[</style>]]>{}.cgv-svgstyle{width:2px;height:2px;'
+                        'background:url(https://www.facebook.com/tr?id=1&cgv=svg-style-cdata)}</style></svg>'
+                        '<div class="cgv-svgstyle"></div>'),
+    # Hosts with code points UTS #46 ignores, raw, as a character reference, percent-encoded (issue 23, item 3).
+    ("uts46-raw", '<img alt="" width="1" height="1" src="https://www.face\u2064book.com/tr?id=1&amp;cgv=uts46-raw">'),
+    ("uts46-reference", '<img alt="" width="1" height="1" '
+                        'src="https://www.face&#x180F;book.com/tr?id=1&amp;cgv=uts46-reference">'),
+    ("uts46-percent", '<img alt="" width="1" height="1" '
+                      'src="//www.face%E2%81%A4book.com/tr?id=1&amp;cgv=uts46-percent">'),
+    ("uts46-astral", '<img alt="" width="1" height="1" '
+                     'src="https://www.face\U0001bca0book.com/tr?id=1&amp;cgv=uts46-astral">'),
     ("analytics-js", "<script>(function(i,s,o,g,r,a,m){i['GoogleAnalyticsObject']=r;i[r]=i[r]||function(){"
                      "(i[r].q=i[r].q||[]).push(arguments)},i[r].l=1*new Date();a=s.createElement(o),"
                      "m=s.getElementsByTagName(o)[0];a.async=1;a.src=g;m.parentNode.insertBefore(a,m)})"
@@ -159,6 +193,7 @@ HOSTILE_SCRIPT_VARIANTS: Final = frozenset(
     name
     for name, html in HOSTILE_VARIANTS
     if html.lower().startswith("<script") or 'as="script"' in html or 'rel="modulepreload"' in html
+    or name.endswith("-script")
 )
 #: Where :func:`hostile_app_factory` serves the page WITHOUT the gateway: the control that proves
 #: Chromium really fetches every variant, so their absence behind the gateway means something.
@@ -195,6 +230,32 @@ HOSTILE_LINK_HEADER: Final = (
     "<https://www.googletagmanager.com/gtag/js?id=G-LINKHEADER&cgv=link-preload-script>; rel=preload; as=script, "
     "<https://www.facebook.com/tr?id=1&ev=PageView&cgv=link-preload-image>; rel=preload; as=image"
 )
+
+
+#: Pages of their own, each served gated at ``/hostile/page/NAME`` and ungated at ``UNGATED_HOSTILE_PATH +
+#: "/page/NAME"``: (body, response headers). The tracker each one reaches is named in its URL (``cgv``).
+HOSTILE_PAGES: Final[dict[str, tuple[str, tuple[tuple[str, str], ...]]]] = {
+    # A body that ends inside a quoted attribute value (a visitor's comment cut short), then a page whose
+    # tag has the same bytes up to its first ">" but ends further on, with a tracker (issue 23, item 4).
+    "memo-poison": ('<!doctype html><html><body><p id="hostile-end">a comment: <img alt="a>', ()),
+    "memo-poisoned": ('<!doctype html><html><body><p><img alt="a> " width="1" height="1" '
+                      'src="https://www.facebook.com/tr?id=1&amp;cgv=memo-poisoned"></p>'
+                      '<p id="hostile-end">end</p></body></html>', ()),
+    # Refreshes whose delay is followed by whitespace, a tab or a spaced "URL =": a browser navigates
+    # (https://html.spec.whatwg.org/multipage/semantics.html#shared-declarative-refresh-steps; item 2).
+    "refresh-meta-space": ('<!doctype html><html><head><meta http-equiv="refresh" content="0 https://www.facebook.com'
+                           '/tr?id=1&amp;cgv=refresh-meta-space"></head><body><p id="hostile-end">end</p>'
+                           '</body></html>', ()),
+    "refresh-meta-tab-url": ('<!doctype html><html><head><meta http-equiv="Refresh" content="0\tURL = \'https://www.'
+                             'facebook.com/tr?id=1&amp;cgv=refresh-meta-tab-url\'"></head><body><p id="hostile-end">'
+                             'end</p></body></html>', ()),
+    "refresh-header-space": ('<!doctype html><html><body><p id="hostile-end">end</p></body></html>',
+                             (("refresh", "0 https://www.facebook.com/tr?id=1&cgv=refresh-header-space"),)),
+    # An iframe document first rewritten for a visitor who allows its tracker, then for one who does not.
+    "memo-srcdoc": ('<!doctype html><html><body><iframe title="s" srcdoc="&lt;img src=&quot;'
+                    'https://www.facebook.com/tr?id=1&amp;amp;cgv=memo-srcdoc&quot;&gt;"></iframe>'
+                    '<p id="hostile-end">end</p></body></html>', ()),
+}
 
 
 def _hostile_app(**config_overrides: Any) -> Any:
@@ -245,18 +306,25 @@ def _hostile_app(**config_overrides: Any) -> Any:
     async def linked(request: StarletteRequest) -> HTMLResponse:
         return HTMLResponse(body, headers={"link": HOSTILE_LINK_HEADER})
 
+    async def page_of_its_own(request: StarletteRequest) -> HTMLResponse:
+        page, headers = HOSTILE_PAGES[request.path_params["name"]]
+        return HTMLResponse(page, headers=dict(headers))
+
     site = Starlette(routes=[StarletteRoute("/hostile", whole), StarletteRoute("/hostile/chunked", chunked),
                              StarletteRoute("/hostile/utf16", whole_utf16),
                              StarletteRoute("/hostile/utf16/chunked", chunked_utf16),
                              StarletteRoute("/hostile/sniffed", sniffed),
-                             StarletteRoute("/hostile/linked", linked)])
-    gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(**config_overrides)))
+                             StarletteRoute("/hostile/linked", linked),
+                             StarletteRoute("/hostile/page/{name}", page_of_its_own)])
+    gated = VisitAs(CookieGateMiddleware(site, config=Config.demo(log_url=own_log(), **config_overrides)))
     # The controls: the same bytes and headers, served around the gateway.
     ungated: dict[str, Response] = {
         UNGATED_HOSTILE_PATH: HTMLResponse(body),
         UNGATED_HOSTILE_PATH + "/utf16": HTMLResponse(utf16, media_type="text/html"),
         UNGATED_HOSTILE_PATH + "/sniffed": Response(body),
         UNGATED_HOSTILE_PATH + "/linked": HTMLResponse(body, headers={"link": HOSTILE_LINK_HEADER}),
+        **{f"{UNGATED_HOSTILE_PATH}/page/{name}": HTMLResponse(page, headers=dict(headers))
+           for name, (page, headers) in HOSTILE_PAGES.items()},
     }
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -96,3 +96,64 @@ def test_dashboard_draws_consent_charts_and_lists_a_posted_csp_report(browser: B
         expect(page.locator("#lint-result")).to_contain_text("No violations")
     finally:
         context.close()
+
+
+#: How each name cell lays out: the number of line boxes its text takes, and whether the page scrolls sideways.
+_LAYOUT = """() => {
+  const lines = (el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return range.getClientRects().length;
+  };
+  const table = document.querySelector('#matrix-table');
+  return {
+    viewport: window.innerWidth,
+    pageWidth: document.documentElement.scrollWidth,
+    tableRight: table.getBoundingClientRect().right,
+    wrapped: [...document.querySelectorAll('#matrix-table .name, #tag-counts-table .name')]
+      .filter((el) => lines(el) > 1).map((el) => el.textContent),
+    names: document.querySelectorAll('#matrix-table .name').length,
+    headers: [...document.querySelectorAll('#matrix-table thead tr:last-child th')].map((th) => th.textContent),
+  };
+}"""
+
+
+def test_the_tag_matrix_fits_1200_px_without_breaking_a_name(browser: Browser, admin_url: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 1200, "height": 900}, http_credentials={"username": "admin", "password": ADMIN_TOKEN}
+    )
+    try:
+        page = context.new_page()
+        # A page view first, so the fired/blocked table has vendor names to lay out too.
+        page.goto(admin_url + "/")
+        response = page.goto(admin_url + DASHBOARD)
+        assert response is not None and response.status == 200
+        layout = page.evaluate(_LAYOUT)
+        assert layout["names"] > 10
+        assert layout["pageWidth"] <= layout["viewport"] == 1200, layout
+        assert layout["tableRight"] <= layout["viewport"], layout
+        assert layout["wrapped"] == [], layout
+        assert layout["headers"] == ["none", "+GPC", "reject", "accept", "+GPC"] * 4
+    finally:
+        context.close()
+
+
+def test_the_fired_blocked_table_sorts_by_a_column_and_groups_countries_under_their_vendor(
+    browser: Browser, admin_url: str
+) -> None:
+    context = browser.new_context(http_credentials={"username": "admin", "password": ADMIN_TOKEN})
+    try:
+        page = context.new_page()
+        for place in ("FR", "DE"):
+            context.add_cookies([{"name": PLACE_COOKIE, "value": place, "url": admin_url + "/"}])
+            page.goto(admin_url + "/")
+        page.goto(admin_url + DASHBOARD)
+        page.click('#tag-counts-table thead a:has-text("Vendor")')
+        expect(page.locator('#tag-counts-table th[aria-sort="ascending"]')).to_have_text("Vendor ▲")
+        names = page.locator("#tag-counts-table tr.vendor-total th.name").all_text_contents()
+        assert names == sorted(names, key=str.lower) and len(names) > 3
+        # The visitors' countries sit under their vendor.
+        countries = page.locator("#tag-counts-table tbody.vendor").first.locator("tr.country td:nth-child(3)")
+        assert {"FR", "DE"} <= set(countries.all_text_contents())
+    finally:
+        context.close()

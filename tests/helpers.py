@@ -78,3 +78,13 @@ def fetches(html: str, host: str) -> bool:
 
     pattern = r"(?<![-\w])(?:src|href|srcset|data|poster)\s*=\s*[\"']?[^\"'>\s]*" + re.escape(host)
     return re.search(pattern, html, re.IGNORECASE) is not None
+
+
+def schema(name: str) -> dict[str, Any]:
+    """The documented JSON schema of ``cookiegate <name> --json`` (cookiegate/cli/schemas/<name>.json)."""
+    import json
+
+    from cookiegate.cli._main import schema_path
+
+    data: dict[str, Any] = json.loads(schema_path(name).read_text("utf-8"))
+    return data

@@ -13,7 +13,7 @@ from cookiegate import CookieGateMiddleware
 from cookiegate._leaks import MAX_CLIENTS, MAX_DIRECTIVES, MAX_PAGES, LeakReports
 from cookiegate._limits import RateLimiter, client_key
 from cookiegate.admin._auth import AdminAuth, credential_from
-from cookiegate.admin._dashboard import consent_charts, render_chart_svg, tag_counts
+from cookiegate.admin._counts import consent_charts, render_chart_svg, tag_counts
 from cookiegate.admin._preview import parse_preview_header
 from cookiegate.policy._tag_matrix import ConsentSpecError
 from cookiegate.store._base import CounterRow

@@ -33,8 +33,10 @@ from cookiegate.policy._location import Location
 from .helpers import IP, KEY, ORIGIN, PAGE, client, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
-LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "pl")
+LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "pt-BR", "pl")
 TEXTS = {lang: json.loads((banner_assets_dir() / "i18n" / f"{lang}.json").read_text("utf-8")) for lang in LANGUAGES}
+# pt-BR holds only the texts that differ from pt's.
+TEXTS["pt-BR"] = {**TEXTS["pt"], **TEXTS["pt-BR"]}
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
@@ -76,7 +78,7 @@ def gated(tmp_path: Path, **overrides: object) -> CookieGateMiddleware:
 
 def banner_of(html: str) -> str:
     start = html.find('<div id="cookiegate-banner"')
-    return "" if start < 0 else html[start : html.index("</form>\n</div>", start)]
+    return "" if start < 0 else html[start : html.index('<i class="cg-end" hidden></i>', start)]
 
 
 def renderer(**kwargs: Any) -> BannerRenderer:
@@ -93,36 +95,57 @@ def no_choice(kind: str, gpc: bool = False) -> Decision:
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("kind", REGIME_KINDS)
 @pytest.mark.parametrize("reconsent", [False, True], ids=["first", "reconsent"])
-def test_every_variant_renders_in_every_language_with_equal_buttons_and_nothing_ticked(
-    kind: str, lang: str, reconsent: bool
+@pytest.mark.parametrize("gpc", [False, True], ids=["no-gpc", "gpc"])
+def test_every_variant_renders_in_every_language_with_equal_buttons_ticked_as_it_runs(
+    kind: str, lang: str, reconsent: bool, gpc: bool
 ) -> None:
-    html, banner_hash = renderer().banner(no_choice(kind, gpc=True), next_path="/p", lang=lang, reconsent=reconsent)
+    decision = no_choice(kind, gpc=gpc)
+    html, banner_hash = renderer().banner(decision, next_path="/p", lang=lang, reconsent=reconsent)
     t = TEXTS[lang]
     assert f'lang="{lang}"' in html and f'data-variant="{kind}"' in html
     key = {"opt-in": "opt_in", "opt-out": "opt_out"}.get(kind, kind)
     title = t["title_reconsent"] if reconsent else t[f"title_{key}"]
-    assert f'<h2 id="cookiegate-title" class="cg-title">{title}</h2>' in html.replace("&#39;", "'")
+    assert f'<h2 id="cookiegate-title" class="cg-title" tabindex="-1">{title}</h2>' in html.replace("&#39;", "'")
     # No raw key anywhere: every text came from a translation.
     assert not re.search(r">\s*(title|body|category|col)_[a-z_]+\s*<", html)
     found = controls(html)
-    choices = [b for b in found.buttons if b.get("class") == "cg-btn"]
+    choices = [b for b in found.buttons if "cg-btn" in (b.get("class") or "").split()]
     # Every choice of the first layer is the same element with the same class (same size, colour, contrast).
     assert len(choices) >= 3 and all(b.get("type") == "submit" for b in choices)
-    assert not [c for c in found.checkboxes if "checked" in c and "disabled" not in c], "a pre-ticked category"
+    # Ticked: what runs now (nothing in opt-in regions; the regime's defaults, less what GPC refused, elsewhere).
+    ticked = {str(c["value"]) for c in found.checkboxes if "checked" in c and "disabled" not in c}
+    assert ticked == set(decision.allowed) - {"necessary"}
+    if kind == "opt-in":
+        assert not ticked
     values = {b.get("value") for b in choices}
+    # GPC is applied where it turns something off before a choice (in Australia ads and social wait anyway).
+    applied = gpc and kind in ("opt-out", "notice")
+    text = html.replace("&#39;", "'")
     if kind in ("opt-in", "australia"):
         assert {"accept_all", "reject_all", "save"} <= values
     elif kind == "opt-out":
-        assert {"opt_out", "acknowledge"} <= values
-        assert t["do_not_sell"] in html
-        assert 'id="cookiegate-gpc-honoured"' in html
+        assert "acknowledge" in values
+        # With GPC the opt-out is already applied: said once, and no "Do Not Sell" button next to it.
+        assert ("opt_out" in values) is not applied and (t["do_not_sell"] in text) is not applied
+        assert (t["body_opt_out_gpc"] in text) is applied and (t["body_opt_out"] in text) is not applied
     else:
         assert "acknowledge" in values
+    assert ('id="cookiegate-gpc-honoured"' in html) is applied
     assert any(b.get("formaction") == "/cookiegate/settings" for b in choices), "no Customize/Manage button"
     close = [b for b in found.buttons if b.get("class") == "cg-close"]
     assert len(close) == 1 and close[0]["value"] == ("reject_all" if kind == "opt-in" else "acknowledge")
     assert "/cookiegate/cookies" in found.links
     assert len(banner_hash) == 64
+
+
+def test_the_reject_button_is_marked_for_element_timing_in_every_variant() -> None:
+    # What bench/first_paint.py watches: the refusal of each first layer, painted with the page.
+    for kind in REGIME_KINDS:
+        html, _ = renderer().banner(no_choice(kind), next_path="/", lang="en")
+        marked = re.findall(r'<button[^>]*elementtiming="cookiegate-reject"[^>]*value="([a-z_]+)"|'
+                            r'<button[^>]*value="([a-z_]+)"[^>]*elementtiming="cookiegate-reject"', html)
+        expected = {"opt-in": "reject_all", "australia": "reject_all", "opt-out": "opt_out"}.get(kind)
+        assert [a or b for a, b in marked] == ([expected] if expected else []), (kind, marked)
 
 
 def test_the_hash_covers_text_and_options_but_not_the_page() -> None:
@@ -214,7 +237,11 @@ async def test_switcher_remembers_the_language_and_refuses_unknown_ones(tmp_path
         assert r.status_code == 303 and r.headers["location"] == "/pricing"
         page = await c.get("/pricing", headers={"accept-language": "de"})
         assert 'lang="nl"' in banner_of(page.text) and TEXTS["nl"]["reject_all"] in page.text
-        assert 'method="post"' in banner_of(page.text).split('class="cg-lang"')[0].rsplit("<form", 1)[1]
+        # Each language is a submit button of the switcher's own POST form, not of the consent form around it.
+        banner = banner_of(page.text)
+        assert re.search(r'<form id="cookiegate-lang-banner" method="post" action="/cookiegate/language"', banner)
+        assert 'form="cookiegate-lang-banner" name="lang" value="nl"' in banner
+        assert banner.index('id="cookiegate-lang-banner"') > banner.index("</form>")  # never nested in a form
         assert (await c.post("/cookiegate/language", data={"lang": "xx"}, headers=ORIGIN)).status_code == 400
         unsafe = await c.post("/cookiegate/language", data={"lang": "fr", "next": "//evil.example"}, headers=ORIGIN)
         assert unsafe.headers["location"] == "/"
@@ -345,10 +372,13 @@ async def test_cookie_statement_in_every_language_shows_choice_id_revision_and_c
 ) -> None:
     app = gated(tmp_path, policy_revision="r7")
     async with client(app, IP["FR"]) as c:
+        await c.get("/")  # the page carries GA4, Meta's pixel and a YouTube embed: now seen on the site
         before = await c.get("/cookiegate/cookies", headers={"accept-language": lang})
-        assert (
-            f'<html lang="{lang}">' in before.text and TEXTS[lang]["no_choice_yet"].replace("'", "&#39;") in before.text
-        )
+        assert f'<html lang="{lang}">' in before.text
+        assert html.escape(TEXTS[lang]["defaults_shown"], quote=True).replace("&#x27;", "&#39;") in before.text
+        # Nothing granted yet: "Reject all", nothing to withdraw.
+        assert {"reject_all"} <= {b.get("value") for b in controls(before.text).buttons}
+        assert "withdraw" not in {b.get("value") for b in controls(before.text).buttons}
         await c.post("/cookiegate/consent", data={"action": "accept_all", "next": "/"}, headers=ORIGIN)
         r = await c.get("/cookiegate/cookies", headers={"accept-language": lang})
     text = r.text
@@ -358,9 +388,15 @@ async def test_cookie_statement_in_every_language_shows_choice_id_revision_and_c
     assert "<dd>r7</dd>" in text
     assert 'href="/cookiegate/my-records"' in text
     found = controls(text)
-    assert {"withdraw", "reject_all", "save"} <= {b.get("value") for b in found.buttons}
-    # The statement lists what the gateway blocks: the registry's vendors, hosts and cookies.
-    assert "Google Analytics 4" in text and "google-analytics.com" in text and "_ga" in text
+    # One refusal: once something was granted it is "Withdraw consent", with what it does said next to it.
+    values = [b.get("value") for b in found.buttons]
+    assert {"withdraw", "save", "accept_all"} <= set(values) and "reject_all" not in values
+    assert 'id="cookiegate-withdraw-hint"' in text
+    # The statement lists what the site uses: the vendors seen on its pages, with the day they were last seen.
+    words = text.replace("<wbr>", "")  # names and hosts may wrap at their separators
+    assert "Google Analytics 4" in words and "google-analytics.com" in words and "_ga" in words
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\d">', text)
+    assert "Hotjar" not in text  # in the catalogue, never on this site
     await app.gateway.shutdown()
 
 
@@ -401,15 +437,15 @@ def test_every_vendor_purpose_key_in_the_translations_names_a_built_in_vendor() 
 def test_an_untranslated_built_in_purpose_is_shown_in_the_catalogues_english() -> None:
     r = renderer()
     untranslated = next(v for v in BUILTIN_VENDORS if v not in TRANSLATED_VENDORS)
-    assert r._purpose("de", untranslated) == untranslated.purpose
+    assert r.purpose("de", untranslated) == untranslated.purpose
 
 
 @pytest.mark.anyio
 async def test_statement_and_placeholder_show_built_in_purposes_in_the_visitors_language(tmp_path: Path) -> None:
     app = gated(tmp_path)
     async with client(app, IP["FR"]) as c:
-        statement = html.unescape((await c.get("/cookiegate/cookies", headers={"accept-language": "fr"})).text)
         page = html.unescape((await c.get("/", headers={"accept-language": "fr"})).text)
+        statement = html.unescape((await c.get("/cookiegate/cookies", headers={"accept-language": "fr"})).text)
     await app.gateway.shutdown()
     assert TEXTS["fr"]["vendor_purpose_meta_pixel"] in statement
     assert TEXTS["en"]["vendor_purpose_meta_pixel"] not in statement
@@ -426,13 +462,16 @@ async def test_a_site_tags_own_purpose_is_shown_untranslated_on_a_french_stateme
     redeclared = Vendor(id="meta-pixel", name="Meta Pixel", category="ads", purpose="Our own Meta Pixel wording.")
     app = gated(tmp_path, tags=(own, redeclared))
     async with client(app, IP["FR"]) as c:
+        await c.get("/")  # YouTube is seen on the page
         statement = html.unescape((await c.get("/cookiegate/cookies", headers={"accept-language": "fr"})).text)
     await app.gateway.shutdown()
+    # The site's own tags are listed whether seen or not.
     assert "Runs the Acme support chat." in statement
     assert "Our own Meta Pixel wording." in statement
     assert TEXTS["fr"]["vendor_purpose_meta_pixel"] not in statement
+    assert TEXTS["fr"]["not_seen_yet"] in statement
     # Other built-in vendors are still translated next to the site's tags.
-    assert TEXTS["fr"]["vendor_purpose_hotjar"] in statement
+    assert TEXTS["fr"]["vendor_purpose_youtube"] in statement
 
 
 # -- cached fragments -----------------------------------------------------------------------------------
@@ -485,13 +524,13 @@ def test_cached_banner_control_and_placeholder_send_the_visitor_back_to_their_ow
 def test_cached_fragments_are_byte_identical_to_a_direct_render() -> None:
     r = renderer()
     path = '/über?a=1&b="2"<x>'
-    direct = r.env.get_template("control.html").render(t=r._t("it"), prefix=r.prefix, next_path=path, lang="it")
+    direct = r.env.get_template("control.html").render(t=r.t("it"), prefix=r.prefix, next_path=path, lang="it")
     assert r._control_cached("it").fill(path).startswith(direct)
     youtube = next(v for v in BUILTIN_VENDORS if v.id == "youtube")
-    t = r._t("pt")
+    t = r.t("pt")
     direct = r.env.get_template("placeholder.html").render(
-        t=t, prefix=r.prefix, category=youtube.category, vendor_name=youtube.name,
-        purpose=r._purpose("pt", youtube), next_path=path,
+        t=t, prefix=r.prefix, category=youtube.category, vendor_id=youtube.id, name=youtube.name,
+        purpose=r.purpose("pt", youtube), once=True, next_path=path,
     )
     assert r._placeholder_cached("pt", youtube, youtube.category).fill(path) == direct
 
@@ -518,10 +557,10 @@ def test_the_remembered_body_injection_is_each_visitors_own_language_banner_and_
                         found = _NextValues()
                         found.feed(body.decode())
                         assert found.values and all(v == path for v in found.values)
-    assert r._body_cached.cache_info().hits > 0
-    kept = r._body_cached.cache_info().currsize
+    kept = len(r._bodies)
+    assert kept
     r.body_bytes(SimpleNamespace(language_by=lambda _negotiate: "en", previous_revision=None), no_choice("opt-in"),  # type: ignore[arg-type]
                  next_path="/" + "z" * 600)
-    assert r._body_cached.cache_info().currsize == kept  # a long path is filled in, not remembered
+    assert len(r._bodies) == kept  # a long path is filled in, not remembered
     bot = decide(location=Location.unknown(), regime=Regime("t", "opt-in"), choice=None, is_bot=True)
     assert r.body_bytes(SimpleNamespace(language_by=lambda _negotiate: "en"), bot, next_path="/") == b""  # type: ignore[arg-type]

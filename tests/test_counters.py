@@ -119,6 +119,35 @@ async def test_periodic_flush_runs_in_the_background_until_stopped(tmp_path: Pat
     assert [(r.subject, r.count) for r in rows] == [("clarity", 1)]
 
 
+async def test_stopping_during_a_flush_counts_nothing_twice() -> None:
+    import asyncio
+
+    class SlowSink:
+        """Writes at once, then waits for the write to be acknowledged (a store in a thread pool, a network
+        round trip): a cancel there used to put the written counts back, to be written again."""
+
+        def __init__(self) -> None:
+            self.rows: list[CounterRow] = []
+            self.writing = asyncio.Event()
+            self.ack = asyncio.Event()
+
+        async def add_counters(self, rows: list[CounterRow]) -> None:
+            self.rows += rows
+            self.writing.set()
+            await self.ack.wait()
+
+    sink = SlowSink()
+    counters = Counters()
+    counters.start(sink, interval=0.01)
+    counters.tag("clarity", country="GB", regime="UK", fired=True)
+    await asyncio.wait_for(sink.writing.wait(), 10)
+    stopping = asyncio.ensure_future(counters.stop(sink))
+    await asyncio.sleep(0.05)
+    sink.ack.set()
+    await asyncio.wait_for(stopping, 10)
+    assert sum(r.count for r in sink.rows) == 1 and counters.pending() == []
+
+
 def test_the_counting_day_is_the_utc_date_and_turns_over_at_utc_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime
 
@@ -144,3 +173,41 @@ def test_pages_that_differ_on_every_view_are_spread_into_tag_counts_rather_than_
         assert len(counters._views) < counters_module._VIEWS_HELD
     (row,) = counters.pending()
     assert row.subject == "meta_pixel" and row.count == sum(v % 2000 + 1 for v in range(1, 3001))
+
+
+def test_an_unclassified_host_is_counted_per_page_it_appears_on_and_its_first_sighting_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    counters = Counters()
+    page = (("google-analytics", False), ("unclassified:px.unknown-ads.example", False))
+    with caplog.at_level("WARNING", logger="cookiegate.counters"):
+        counters.tags(page, country="FR", regime="FR", page="/pricing?utm_source=x")
+        counters.tags(page, country="FR", regime="FR", page="/pricing")
+        counters.tags(page, country="DE", regime="DE", page="/blog")
+        counters.tags(page, country="DE", regime="DE")  # a caller that does not say where: counted, no page
+    rows = {(r.kind, r.subject, r.outcome): r.count for r in counters.pending() if r.kind == "page"}
+    assert rows == {
+        ("page", "unclassified:px.unknown-ads.example", "/pricing"): 2,
+        ("page", "unclassified:px.unknown-ads.example", "/blog"): 1,
+    }
+    host = "unclassified:px.unknown-ads.example"
+    blocked = [r.count for r in counters.pending() if r.subject == host and r.kind == "tag"]
+    assert sum(blocked) == 4
+    (record,) = [r for r in caplog.records if "px.unknown-ads.example" in r.getMessage()]
+    assert "first seen on /pricing (blocked)" in record.getMessage() and "[[tags]]" in record.getMessage()
+
+
+def test_unclassified_hosts_and_their_pages_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cookiegate._counters as module
+
+    monkeypatch.setattr(module, "HOSTS_PER_DAY", 3)
+    monkeypatch.setattr(module, "PAGES_PER_HOST", 2)
+    counters = Counters()
+    for i in range(6):
+        counters.tags(((f"unclassified:h{i}.example", False),), country="FR", regime="FR", page=f"/p{i}")
+        counters.tags((("unclassified:h0.example", False),), country="FR", regime="FR", page=f"/q{i}")
+    rows = counters.pending()
+    hosts = {r.subject for r in rows if r.kind == "tag"}
+    assert hosts == {"unclassified:h0.example", "unclassified:h1.example", "unclassified:h2.example", "unclassified:*"}
+    assert sum(r.count for r in rows if r.kind == "tag") == 12  # nothing is lost, only lumped together
+    assert len({r.outcome for r in rows if r.kind == "page" and r.subject == "unclassified:h0.example"}) == 2

@@ -163,6 +163,9 @@ def test_every_toml_example_in_the_docs_loads(tmp_path: Path, monkeypatch: pytes
             block = block.replace('admin_token = "…32+ characters…"', f'admin_token = "{"a" * 40}"')
             path = tmp_path / f"{page.stem}-{i}.toml"
             path.write_text(block, "utf-8")
+            # A templates directory an example names exists, as it would on the operator's disk.
+            for directory in re.findall(r'^\s*templates_dir = "([^"/][^"]*)"', block, re.M):
+                (tmp_path / directory).mkdir(parents=True, exist_ok=True)
             try:
                 cookiegate.load_config(path)
             except cookiegate.ConfigError as exc:

@@ -281,7 +281,7 @@ FAIL_CLOSED: list[Any] = [
     ("banner_head", "renderer", "head_bytes", (IP["FR"], 1)),
     ("banner_body_notice", "renderer", "body_bytes", NY),
     ("banner_head_notice", "renderer", "head_bytes", NY),
-    ("banner_render", "renderer", "_render_cached", (IP["FR"], 1)),
+    ("banner_render", "renderer", "_render_banner", (IP["FR"], 1)),
     ("placeholder", "renderer", "placeholder", (IP["FR"], 1)),
     ("tag_classifier_url", "registry", "vendor_for_url", (IP["FR"], 1)),
     ("tag_classifier_inline", "registry", "vendor_for_inline", (IP["FR"], 1)),

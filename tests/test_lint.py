@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from cookiegate import Config
 from cookiegate.banner._renderer import BannerRenderer
 from cookiegate.cli._lint import RULES, lint_config, lint_file
 from cookiegate.cli._main import main
-from cookiegate.store import CounterRow, open_store
+from cookiegate.store import CounterRow, SQLiteStore, open_store
+
+from .helpers import schema
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 
@@ -76,8 +80,10 @@ def test_a_violation_names_the_place_and_what_is_wrong() -> None:
 
 def test_every_rule_is_exercised_by_some_test_here() -> None:
     # The settings-control rule cannot be broken from configuration today; it is exercised below.
-    covered = {"config", "tag-category", "necessary-only-essential", "vendor-hosts", "opt-in-reject", "no-pre-ticked",
-               "unclassified-host"}
+    covered = {
+        "config", "tag-category", "necessary-only-essential", "vendor-hosts", "opt-in-reject", "no-pre-ticked",
+        "unclassified-host",
+    }  # fmt: skip
     assert set(RULES) - covered == {"settings-control"}
 
 
@@ -152,3 +158,67 @@ def test_lint_names_each_unclassified_host_the_gateway_met_and_fails_until_it_is
     config.write_text(config.read_text() + '\n[[tags]]\nid = "quill"\ncategory = "analytics"\n'
                       'hosts = ["px.quillmetrics-invented.example"]\n')
     assert main(["lint", "--config", str(config)]) == 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Unclassified hosts on pages the gateway has served (counter rows as the gate writes them)
+
+
+def _seen_site(tmp_path: Path, extra: str = "") -> Path:
+    db = tmp_path / "log.db"
+
+    async def fill() -> None:
+        store = SQLiteStore(str(db))
+        await store.open()
+        await store.add_counters(
+            [
+                CounterRow("2026-12-01", "tag", "unclassified:px.unknown-ads.example", "FR", "FR", "blocked", 40),
+                CounterRow("2026-12-02", "tag", "unclassified:px.unknown-ads.example", "JP", "default", "fired", 3),
+                CounterRow("2026-12-01", "page", "unclassified:px.unknown-ads.example", "-", "-", "/pricing", 30),
+                CounterRow("2026-12-01", "page", "unclassified:px.unknown-ads.example", "-", "-", "/blog", 13),
+                CounterRow("2026-12-01", "tag", "google-analytics", "FR", "FR", "blocked", 40),
+            ]
+        )
+        await store.close()
+
+    asyncio.run(fill())
+    config = tmp_path / "cookiegate.toml"
+    config.write_text(f'log_url = "sqlite:///{db}"\n' + (FIXTURES / "good.toml").read_text() + extra)
+    return config
+
+
+def test_lint_fails_while_a_host_seen_on_the_sites_pages_is_unclassified(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _seen_site(tmp_path)
+    assert main(["lint", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "unclassified-host" in line)
+    assert "unclassified host px.unknown-ads.example" in line and "/pricing, /blog" in line
+    assert "blocked 40 times" in line
+
+
+def test_lint_passes_once_the_host_is_classified(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    classified = '\n[[tags]]\nid = "unknown-ads"\ncategory = "ads"\nhosts = ["unknown-ads.example"]\n'
+    config = _seen_site(tmp_path, classified)
+    assert main(["lint", "--config", str(config)]) == 0, capsys.readouterr().out
+
+
+def test_lint_json_follows_its_schema_and_names_the_host(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--config", str(_seen_site(tmp_path)), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, schema("lint"))
+    assert data["ok"] is False
+    assert [v["where"] for v in data["violations"]] == ["unclassified host px.unknown-ads.example"]
+    (host,) = data["unclassified_hosts"]
+    assert host["pages"] == [{"path": "/pricing", "views": 30}, {"path": "/blog", "views": 13}]
+    seen = (host["blocked"], host["fired"], host["first_seen"], host["last_seen"])
+    assert seen == (40, 3, "2026-12-01", "2026-12-02")
+    assert {r["id"]: r["ok"] for r in data["rules"]}["unclassified-host"] is False
+
+
+def test_lint_json_of_a_clean_configuration(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--config", str(FIXTURES / "good.toml"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, schema("lint"))
+    assert data["ok"] is True and data["violations"] == [] and all(r["ok"] for r in data["rules"])

@@ -12,10 +12,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import jsonschema
 import pytest
 
+from cookiegate._config import SECRETS_ENV
 from cookiegate.cli._log import UsageError, add_log_parser, cutoff_for, run_log
+from cookiegate.cli._main import main
 from cookiegate.store._sqlite import SQLiteStore
+from tests.helpers import schema
 from tests.test_store import make_record
 
 
@@ -181,3 +185,29 @@ def test_retention_ages_count_back_calendar_months(age: str, now: datetime, expe
 def test_unknown_age_unit_is_refused() -> None:
     with pytest.raises(UsageError):
         cutoff_for("13m")
+
+
+def test_stats_as_json_follows_its_documented_schema(config: SimpleNamespace) -> None:
+    status, out = cli(config, "stats", "--by", "country", "--json")
+    data = json.loads(out)
+    assert status == 0
+    jsonschema.validate(data, schema("stats"))
+    rows = {r["group"]: r for r in data["rows"]}
+    assert rows["FR"]["decisions"] == 5 and rows["FR"]["rates"]["analytics"] == 0.6
+    assert rows["FR"]["granted"]["analytics"] == 3 and rows["DE"]["rates"]["analytics"] == 0.0
+
+
+def test_reading_the_log_needs_no_secret_keys_but_writing_to_it_does(
+    config: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(SECRETS_ENV, raising=False)
+    toml = tmp_path / "reader.toml"
+    toml.write_text(f'log_url = "{config.log_url}"\n')
+    assert main(["log", "stats", "--config", str(toml)]) == 0
+    assert "FR" in capsys.readouterr().out
+    assert main(["log", "export", "--config", str(toml), "--consent-id", "visitor-c"]) == 0
+    assert json.loads(capsys.readouterr().out)["country"] == "DE"
+    assert main(["log", "verify", "--config", str(toml)]) == 0
+    capsys.readouterr()
+    assert main(["log", "erase", "--config", str(toml), "--consent-id", "visitor-c"]) == 2
+    assert "secret_keys" in capsys.readouterr().err

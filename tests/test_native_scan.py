@@ -33,7 +33,10 @@ _ATOMS = [b"<", b">", b"/", b"=", b'"', b"'", b" ", b"\t", b"\n", b"\r", b"\f", 
           b"area", b"ArEa", b"img", b"p", b"x", b"src", b"SRC", b"data-src", b"style", b"sTyle", b"xstyle",
           b"(", b"&", b"\\", b"href", b"xlink:href", b"data", b"data-cookiegate", b"DATA-Category", b"srcset",
           b"script", b"<script", b"<meta", b"<a ", b"<img ", b"</", b"<!--", b"-->", b"--!>", b"<!-->",
-          b"<!--->", b"body", b"url(", b"\x00", b"\xff", b"<p ", b"<b>", b"</b>", b"<area ", b"<abbr "]
+          b"<!--->", b"body", b"url(", b"\x00", b"\xff", b"<p ", b"<b>", b"</b>", b"<area ", b"<abbr ",
+          # SVG and MathML subtrees, what ends them and what stops them
+          b"<svg", b"<SVG ", b"</svg>", b"</sVg", b"<math>", b"</math>", b"<path d=1/>", b"<g>", b"</g>", b"</p>",
+          b"<desc>", b"</desc>", b"<mi>", b"<font ", b"<![CDATA[", b"]]>", b"/>", b"svg", b"<svgx>", b"</svgx>"]
 _documents = st.lists(st.sampled_from(_ATOMS), max_size=40).map(b"".join)
 
 

@@ -154,6 +154,22 @@ NEUTRALIZED = [
     ("meta_refresh", b'<meta http-equiv="refresh" content="0; url=https://www.facebook.com/r">',
      blocked(b"meta", "ads", "meta-pixel")
      + b' http-equiv="refresh" data-cookiegate-content="0; url=https://www.facebook.com/r">'),
+    ("meta_refresh_space_after_delay", b'<meta http-equiv=refresh content="0 https://www.facebook.com/r">',
+     blocked(b"meta", "ads", "meta-pixel")
+     + b' http-equiv=refresh data-cookiegate-content="0 https://www.facebook.com/r">'),
+    ("meta_refresh_comma_quoted_no_url_key", b"<meta http-equiv=Refresh content=\"1,'//www.facebook.com/r'\">",
+     blocked(b"meta", "ads", "meta-pixel")
+     + b" http-equiv=Refresh data-cookiegate-content=\"1,'//www.facebook.com/r'\">"),
+    ("meta_refresh_tab_and_spaced_url_key", b'<meta content=".5\tURL = https://www.facebook.com/r" http-equiv=refresh>',
+     blocked(b"meta", "ads", "meta-pixel")
+     + b' data-cookiegate-content=".5\tURL = https://www.facebook.com/r" http-equiv=refresh>'),
+    # Code points UTS #46 ignores vanish from the host, raw, as character references or percent-encoded.
+    ("uts46_ignored_code_point_raw", "<img src=https://www.face\u2064book.com/tr>".encode(),
+     blocked(b"img", "ads", "meta-pixel") + " data-cookiegate-src=https://www.face\u2064book.com/tr>".encode()),
+    ("uts46_ignored_code_point_as_reference", b'<img src="https://www.face&#x180F;book.com/tr">',
+     blocked(b"img", "ads", "meta-pixel") + b' data-cookiegate-src="https://www.face&#x180F;book.com/tr">'),
+    ("uts46_ignored_code_point_percent_encoded", b'<img src="//www.face%F0%9B%B2%A0book.com/tr">',
+     blocked(b"img", "ads", "meta-pixel") + b' data-cookiegate-src="//www.face%F0%9B%B2%A0book.com/tr">'),
     ("attributionsrc", b'<img src="/i.png" attributionsrc="https://www.facebook.com/a">',
      blocked(b"img", "ads", "meta-pixel") + b' data-cookiegate-src="/i.png" data-cookiegate-attributionsrc="https://www.facebook.com/a">'),
     ("slash_between_attributes", b"<img/src=https://www.facebook.com/tr/>",
@@ -424,6 +440,19 @@ def test_one_byte_chunks_match_one_shot(page: bytes) -> None:
     out, events = run(page, chunks=list(range(1, len(page))), **INJECT)
     assert out == whole
     assert events == whole_events
+
+
+@pytest.mark.parametrize("doc", [
+    # Found by the atheris fuzzer: the end of the script is found, the step waits for the safety net (a
+    # tag-shaped "<script" inside reads on as data-state text), and the search must resume where it stopped.
+    b"a><script><!-<script><!--<scrip\x01\x00ut </</script><tr><html 123=456>inpua/<scr/g><>",
+    b"<script><!--<script x></script><p>what the safety net reads on <!-- as data</script><html>x",
+])
+def test_a_script_whose_end_was_found_while_the_step_waited_ends_there_whatever_the_chunking(doc: bytes) -> None:
+    whole = run(doc, **INJECT)
+    assert whole[0].endswith(INJECT["head"] + INJECT["body"])  # the <html> after the script was seen
+    for cut in range(1, len(doc)):
+        assert run(doc, chunks=[cut], **INJECT) == whole, cut
 
 
 def test_feed_holds_back_only_the_incomplete_tag() -> None:

@@ -88,7 +88,10 @@ def test_an_unclassified_host_leaks_under_no_tokenizer_state(doc: bytes, cut: in
     moved = doc.replace(b"facebook", b"invented1").replace(b"FACEBOOK", b"INVENTED1")
     out, _ = run(moved, allowed=EVERY_CATEGORY, unclassified=False, chunks=[min(cut, len(moved))])
     back = out.replace(b"invented1", b"facebook").replace(b"INVENTED1", b"FACEBOOK")
-    assert leaks(back, {"analytics", "social", "functional"}) == []
+    # Meta's inline snippet (fbq(...)) is recognised by its code, not by a host, and the visitor allowed ads: it
+    # runs. What is in question is every fetch from the moved hosts.
+    fetched = [leak for leak in leaks(back, {"analytics", "social", "functional"}) if "inline script" not in leak]
+    assert fetched == []
 
 
 def test_the_leak_check_above_sees_an_unclassified_fetch_let_through() -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import ada_url
 import html5lib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from cookiegate._urls import refresh_url
 
 from .test_rewrite import NEUTRALIZED, TableClassifier, realistic_page, run
 
@@ -17,6 +20,8 @@ from .test_rewrite import NEUTRALIZED, TableClassifier, realistic_page, run
 pytestmark = pytest.mark.usefixtures("scan_backend")
 
 XLINK = "{http://www.w3.org/1999/xlink}"
+HTML = "{http://www.w3.org/1999/xhtml}"
+SVG = "{http://www.w3.org/2000/svg}"
 JS_TYPES = {"", "text/javascript", "application/javascript", "module", "text/ecmascript",
             "application/ecmascript", "text/jscript", "text/livescript", "application/x-javascript",
             "text/x-javascript"}
@@ -39,13 +44,17 @@ def _urls(element: str, attr: str, value: str, attrs: dict[str, str]) -> Iterato
         yield from (a or b or c for a, b, c in re.findall(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))""",
                                                            value, re.I))
     elif attr == "content" and element == "meta" and attrs.get("http-equiv", "").strip().lower() == "refresh":
-        m = re.search(r"[;,]\s*(?:url\s*=\s*)?(.*)", value, re.I | re.S)
-        if m:
-            yield m.group(1).strip().strip("'\"")
+        url = refresh_url(value)  # the HTML standard's steps, tested on their own in tests/test_urls.py
+        if url is not None:
+            yield url
 
 
-def _clean(url: str) -> str:
-    return url.replace("\t", "").replace("\n", "").replace("\r", "").strip().replace("\\", "/")
+def _browser_url(url: str) -> str | None:
+    """The URL as a browser-grade WHATWG parser (ada) resolves it on a page of another site; None: refused."""
+    try:
+        return str(ada_url.URL(url, "https://site.example/page"))
+    except ValueError:
+        return None
 
 
 def leaks(document: bytes, allowed: set[str]) -> list[str]:
@@ -65,14 +74,25 @@ def leaks(document: bytes, allowed: set[str]) -> list[str]:
                     found += [f"srcdoc>{leak}" for leak in leaks(value.encode(), allowed)]
                     continue
                 for url in _urls(name, attr, value, attrs):
-                    vendor = CLASSIFIER.vendor_for_url(_clean(url))
+                    resolved = _browser_url(url)
+                    vendor = CLASSIFIER.vendor_for_url(resolved) if resolved is not None else None
                     if vendor is not None and vendor.category not in allowed:
                         found.append(f"{name} {attr}={url!r} (scripting={scripting})")
-            if name == "script" and "src" not in attrs and element.text:
-                vendor = CLASSIFIER.vendor_for_inline(element.text)
-                runs = attrs.get("type", "").strip().lower() in JS_TYPES
-                if vendor is not None and vendor.category not in allowed and runs:
-                    found.append(f"inline script {element.text[:40]!r} (scripting={scripting})")
+            # Scripts run and style sheets apply in HTML and SVG (a MathML "script" or "style" is nothing); the
+            # text is the element's own text nodes (in SVG, CDATA sections are text, comments are not).
+            runnable = element.tag.startswith((HTML, SVG))
+            text = (element.text or "") + "".join(child.tail or "" for child in element)
+            kind = attrs.get("type", "").strip().lower()
+            if name == "script" and runnable and "src" not in attrs and text and kind in JS_TYPES:
+                vendor = CLASSIFIER.vendor_for_inline(text)
+                if vendor is not None and vendor.category not in allowed:
+                    found.append(f"inline script {text[:40]!r} (scripting={scripting})")
+            if name == "style" and runnable and kind in ("", "text/css"):
+                for url in _urls(name, "style", text, attrs):
+                    resolved = _browser_url(url)
+                    vendor = CLASSIFIER.vendor_for_url(resolved) if resolved is not None else None
+                    if vendor is not None and vendor.category not in allowed:
+                        found.append(f"style element {url!r} (scripting={scripting})")
     return found
 
 

@@ -22,6 +22,7 @@ from cookiegate.store import ConsentRecord, StoreError, open_store
 from cookiegate.store._base import CounterRow
 from cookiegate.store._chain import entry_hash
 from cookiegate.store._logstore import LogStore
+from cookiegate.store._schema import SCHEMA_VERSION
 from cookiegate.store._sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
@@ -555,7 +556,7 @@ async def test_a_version_1_log_is_migrated_and_its_rows_without_a_positive_seq_a
     migrated: LogStore = store_factory()
     await migrated.open()
     try:
-        assert await raw(migrated, "SELECT version FROM cookiegate_schema_version") == [(2,)]
+        assert await raw(migrated, "SELECT version FROM cookiegate_schema_version") == [(SCHEMA_VERSION,)]
         report = await migrated.verify()
         assert not report.ok and report.problem == "inserted", report.describe()
         assert report.record_id == "negative" and report.seq == -7
@@ -602,6 +603,36 @@ async def test_counters_are_added_to_existing_rows(store: LogStore) -> None:
     await store.add_counters([CounterRow("2026-03-01", "tag", "ga4", "FR", "EU", "blocked", 2)])
     counts = {(r.subject, r.outcome): r.count for r in await store.counters()}
     assert counts == {("ga4", "blocked"): 5, ("ga4", "fired"): 1}
+
+
+async def test_the_last_day_each_tag_was_seen_is_kept_whichever_order_the_counts_arrive_in(
+    store: LogStore, store_factory: Any
+) -> None:
+    await store.add_counters([CounterRow("2026-03-02", "tag", "hotjar", "FR", "EU", "blocked", 3),
+                              CounterRow("2026-03-01", "tag", "unclassified:cdn.example", "-", "US-CA", "fired", 1),
+                              CounterRow("2026-03-02", "consent", "accept_all", "FR", "EU", "all", 1)])
+    # A flush of an instance that counted an older day does not move the last day back.
+    await store.add_counters([CounterRow("2026-02-27", "tag", "hotjar", "DE", "EU", "fired", 1)])
+    other: LogStore = store_factory()  # another instance on the same database sees the same
+    await other.open()
+    try:
+        assert await other.last_seen() == {"hotjar": "2026-03-02", "unclassified:cdn.example": "2026-03-01"}
+    finally:
+        await other.close()
+
+
+async def test_a_version_2_log_learns_the_last_days_from_its_counters(store: LogStore, store_factory: Any) -> None:
+    await store.add_counters([CounterRow("2026-03-04", "tag", "ga4", "FR", "EU", "fired", 2),
+                              CounterRow("2026-03-09", "tag", "ga4", "FR", "EU", "blocked", 1)])
+    await raw(store, "DROP TABLE cookiegate_seen")
+    await raw(store, "UPDATE cookiegate_schema_version SET version = 2")
+    migrated: LogStore = store_factory()
+    await migrated.open()
+    try:
+        assert await migrated.last_seen() == {"ga4": "2026-03-09"}
+        assert (await raw(migrated, "SELECT version FROM cookiegate_schema_version"))[0][0] == SCHEMA_VERSION
+    finally:
+        await migrated.close()
 
 
 # -- outages: spool and replay -------------------------------------------------------------------------------

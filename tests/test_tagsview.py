@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 
 from cookiegate.cli._main import main
+from cookiegate.cli._tags import format_tag_rows
 from cookiegate.policy._catalog import TagRegistry, Vendor
 from cookiegate.policy._jurisdiction import Jurisdiction
 from cookiegate.policy._tag_matrix import (
     ConsentSpecError,
     build_matrix,
     decision_for,
-    format_tag_rows,
     location_for,
     parse_consent,
     tag_rows,
+    unclassified_row,
 )
 
 F, AN, AD, SO = "functional", "analytics", "ads", "social"
@@ -127,7 +128,7 @@ def test_bad_consent_states_are_refused(spec: str) -> None:
 
 def test_table_names_place_regime_and_reasons() -> None:
     decision = decision_for(Jurisdiction(), location_for("US", "CA"), "none", gpc=True)
-    text = format_tag_rows(decision, tag_rows(REGISTRY, decision))
+    text = format_tag_rows(decision, tag_rows(REGISTRY, decision), unclassified_row(decision))
     assert "US-CA: regime opt-out" in text and "GPC on" in text
     meta = next(line for line in text.splitlines() if line.startswith("meta-pixel "))
     assert meta.split()[-2:] == ["no", "GPC"]
@@ -139,6 +140,13 @@ def test_tags_command_prints_the_table_or_the_matrix(capsys: pytest.CaptureFixtu
     ga = next(line for line in out.splitlines() if line.startswith("google-analytics "))
     assert ga.split()[-3:] == ["yes", "stored", "choice"]
     assert main(["tags"]) == 0
-    out = capsys.readouterr().out
-    assert "opt-out none+GPC" in out and "(as a visitor from US-CA)" in out
+    out = capsys.readouterr().out.splitlines()
+    # Readable headers: the regime and its place over each group of consent states, no c1…c20 legend.
+    groups = next(line for line in out if "opt-in (FR)" in line)
+    assert [g for g in ("opt-in (FR)", "australia (AU)", "opt-out (US-CA)", "notice (JP)") if g in groups] == [
+        "opt-in (FR)", "australia (AU)", "opt-out (US-CA)", "notice (JP)"
+    ]
+    states = next(line for line in out if line.startswith("TAG "))
+    assert states.split()[2:] == ["none", "+GPC", "reject", "accept", "+GPC"] * 4
+    assert not any(line.lstrip().startswith("c1 ") for line in out)
     assert main(["tags", "--country", "FRANCE"]) == 2

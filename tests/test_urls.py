@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cookiegate._urls import normalize_host, normalize_url, split_url
+from cookiegate._urls import normalize_host, normalize_url, refresh_url, split_url
 
 # (URL as written in a page, after character references are decoded; host and path the browser fetches)
 SPLITS = [
@@ -119,3 +119,37 @@ def test_every_host_a_browser_grade_parser_resolves_is_the_host_we_read(parts: l
         return  # an IPv4 address (no vendor is one)
     read = split_url(url)
     assert (read[0] if read is not None else "") == browser.rstrip("."), url  # "." is no host we could match
+
+
+# -- where a refresh goes ------------------------------------------------------------------------------------
+
+# https://html.spec.whatwg.org/multipage/semantics.html#shared-declarative-refresh-steps
+REFRESHES = [
+    ("0; url=https://x/y", "https://x/y"),
+    ("0 https://x/y", "https://x/y"),  # whitespace alone ends the delay
+    ("0,https://x/y", "https://x/y"),
+    ("0\thttps://x/y", "https://x/y"),
+    ("0\n;\nhttps://x/y", "https://x/y"),
+    ("  5  ,  URL=\"https://x/y\"tail", "https://x/y"),  # quotes end where the quote closes
+    ("0 ; url = 'https://x/y' z", "https://x/y"),
+    ("0;UrL=https://x/y", "https://x/y"),
+    (".5 url=https://x/y", "https://x/y"),  # no digits: a "." is enough
+    ("1.5.5;https://x/y", "https://x/y"),  # digits and dots after the delay are skipped
+    ("0;'https://x/y", "https://x/y"),  # an unclosed quote runs to the end
+    ("0;urx", "urx"),  # "ur" not followed by "l": the URL is the rest as it stands
+    ("0;url", "url"),
+    ("0;urlx=y", "urlx=y"),
+    ("5 ,; x", "; x"),  # one separator only
+    ("0; url=", ""),  # the page itself
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), REFRESHES, ids=[v for v, _ in REFRESHES])
+def test_a_refresh_goes_where_the_shared_declarative_refresh_steps_say(value: str, expected: str) -> None:
+    assert refresh_url(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "0", "0;", " 7 ", "x;url=https://x/y", "0x;url=https://x/y", "-1;url=a",
+                                   "url=https://x/y"])
+def test_a_refresh_the_steps_refuse_or_that_names_no_url_goes_nowhere(value: str) -> None:
+    assert refresh_url(value) is None

@@ -305,10 +305,13 @@ def test_a_site_tag_naming_a_catalogue_entry_as_is_lists_its_hosts_in_the_csp() 
     assert "js.stripe.com" not in REGISTRY.hosts_for_categories([NECESSARY])
 
 
-def test_the_embeds_that_get_a_placeholder_are_marked() -> None:
-    assert {"youtube", "vimeo", "google-maps", "spotify", "soundcloud", "wistia", "instagram-embed", "x-widgets",
+def test_the_vendors_whose_script_draws_an_embed_are_marked() -> None:
+    # Their script, refused, gets a placeholder too; YouTube's and Vimeo's player API scripts draw nothing (their
+    # iframes get the placeholder, as every iframe does).
+    assert {"google-maps", "spotify", "soundcloud", "wistia", "instagram-embed", "x-widgets",
             "facebook-social", "tiktok-embed", "calendly", "typeform"} <= {v.id for v in BUILTIN_VENDORS if v.embed}
     assert not BY_ID["google-analytics"].embed
+    assert not BY_ID["youtube"].embed and not BY_ID["vimeo"].embed
 
 
 # ----------------------------------------------------------------------------------------------------------

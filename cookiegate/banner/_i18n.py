@@ -25,6 +25,7 @@ LANGUAGE_NAMES: Final[Mapping[str, str]] = {
     "it": "Italiano",
     "nl": "Nederlands",
     "pt": "Português",
+    "pt-BR": "Português (Brasil)",
     "pl": "Polski",
 }
 
@@ -38,7 +39,8 @@ PLACE_LANGUAGE: Final[Mapping[str, str]] = {
     **dict.fromkeys(("IT", "SM", "VA"), "it"),
     # Belgium: more Dutch than French speakers; Accept-Language usually settles it first anyway.
     **dict.fromkeys(("NL", "BE", "SR"), "nl"),
-    **dict.fromkeys(("PT", "BR", "AO", "MZ", "CV", "GW", "ST", "TL"), "pt"),
+    **dict.fromkeys(("PT", "AO", "MZ", "CV", "GW", "ST", "TL"), "pt"),
+    "BR": "pt-BR",
     "PL": "pl",
 }
 
@@ -48,18 +50,22 @@ _MAX_ITEMS: Final = 24
 
 
 def parse_accept_language(header: str | None) -> list[str]:
-    """The primary language subtags of ``Accept-Language`` in preference order (q-values, then position).
+    """The language tags of ``Accept-Language`` in preference order (q-values, then position).
 
-    ``"de-CH,fr;q=0.8,*;q=0.1"`` → ``["de", "fr"]``. Malformed items and ``q=0`` are skipped; never raises.
+    Each is its primary subtag, with its region when it has one (``"de-CH"``, ``"pt-BR"``, ``"fr"``); other
+    subtags are dropped. ``"de-CH,fr;q=0.8,*;q=0.1"`` → ``["de-CH", "fr"]``. Malformed items and ``q=0`` are
+    skipped; never raises.
     """
     if not header:
         return []
     ranked: list[tuple[float, int, str]] = []
     for position, item in enumerate(header[:_MAX_HEADER].split(",")[:_MAX_ITEMS]):
         tag, _, params = item.strip().partition(";")
-        primary = tag.strip().split("-", 1)[0].lower()
+        subtags = tag.strip().split("-")
+        primary = subtags[0].lower()
         if not primary.isascii() or not primary.isalpha() or not 1 <= len(primary) <= 8:
             continue  # "*" and garbage carry no language
+        region = next((s.upper() for s in subtags[1:] if len(s) == 2 and s.isascii() and s.isalpha()), None)
         q = 1.0
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
@@ -70,19 +76,23 @@ def parse_accept_language(header: str | None) -> list[str]:
                     q = 0.0
         if not 0.0 < q <= 1.0:
             continue
-        ranked.append((-q, position, primary))
+        ranked.append((-q, position, f"{primary}-{region}" if region else primary))
     ranked.sort()
     seen: dict[str, None] = {}
-    for _, _, primary in ranked:
-        seen.setdefault(primary, None)
+    for _, _, found in ranked:
+        seen.setdefault(found, None)
     return list(seen)
 
 
 @lru_cache(maxsize=1024)
 def _from_header(header: str, available: frozenset[str]) -> str | None:
-    for lang in parse_accept_language(header):
-        if lang in available:
-            return lang
+    # RFC 4647 lookup: the tag as asked ("pt-BR"), then its language alone ("pt").
+    for tag in parse_accept_language(header):
+        if tag in available:
+            return tag
+        primary = tag.split("-", 1)[0]
+        if primary in available:
+            return primary
     return None
 
 
@@ -124,8 +134,16 @@ def negotiate(
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGE_NAMES", "PLACE_LANGUAGE", "negotiate", "parse_accept_language"]
 
 
+def base_language(lang: str) -> str | None:
+    """The language a regional variant falls back to (``pt-BR`` → ``pt``), else ``None``."""
+    primary, sep, _ = lang.partition("-")
+    return primary if sep else None
+
+
 class Translations:
-    """Texts per language: the operator's override, else the bundled file, else English. Never a raw key."""
+    """Texts per language: the operator's override, else the bundled file, else English. Never a raw key.
+
+    A regional file (``pt-BR.json``) holds only the texts that differ from its language's (``pt.json``)."""
 
     def __init__(self, directory: Path, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self._texts: dict[str, dict[str, str]] = {}
@@ -149,5 +167,10 @@ class Translations:
         return self._languages
 
     def get(self, lang: str, key: str) -> str:
-        """The text for ``key`` in ``lang``, else in English, else a readable form of the key."""
-        return self._texts.get(lang, {}).get(key) or self._texts[DEFAULT_LANGUAGE].get(key) or key.replace("_", " ")
+        """The text for ``key`` in ``lang``, else in its base language, else in English, else the key made
+        readable."""
+        found = self._texts.get(lang, {}).get(key)
+        if not found:
+            base = base_language(lang)
+            found = self._texts.get(base, {}).get(key) if base else None
+        return found or self._texts[DEFAULT_LANGUAGE].get(key) or key.replace("_", " ")

@@ -1,32 +1,39 @@
-"""Server-side rendering of the banner, the settings control, placeholders and the gateway's pages.
+"""Server-side rendering of what the gateway puts into the site's pages: head, banner, control, placeholders.
 
 One jinja2 environment with autoescaping: every visitor-controlled value (path, query, language) is
-escaped, never markup. The banner's text depends only on (variant, language, GPC, re-consent), so it is
-rendered once per combination and cached; its hash is what the consent log records as "what was shown".
+escaped, never markup. Every fragment is derived from the decision that gates the page: the banner's ticks,
+``window.cookiegate`` and the Consent Mode defaults. Fragments are rendered once per combination of what
+they show and cached; the banner's hash is what the consent log records as "what was shown".
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Final, Literal, Protocol, cast
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
 
 import jinja2
 from jinja2.filters import do_urlencode
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from .._cache import BoundedCache
 from .._http import header_value, read_cookie
 from .._resources import banner_assets_dir
+from .._site_vendors import SiteUsage
 from ..policy._catalog import BUILTIN_VENDORS, Vendor
-from ..policy._categories import OPTIONAL_CATEGORIES
 from ..policy._consent_mode import GOOGLE_CONSENT_MODE_VENDORS, consent_mode_state
-from ..policy._decision import Decision, decide
-from ..policy._jurisdiction import Regime, RegimeKind
+from ..policy._decision import Decision, Permissions
 from ..policy._location import Location
+from ._assets import BannerAssets
+from ._choices import CategoryRow, choice_rows, gpc_refused
 from ._i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, Translations, negotiate
+from ._slotted import QUERY_SLOT, SLOT, Slotted, html_value, query_value
+from ._state import api_script, client_state
 
 __all__ = [
     "BannerRenderer",
@@ -35,6 +42,7 @@ __all__ = [
 ]
 
 ConsentMode = Literal["basic", "advanced"]
+Position = Literal["bottom", "corner"]
 
 #: The cookie that remembers a language picked in the switcher (a preference the visitor asked for).
 LANGUAGE_COOKIE: Final = "cookiegate_lang"
@@ -46,6 +54,11 @@ _CHOICE_REQUIRED: Final = frozenset({"opt-in", "australia"})
 #: The catalog's English purposes. Only a vendor still carrying its built-in text is translated: a site's
 #: [[tags]] entry that re-declares a built-in id with its own wording must keep that wording.
 _BUILTIN_PURPOSES: Final = {v.id: v.purpose for v in BUILTIN_VENDORS}
+#: Paths longer than this are filled in every time rather than remembered with the body they went into.
+_REMEMBERED_PATH_MAX: Final = 512
+
+#: What a banner shows: kind, language, reconsent, focus taken, what fires, what GPC turned off, usage key.
+BannerKey = tuple[str, str, bool, bool, Permissions, frozenset[str], int]
 
 
 class Viewer(Protocol):
@@ -76,11 +89,18 @@ class Viewer(Protocol):
         ...
 
 
+def _empty_usage() -> SiteUsage:
+    return SiteUsage()
+
+
 class BannerRenderer:
     """Renders every piece of gateway markup. Asset URLs carry a content hash (immutable caching).
 
     ``texts`` are the operator's per-language overrides (``{"fr": {"accept_all": "…"}}``); ``consent_mode``
     is ``"basic"`` (Google tags blocked until consent; the default) or ``"advanced"`` (they load denied).
+    ``usage`` gives the current snapshot of the vendors the site uses; ``templates_dir`` holds the operator's
+    templates, which replace the bundled ones of the same name; ``load_once`` offers "Load this once" on
+    placeholders (not under an enforced CSP, which would refuse the embed's host anyway).
     """
 
     def __init__(
@@ -90,41 +110,54 @@ class BannerRenderer:
         vendors: Sequence[Vendor],
         texts: Mapping[str, Mapping[str, str]] | None = None,
         consent_mode: ConsentMode = "basic",
+        usage: Callable[[], SiteUsage] = _empty_usage,
+        policy_revision: str = "1",
+        position: Position = "bottom",
+        templates_dir: str | None = None,
+        page_stylesheets: Sequence[str] = (),
+        load_once: bool = True,
     ) -> None:
         self.prefix = prefix
         self.consent_mode = consent_mode
+        self.usage = usage
+        self.policy_revision = policy_revision
+        self.position = position
+        self.page_stylesheets = tuple(page_stylesheets)
+        self.load_once = load_once
         self.assets_dir = banner_assets_dir()
         self.translations = Translations(self.assets_dir / "i18n", texts)
         self.languages: tuple[tuple[str, str], ...] = tuple(
             (code, LANGUAGE_NAMES.get(code, code)) for code in self.translations.languages
         )
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.assets_dir / "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=False,
+        bundled = jinja2.FileSystemLoader(self.assets_dir / "templates")
+        loader: jinja2.BaseLoader = (
+            jinja2.ChoiceLoader([jinja2.FileSystemLoader(Path(templates_dir)), bundled]) if templates_dir else bundled
         )
-        self.assets: dict[str, tuple[bytes, str]] = {}
-        for name, media in (("banner.css", "text/css; charset=utf-8"), ("banner.js", "text/javascript; charset=utf-8")):
-            data = (self.assets_dir / name).read_bytes()
-            digest = hashlib.sha256(data).hexdigest()[:12]
-            stem, ext = name.rsplit(".", 1)
-            self.assets[f"{stem}.{digest}.{ext}"] = (data, media)
-        self.css_url = prefix + "assets/" + next(k for k in self.assets if k.endswith(".css"))
-        self.js_url = prefix + "assets/" + next(k for k in self.assets if k.endswith(".js"))
+        self.env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+        self.env.filters["breakable"] = breakable
+        static = BannerAssets(self.assets_dir)
+        self.css = static.css
+        self.pages_css = static.pages_css
+        self.js_url = f"{prefix}assets/{static.js_name}"
+        #: What ``{prefix}assets/<name>`` serves: (bytes, media type).
+        self.assets: dict[str, tuple[bytes, str]] = {static.js_name: (static.js, "text/javascript; charset=utf-8")}
         self._vendors = tuple(vendors)
         #: Categories under which a Google tag may run (basic mode emits Consent Mode only when one is on).
         self._google_categories = frozenset(v.category for v in self._vendors if v.id in GOOGLE_CONSENT_MODE_VENDORS)
-        self._render_cached = lru_cache(maxsize=256)(self._render_banner)
+        # Keyed by everything the fragment shows (never by the decision itself): decisions that show the same
+        # share one rendering.
+        self._banners: BoundedCache[BannerKey, tuple[Slotted, str]] = BoundedCache(256)
+        self._heads: BoundedCache[tuple[object, ...], bytes] = BoundedCache(256)
+        self._bodies: BoundedCache[tuple[object, ...], bytes] = BoundedCache(1024)
         self._control_cached = lru_cache(maxsize=64)(self._render_control)
-        self._head_cached = lru_cache(maxsize=64)(self._render_head)
-        self._body_cached = lru_cache(maxsize=1024)(self._render_body)
         self._placeholder_cached = lru_cache(maxsize=1024)(self._render_placeholder)
 
-    def _t(self, lang: str) -> Callable[[str], str]:
+    def t(self, lang: str) -> Callable[[str], str]:
+        """The text getter templates call as ``t("key")``, in ``lang``."""
         return lambda key: self.translations.get(lang, key)
 
-    def _purpose(self, lang: str, vendor: Vendor) -> str:
+    def purpose(self, lang: str, vendor: Vendor) -> str:
+        """A vendor's purpose in ``lang``: the built-in text translated, a site's own wording as written."""
         key = "vendor_purpose_" + vendor.id.replace("-", "_")
         if key not in self.translations.keys or _BUILTIN_PURPOSES.get(vendor.id) != vendor.purpose:
             return vendor.purpose
@@ -160,13 +193,11 @@ class BannerRenderer:
 
     def banner_proof(self, visit: Viewer) -> tuple[str, str, str]:
         """``(variant, language, hash)`` of the banner this visitor was shown, for the consent record."""
-        decision = visit.decision
         lang = self.language(visit)
         reconsent = visit.previous_revision is not None
-        variant = decision.regime.kind + ("+reconsent" if reconsent else "")
-        return variant, lang, self.banner_hash(decision.regime.kind, lang, decision.gpc, reconsent=reconsent)
+        return self.variant(visit), lang, self._banner(visit.decision, lang, reconsent, self.usage())[1]
 
-    # -- head: stylesheet and Google Consent Mode ---------------------------------------------------
+    # -- head: Consent Mode, the styles, window.cookiegate ------------------------------------------------
 
     def consent_mode_script(self, allowed: frozenset[str], *, is_bot: bool) -> str:
         """The inline ``gtag('consent', 'default', …)`` for a decision allowing ``allowed``, or ``""`` when no
@@ -192,62 +223,78 @@ class BannerRenderer:
             parts.append("(function(){dataLayer.push(arguments)})('set','ads_data_redaction',true);")
         return "<script data-cookiegate-consent-mode>" + "".join(parts) + "</script>"
 
+    def client_state(self, decision: Decision) -> dict[str, Any]:
+        """What ``window.cookiegate.choice()`` answers for ``decision``."""
+        return client_state(decision, self.usage(), self.policy_revision)
+
     def head_html(self, visit: Viewer, decision: Decision) -> str:
-        """What goes right after ``<head>``: Consent Mode defaults (before any Google tag), then the stylesheet."""
+        """What goes right after ``<head>``: Consent Mode defaults, the banner's styles, ``window.cookiegate``."""
         return self.head_bytes(visit, decision).decode("utf-8")
 
     def head_bytes(self, visit: Viewer, decision: Decision) -> bytes:
-        """:meth:`head_html`, encoded: what the rewriter injects."""
-        return self._head_cached(decision.allowed, decision.is_bot)
-
-    def _render_head(self, allowed: frozenset[str], is_bot: bool) -> bytes:
-        return (self.consent_mode_script(allowed, is_bot=is_bot) + (
-            f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
-        )).encode("utf-8")
+        """:meth:`head_html`, encoded: what the rewriter injects (remembered per decision as shown)."""
+        usage = self.usage()
+        key = (decision.permissions, decision.is_bot, decision.regime.kind, gpc_refused(decision),
+               decision.choice is not None, usage.key)  # fmt: skip
+        found = self._heads.get(key)
+        if found is None:
+            # The styles are inline: a stylesheet request here would hold the page's first paint back.
+            styles = "" if decision.is_bot else f"<style data-cookiegate>{self.css}</style>"
+            # Crawlers get the state (a site's script may ask) but not the banner's script: there is no banner.
+            script = "" if decision.is_bot else self.js_url
+            api = api_script(client_state(decision, usage, self.policy_revision), self.prefix, script)
+            head = self.consent_mode_script(decision.allowed, is_bot=decision.is_bot) + styles + api
+            found = self._heads.put(key, head.encode("utf-8"))
+        return found
 
     # -- the banner ---------------------------------------------------------------------------------
 
-    def _render_banner(self, kind: str, lang: str, gpc: bool, reconsent: bool) -> tuple[_Slotted, str]:
+    def _banner(self, decision: Decision, lang: str, reconsent: bool, usage: SiteUsage) -> tuple[Slotted, str]:
+        """The banner for ``decision`` with its hash, rendered once per everything it shows."""
+        kind = decision.regime.kind if decision.regime.kind in _KIND_KEY else "opt-in"
+        required = (kind in _CHOICE_REQUIRED or reconsent) and decision.needs_banner
+        gpc_off = gpc_refused(decision)
+        key = (kind, lang, reconsent, required, decision.permissions, gpc_off, usage.key)
+        found = self._banners.get(key)
+        if found is None:
+            found = self._banners.put(key, self._render_banner(key, choice_rows(decision, usage)))
+        return found
+
+    def _render_banner(self, key: BannerKey, rows: tuple[CategoryRow, ...]) -> tuple[Slotted, str]:
+        kind, lang, reconsent, required, _permissions, gpc_off, _usage = key
         template = self.env.get_template("banner.html")
-        # The default decision of a visitor without a choice depends only on the regime kind and GPC.
-        default = decide(location=Location.unknown(), regime=Regime(kind, cast(RegimeKind, kind)), choice=None, gpc=gpc)
 
         def render(next_path: str, banner_hash: str) -> str:
             return template.render(
-                t=self._t(lang),
+                t=self.t(lang),
                 prefix=self.prefix,
                 next_path=next_path,
+                next_query=QUERY_SLOT if next_path == SLOT else _quote_value(next_path),
                 banner_hash=banner_hash,
                 variant=kind,
+                position=self.position,
                 kind_key=_KIND_KEY[kind],
                 lang=lang,
                 languages=self.languages,
                 switcher_id="banner",
-                gpc=gpc,
+                gpc_applied=bool(gpc_off),
                 reconsent=reconsent,
-                required=kind in _CHOICE_REQUIRED or reconsent,
-                allowed=" ".join(sorted(default.allowed)),
+                required=required,
                 close_action="reject_all" if kind == "opt-in" else "acknowledge",
-                categories=OPTIONAL_CATEGORIES,
-                checked={},
+                rows=rows,
+                vendors_shown=" ".join(v.id for row in rows for v in row.vendors),
             )
 
         # The hash covers the banner without the per-request path: it proves which text and options were shown.
         banner_hash = hashlib.sha256(render("", "").encode("utf-8")).hexdigest()
-        return _Slotted(render(_SLOT, banner_hash), _html_value), banner_hash
+        return Slotted(render(SLOT, banner_hash), html_value), banner_hash
 
     def banner(
         self, decision: Decision, *, next_path: str, lang: str = DEFAULT_LANGUAGE, reconsent: bool = False
     ) -> tuple[str, str]:
-        """The first-layer banner and the hash of what it shows."""
-        kind = decision.regime.kind if decision.regime.kind in _KIND_KEY else "opt-in"
-        slotted, banner_hash = self._render_cached(kind, lang, decision.gpc, reconsent)
+        """The first-layer banner for ``decision`` (ticked as it decides) and the hash of what it shows."""
+        slotted, banner_hash = self._banner(decision, lang, reconsent, self.usage())
         return slotted.fill(next_path), banner_hash
-
-    def banner_hash(self, kind: str, lang: str, gpc: bool, *, reconsent: bool = False) -> str:
-        """The hash of the banner text a visitor in ``kind`` saw (for the consent record)."""
-        kind = kind if kind in _KIND_KEY else "opt-in"
-        return self._render_cached(kind, lang, gpc, reconsent)[1]
 
     def body_html(self, visit: Viewer, decision: Decision, *, next_path: str) -> str:
         """What goes right after ``<body>``: the banner when a choice is needed, the settings control, the script."""
@@ -258,146 +305,131 @@ class BannerRenderer:
         if decision.is_bot:
             return b""  # crawlers get the page as people do, minus the gateway's own interface
         lang = self.language(visit)
-        banner: tuple[str, bool, bool] | None = None
-        if decision.needs_banner:
-            kind = decision.regime.kind if decision.regime.kind in _KIND_KEY else "opt-in"
-            banner = (kind, decision.gpc, visit.previous_revision is not None)
+        banner = (
+            self._banner(decision, lang, visit.previous_revision is not None, self.usage())[0]
+            if decision.needs_banner
+            else None
+        )
         if len(next_path) > _REMEMBERED_PATH_MAX:
             return self._render_body(lang, banner, next_path)
         # Most page views are of a few pages, by visitors in a few languages: one render and one encoding
         # each (the banner is ~4 KB), where filling in the path and encoding cost more than the lookup.
-        return self._body_cached(lang, banner, next_path)
+        key = (lang, banner, next_path)
+        found = self._bodies.get(key)
+        if found is None:
+            found = self._bodies.put(key, self._render_body(lang, banner, next_path))
+        return found
 
-    def _render_body(self, lang: str, banner: tuple[str, bool, bool] | None, next_path: str) -> bytes:
-        parts = []
-        if banner is not None:
-            kind, gpc, reconsent = banner
-            parts.append(self._render_cached(kind, lang, gpc, reconsent)[0].fill(next_path))
+    def _render_body(self, lang: str, banner: Slotted | None, next_path: str) -> bytes:
+        parts = [] if banner is None else [banner.fill(next_path)]
         parts.append(self._control_cached(lang).fill(next_path))
         return "".join(parts).encode("utf-8")
 
-    def _render_control(self, lang: str) -> _Slotted:
+    def _render_control(self, lang: str) -> Slotted:
         control = self.env.get_template("control.html").render(
-            t=self._t(lang), prefix=self.prefix, next_path=_SLOT, lang=lang
+            t=self.t(lang), prefix=self.prefix, next_path=SLOT, lang=lang
         )
-        script = f'<script src="{self.js_url}" defer data-cookiegate></script>'
-        return _Slotted(control + script, _query_value)
+        return Slotted(control, query_value)
+
+    # -- placeholders ---------------------------------------------------------------------------------
 
     def placeholder(self, visit: Viewer, vendor: Vendor | None, category: str, *, next_path: str) -> str:
-        """The box shown instead of a blocked embed, naming the vendor and purpose, with a control to allow it."""
+        """The box shown instead of a blocked embed: the vendor and purpose, "Load this once" and "Always allow"."""
         return self._placeholder_cached(self.language(visit), vendor, category).fill(next_path)
 
-    def _render_placeholder(self, lang: str, vendor: Vendor | None, category: str) -> _Slotted:
-        t = self._t(lang)
-        return _Slotted(
+    def _render_placeholder(self, lang: str, vendor: Vendor | None, category: str) -> Slotted:
+        t = self.t(lang)
+        return Slotted(
             self.env.get_template("placeholder.html").render(
                 t=t,
                 prefix=self.prefix,
                 category=category,
-                vendor_name=vendor.name if vendor else t("category_" + category),
+                vendor_id=vendor.id if vendor else None,
+                name=vendor.name if vendor else t("category_" + category),
                 purpose=(
-                    self._purpose(lang, vendor) if vendor and vendor.purpose else t("category_" + category + "_desc")
+                    self.purpose(lang, vendor) if vendor and vendor.purpose else t("category_" + category + "_desc")
                 ),
-                next_path=_SLOT,
+                once=self.load_once,
+                next_path=SLOT,
             ),
-            _html_value,
+            html_value,
         )
 
     # -- the gateway's own pages --------------------------------------------------------------------
 
-    def _page(self, title: str, content: str, lang: str, next_path: str, page_path: str) -> str:
+    def _page(self, title: str, content: str, lang: str, decision: Decision, page_path: str) -> str:
+        t = self.t(lang)
+        status = self.env.get_template("status.html").render(t=t, lang=lang)
         return self.env.get_template("page.html").render(
             title=title,
             content=Markup(content),
             lang=lang,
-            css_url=self.css_url,
-            t=self._t(lang),
+            banner_css=Markup(self.css),
+            pages_css=Markup(self.pages_css),
+            page_stylesheets=self.page_stylesheets,
+            api_script=Markup(api_script(self.client_state(decision), self.prefix, self.js_url)),
+            control=Markup(status),
+            t=t,
             prefix=self.prefix,
             languages=self.languages,
             switcher_id="page",
             # The switcher comes back to this page, which in turn remembers where the visitor came from.
             next_path=page_path,
+            next_query=_quote_value(page_path),
         )
 
-    def _choice_context(self, visit: Viewer, lang: str, next_path: str, policy_revision: str) -> dict[str, object]:
-        decision = visit.decision
+    def _choice_context(self, decision: Decision, lang: str, next_path: str, usage: SiteUsage) -> dict[str, Any]:
+        rows = choice_rows(decision, usage)
         return {
-            "t": self._t(lang),
+            "t": self.t(lang),
             "prefix": self.prefix,
             "next_path": next_path,
-            "categories": OPTIONAL_CATEGORIES,
-            "checked": {c: decision.allows(c) for c in OPTIONAL_CATEGORIES} if decision.choice else {},
+            "rows": rows,
+            "vendors_shown": " ".join(v.id for row in rows for v in row.vendors),
             "chosen": decision.choice is not None,
+            "withdrawable": decision.choice is not None and any(r.on or any(v.on for v in r.vendors) for r in rows),
             "consent_id": decision.consent_id,
-            "gpc": decision.gpc,
-            "policy_revision": policy_revision,
+            "gpc_applied": bool(gpc_refused(decision)),
+            "policy_revision": self.policy_revision,
         }
 
-    def settings_page(self, visit: Viewer, *, next_path: str, policy_revision: str) -> str:
-        """The full settings page (works without JavaScript), with withdrawal once a choice exists."""
+    def settings_page(self, visit: Viewer, *, next_path: str) -> str:
+        """The full settings page (works without JavaScript), ticked as the page's decision runs."""
         lang = self.language(visit)
-        context = self._choice_context(visit, lang, next_path, policy_revision)
+        context = self._choice_context(visit.decision, lang, next_path, self.usage())
         body = self.env.get_template("settings.html").render(**context)
         page_path = f"{self.prefix}settings?next={_quote(next_path)}"
-        return self._page(self.translations.get(lang, "settings_title"), body, lang, next_path, page_path)
+        return self._page(self.translations.get(lang, "settings_title"), body, lang, visit.decision, page_path)
 
-    def statement_page(self, visit: Viewer, *, policy_revision: str, next_path: str = "/") -> str:
-        """The cookie statement, generated from the same registry the gateway blocks with.
-
-        It shows the visitor's current choice with the controls to change or withdraw it, their consent
-        id (with a link to download their own records) and the policy revision.
-        """
+    def statement_page(self, visit: Viewer, *, next_path: str = "/", usage: SiteUsage | None = None) -> str:
+        """The cookie statement: what the site uses (its own tags and the vendors seen on its pages, with the
+        day each was last seen, and the unclassified hosts), the visitor's choice with the controls to change
+        or withdraw it, their consent id (with a link to their own records) and the policy revision."""
         lang = self.language(visit)
-        by_cat: dict[str, list[Vendor]] = {}
-        for vendor in self._vendors:
-            by_cat.setdefault(vendor.category, []).append(vendor)
-        context = self._choice_context(visit, lang, next_path, policy_revision)
+        usage = usage if usage is not None else self.usage()
+        context = self._choice_context(visit.decision, lang, next_path, usage)
         body = self.env.get_template("statement.html").render(
-            **context,
-            vendors_by_category=by_cat,
-            allowed=visit.decision.allowed,
-            purpose=lambda vendor: self._purpose(lang, vendor),
+            **context, usage=usage, purpose=lambda vendor: self.purpose(lang, vendor)
         )
         page_path = f"{self.prefix}cookies?next={_quote(next_path)}"
-        return self._page(self.translations.get(lang, "cookie_statement"), body, lang, next_path, page_path)
-
-
-# Rendered fragments are cached per variant and language with this token where the request's path goes;
-# the path is escaped the way the template would have escaped it, then put in. The token is plain ASCII
-# letters and dashes, so autoescaping and ``urlencode`` leave it as it is, and no template or translation
-# contains it (tests compare the cached fragments with direct renders).
-_SLOT: Final = "cookiegate-next-path-slot-q7w3z"
-
-
-def _html_value(path: str) -> str:
-    """``{{ next_path }}`` under autoescape."""
-    return str(escape(path))
-
-
-#: Paths longer than this are filled in every time rather than remembered with the body they went into.
-_REMEMBERED_PATH_MAX = 512
-
-
-def _query_value(path: str) -> str:
-    """``{{ next_path | urlencode }}`` under autoescape."""
-    return str(escape(do_urlencode(path)))
-
-
-class _Slotted:
-    """A rendered fragment with slots for the request's path."""
-
-    __slots__ = ("parts", "escape")
-
-    def __init__(self, rendered: str, escape_path: Callable[[str], str]) -> None:
-        self.parts = rendered.split(_SLOT)
-        self.escape = escape_path
-
-    def fill(self, next_path: str) -> str:
-        """The fragment with ``next_path`` (escaped) in every slot."""
-        if len(self.parts) == 1:
-            return self.parts[0]
-        return self.escape(next_path).join(self.parts)
+        return self._page(self.translations.get(lang, "cookie_statement"), body, lang, visit.decision, page_path)
 
 
 def _quote(path: str) -> str:
     return urllib.parse.quote(path, safe="/")
+
+
+def _quote_value(path: str) -> str:
+    """``path`` as a query value (what ``QUERY_SLOT`` is filled with; the template escapes it for HTML)."""
+    return str(do_urlencode(path))
+
+
+_BREAK_AFTER: Final = re.compile(r"(?<=[^\s_.:/][_.:/])(?=[^\s_.:/])")
+
+
+def breakable(text: str) -> Markup:
+    """``text`` escaped, with a line-break opportunity after each ``_``, ``.``, ``:`` and ``/`` inside a word.
+
+    Cookie names and hosts are long identifiers with no space (``_zdsession_talk_embeddables_service``):
+    on a phone they must wrap at their own separators rather than overflow or break between two letters."""
+    return Markup(_BREAK_AFTER.sub("<wbr>", str(Markup.escape(text))))

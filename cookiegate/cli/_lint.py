@@ -19,9 +19,8 @@ Rules (each has an id, printed with every violation):
 ``no-pre-ticked``             in those places nothing that needs opt-in is on before the visitor chooses, and no
                               optional category's checkbox is pre-ticked.
 ``settings-control``          the persistent "Cookie settings" control is on every page, chosen or not.
-``unclassified-host``         no third-party host that no registry or catalogue entry claims appears on the site's
-                              pages (read from the decision log's counters by ``cookiegate lint``; see
-                              :mod:`cookiegate.cli._unclassified`).
+``unclassified-host``         no third-party host that no registry or catalogue entry claims appears on a page
+                              the gateway has served (read from the stored counters, with a config file).
 
 The banner rules are checked on the banner the gateway actually renders for each place, so they hold
 whatever made it so (a regime override, a template or a text).
@@ -39,12 +38,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from .._config import BUILTIN_BY_ID, Config, ConfigError, config_from_mapping
+from .._sightings import Sighting
 from ..banner._renderer import BannerRenderer, Viewer
 from ..policy._catalog import TagRegistry, Vendor
 from ..policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, OPTIONAL_CATEGORIES, SOCIAL
 from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import BUILTIN_REGIMES, Jurisdiction, Regime
 from ..policy._location import Location
+from ..policy._suggestions import suggest_category
 from ..policy._tag_matrix import choice_for, location_for
 
 RULES: Final[dict[str, str]] = {
@@ -331,8 +332,10 @@ def _banner_rules(config: Config, jurisdiction: Jurisdiction, renderer: BannerRe
                     "the law there needs opt-in",
                 )
             )
-        if controls.checked:
-            out.append(Violation("no-pre-ticked", where, f"pre-ticked in the banner: {', '.join(controls.checked)}"))
+        # The banner ticks what runs; a box ticked for a category the law there puts behind opt-in is wrong.
+        ticked = [c for c in controls.checked if c in legal.opt_in and c not in early]
+        if ticked:
+            out.append(Violation("no-pre-ticked", where, f"pre-ticked in the banner: {', '.join(ticked)}"))
         for chosen in (False, True):
             sample = _sample(config, jurisdiction, location, chosen=chosen)
             page = renderer.body_html(sample, sample.decision, next_path="/")
@@ -361,6 +364,28 @@ def failed(violations: Sequence[Violation]) -> bool:
     return any(not v.warning for v in violations)
 
 
+def unclassified_violations(hosts: Sequence[Sighting], vendors: Sequence[Vendor] = ()) -> list[Violation]:
+    """One violation per unclassified host seen on the site's pages: the gateway blocks it where consent is
+    asked (no purpose was disclosed for it), so either the page breaks or the host needs a classification.
+    Where the catalogue can guess what the host is for (``vendors``: the same company's hosts, a well-known
+    path), the guess is given."""
+    out = []
+    for s in hosts:
+        pages = ", ".join(path for path, _ in s.pages[:3]) + (" …" if len(s.pages) > 3 else "")
+        suggestion = suggest_category(s.host, vendors=vendors)
+        hint = f"probably {suggestion.category} ({suggestion.reason}); " if suggestion else ""
+        out.append(
+            Violation(
+                "unclassified-host",
+                f"unclassified host {s.host}",
+                f"seen on {pages or 'the site'} (blocked {s.blocked} times and let through {s.fired}, "
+                f"{s.first_seen} to {s.last_seen}); {hint}classify it: a [[tags]] entry with "
+                f'hosts = ["{s.host}"] and its category, or csp_allow if it is the site\'s own',
+            )
+        )
+    return out
+
+
 def format_violations(violations: Sequence[Violation]) -> str:
     """Human report: one line per violation (warnings after), then the rules that passed."""
     lines = [f"VIOLATION {v}" for v in violations if not v.warning]
@@ -368,6 +393,21 @@ def format_violations(violations: Sequence[Violation]) -> str:
     broken = {v.rule for v in violations if not v.warning}
     lines += [f"ok        {rule}: {text}" for rule, text in RULES.items() if rule not in broken]
     return "\n".join(lines)
+
+
+def violations_json(violations: Sequence[Violation], hosts: Sequence[Sighting]) -> dict[str, Any]:
+    """``cookiegate lint --json`` (schema: cookiegate/cli/schemas/lint.json)."""
+    from ._tags import hosts_json
+
+    broken = {v.rule for v in violations if not v.warning}
+    return {
+        "ok": not failed(violations),
+        "violations": [
+            {"rule": v.rule, "where": v.where, "message": v.message, "warning": v.warning} for v in violations
+        ],
+        "rules": [{"id": rule, "text": text, "ok": rule not in broken} for rule, text in RULES.items()],
+        "unclassified_hosts": hosts_json(hosts),
+    }
 
 
 __all__ = [
@@ -379,4 +419,6 @@ __all__ = [
     "lint_config",
     "lint_file",
     "lint_mapping",
+    "unclassified_violations",
+    "violations_json",
 ]

@@ -26,6 +26,8 @@ from ..policy._categories import CATEGORIES, OPTIONAL_CATEGORIES
 from ..store import StoreError, open_store
 from ..store._base import DecisionStore
 
+#: Actions that only read the log: they sign nothing, so they run without ``secret_keys``.
+READ_ONLY_ACTIONS: Final = frozenset({"export", "stats", "verify"})
 #: Retention used when neither ``--older-than`` nor the config's ``log_retention`` says otherwise.
 DEFAULT_RETENTION: Final = "13mo"
 
@@ -113,10 +115,12 @@ def add_log_parser(subparsers: Any) -> argparse.ArgumentParser:
     which = export.add_mutually_exclusive_group()
     which.add_argument("--consent-id", metavar="ID", help="only this visitor's records")
     which.add_argument("--since", metavar="DATE", help="only records at or after this ISO date or date-time")
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument(
+        "--format", choices=("jsonl", "csv"), default="jsonl", help="one JSON record per line (default), or CSV"
+    )
 
     erase = action("erase", "erase a visitor's records (leaves verifiable tombstones)")
-    erase.add_argument("--consent-id", metavar="ID", required=True)
+    erase.add_argument("--consent-id", metavar="ID", required=True, help="the visitor's consent id")
 
     purge = action("purge", "delete records older than the retention period")
     purge.add_argument("--older-than", metavar="AGE", help="e.g. 90d, 12w, 13mo, 2y (default: log_retention)")
@@ -132,7 +136,13 @@ def add_log_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
 
     stats = action("stats", "opt-in rates per country, regime or day")
-    stats.add_argument("--by", choices=("country", "regime", "day"), default="country")
+    stats.add_argument(
+        "--by",
+        choices=("country", "regime", "day"),
+        default="country",
+        help="one row per country (default), regime or day",
+    )
+    stats.add_argument("--json", action="store_true", help="print JSON (schema: cookiegate/cli/schemas/stats.json)")
     return log
 
 
@@ -162,7 +172,7 @@ async def _run(args: argparse.Namespace, config: Any, out: TextIO) -> int:
         "erase": lambda: _erase(store, out, args.consent_id),
         "purge": lambda: _purge(store, out, cutoff),
         "verify": lambda: _verify(store, out, anchors),
-        "stats": lambda: _stats(store, out, args.by),
+        "stats": lambda: _stats(store, out, args.by, as_json=args.json),
     }
     await store.open()
     try:
@@ -218,8 +228,24 @@ async def _verify(store: DecisionStore, out: TextIO, anchors: dict[int, str]) ->
     return 0 if report.ok else 1
 
 
-async def _stats(store: DecisionStore, out: TextIO, by: Any) -> int:
+async def _stats(store: DecisionStore, out: TextIO, by: Any, *, as_json: bool = False) -> int:
     rows = await store.stats(by)
+    if as_json:
+        data = {
+            "by": by,
+            "categories": list(OPTIONAL_CATEGORIES),
+            "rows": [
+                {
+                    "group": r.group,
+                    "decisions": r.decisions,
+                    "granted": {c: r.granted.get(c, 0) for c in OPTIONAL_CATEGORIES},
+                    "rates": {c: round(r.rate(c), 4) for c in OPTIONAL_CATEGORIES},
+                }
+                for r in rows
+            ],
+        }
+        out.write(json.dumps(data, indent=2) + "\n")
+        return 0
     header = [by, "decisions", *OPTIONAL_CATEGORIES]
     table = [header] + [
         [r.group, str(r.decisions), *(f"{100 * r.rate(c):.1f}%" for c in OPTIONAL_CATEGORIES)] for r in rows

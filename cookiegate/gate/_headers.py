@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Final
 
 from .._types import Headers
+from .._urls import normalize_url, refresh_url
 from ..policy._decision import Permissions
 from ..rewrite import attribute_urls
 
@@ -138,8 +139,14 @@ def link_fetches(link_value: bytes) -> list[str] | None:
 
 
 def refresh_fetches(value: bytes) -> list[str]:
-    """Where a ``Refresh`` header sends the browser, as URLs."""
-    return attribute_urls(b"meta", b"content", value)
+    """Where a ``Refresh`` header sends the browser, as URLs: its bytes read as UTF-8 and as Latin-1 (a header
+    is the latter on the wire; browsers differ in how they read what is not ASCII)."""
+    urls = []
+    for text in {value.decode("utf-8", "replace"), value.decode("latin-1")}:
+        url = refresh_url(text)
+        if url is not None:
+            urls.append(normalize_url(url))
+    return [url for url in urls if url]
 
 
 def filter_cookies(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,14 @@ _SALT: Final = "cookiegate.consent.v1"
 EXPLICIT_ACTIONS: Final = frozenset({"accept_all", "save", "allow"})
 #: Every action the consent endpoint accepts.
 ACTIONS: Final = frozenset({"accept_all", "reject_all", "save", "allow", "withdraw", "opt_out", "acknowledge", "gpc"})
+#: At most this many vendors chosen by name in one choice: the cookie stays far below its 4 kB cap.
+MAX_VENDOR_CHOICES: Final = 32
+_VENDOR_ID: Final = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+def is_vendor_id(value: object) -> bool:
+    """Whether ``value`` has the shape of a vendor id (a lower-case slug)."""
+    return isinstance(value, str) and _VENDOR_ID.fullmatch(value) is not None
 
 
 def new_consent_id() -> str:
@@ -52,6 +61,8 @@ class Choice:
     action: str
     #: Unix time (seconds) of the choice.
     issued_at: int
+    #: Vendors chosen by name (vendor id: allowed or not); a vendor absent here follows its category.
+    vendors: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def explicit(self) -> bool:
@@ -62,9 +73,13 @@ class Choice:
         """Whether the stored choice allows ``category``."""
         return category == NECESSARY or bool(self.categories.get(category, False))
 
+    def vendor_choice(self, vendor_id: str) -> bool | None:
+        """The visitor's choice about ``vendor_id`` by name, or ``None`` when it follows its category."""
+        return self.vendors.get(vendor_id)
+
     def to_payload(self) -> dict[str, Any]:
-        """Compact JSON payload for the cookie."""
-        return {
+        """Compact JSON payload for the cookie (``o``, the vendors chosen by name, only when there are some)."""
+        payload: dict[str, Any] = {
             "v": 1,
             "id": self.consent_id,
             "c": "".join("1" if self.categories.get(c) else "0" for c in OPTIONAL_CATEGORIES),
@@ -74,6 +89,9 @@ class Choice:
             "a": self.action,
             "t": self.issued_at,
         }
+        if self.vendors:
+            payload["o"] = {vendor: int(on) for vendor, on in sorted(self.vendors.items())}
+        return payload
 
     @classmethod
     def from_payload(cls, data: object) -> Choice:
@@ -93,6 +111,12 @@ class Choice:
             raise ValueError("bad action")
         if not isinstance(issued, int) or isinstance(issued, bool) or issued < 0:
             raise ValueError("bad time")
+        vendors = data.get("o", {})
+        if not (isinstance(vendors, dict) and len(vendors) <= MAX_VENDOR_CHOICES):
+            raise ValueError("bad vendor choices")
+        for vendor, flag in vendors.items():
+            if not is_vendor_id(vendor) or flag not in (0, 1) or isinstance(flag, bool):
+                raise ValueError("bad vendor choice")
         return cls(
             consent_id=cid,
             categories={c: f == "1" for c, f in zip(OPTIONAL_CATEGORIES, flags, strict=True)},
@@ -101,6 +125,7 @@ class Choice:
             regime_kind=str(kind),
             action=str(action),
             issued_at=issued,
+            vendors={str(vendor): flag == 1 for vendor, flag in vendors.items()},
         )
 
 

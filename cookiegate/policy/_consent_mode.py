@@ -33,6 +33,12 @@ def consent_mode_state(allowed: frozenset[str]) -> dict[str, str]:
     }
 
 
+def classifier_for(registry: TagRegistry, consent_mode: str) -> TagRegistry | ConsentModeClassifier:
+    """What the rewriter and the CSP classify with for ``consent_mode`` (``basic`` or ``advanced``): the one
+    construction the gateway, ``cookiegate tags`` and ``cookiegate scan`` share."""
+    return ConsentModeClassifier(registry) if consent_mode == "advanced" else registry
+
+
 class ConsentModeClassifier:
     """The registry as the rewriter sees it in Consent Mode "advanced": Google's tags are let through.
 
@@ -53,6 +59,14 @@ class ConsentModeClassifier:
         if vendor is None:
             return None
         return self._let_through.get(vendor.id, vendor)
+
+    def view(self, vendor: Vendor) -> Vendor:
+        """``vendor`` as the rewriter classifies it: Google's tags as ``necessary`` (they load, denied)."""
+        return self._let_through.get(vendor.id, vendor)
+
+    def lets_through(self, vendor_id: str) -> bool:
+        """Whether the tags of ``vendor_id`` load for everyone and obey Consent Mode instead."""
+        return vendor_id in self._let_through
 
     def vendor_for_url(self, url: str) -> Vendor | None:
         """As :meth:`TagRegistry.vendor_for_url`, with Google's tags let through."""

@@ -83,6 +83,10 @@ class Decision:
         """Whether tags and cookies of ``category`` may fire for this request."""
         return category in self.allowed
 
+    def allows_vendor(self, vendor_id: str, category: str) -> bool:
+        """Whether a tag of ``vendor_id`` (in ``category``) may fire: what the gate applies to it."""
+        return self.permissions.fires(vendor_id, category)
+
     @property
     def needs_banner(self) -> bool:
         """True when the visitor should be asked (or told): a person who has not chosen yet."""
@@ -104,6 +108,10 @@ class Decision:
             "gpc": self.gpc,
             "categories": {c: c in self.allowed for c in (NECESSARY, *OPTIONAL_CATEGORIES)},
             "allowed": sorted(self.allowed),
+            "vendors": {
+                "on": sorted(self.permissions.vendors_on),
+                "off": sorted(self.permissions.vendors_off),
+            },
             "reasons": dict(self.reasons),
             "needs_banner": self.needs_banner,
         }
@@ -121,13 +129,26 @@ def choice_applies(choice: Choice, regime: Regime, category: str) -> bool:
     return category not in regime.opt_in or choice.explicit
 
 
-def unclassified_fires(regime: Regime, allowed: frozenset[str], mode: UnclassifiedMode = "block") -> bool:
+def unclassified_fires(
+    regime: Regime, allowed: frozenset[str], mode: UnclassifiedMode = "block", refused_vendors: bool = False
+) -> bool:
     """Whether a third party nobody classified may load. ``block``: only where the regime asks no consent before
-    any category fires and the visitor refused nothing (no purpose was disclosed for it, so no consent covers it,
-    and any refusal might be its purpose). ``ads``: whenever the strictest category, ads, is allowed."""
+    any category fires and the visitor refused nothing, no category and no vendor (no purpose was disclosed for
+    it, so no consent covers it, and any refusal might be its purpose). ``ads``: whenever the strictest
+    category, ads, is allowed."""
     if mode == "ads":
         return ADS in allowed
-    return not regime.opt_in and allowed.issuperset(OPTIONAL_CATEGORIES)
+    return not regime.opt_in and allowed.issuperset(OPTIONAL_CATEGORIES) and not refused_vendors
+
+
+def _gpc_binds(regime: Regime, category: str, gpc: bool, explicit_grant: bool) -> bool:
+    """Whether GPC refuses ``category`` despite a grant: it is binding in the US opt-out states; elsewhere it
+    is honoured as the default, and only an explicit later choice on this site overrides it."""
+    return (
+        gpc
+        and category in regime.gpc_refuses
+        and not (explicit_grant and regime.kind in ("notice", "australia"))
+    )
 
 
 def decide(
@@ -138,9 +159,14 @@ def decide(
     gpc: bool = False,
     is_bot: bool = False,
     unclassified: UnclassifiedMode = "block",
+    vendor_categories: Mapping[str, str] | None = None,
 ) -> Decision:
     """Combine the regime, the stored choice and the signals into the allowed categories (and, by
-    ``unclassified``, what third parties nobody classified get: :func:`unclassified_fires`)."""
+    ``unclassified``, what third parties nobody classified get: :func:`unclassified_fires`).
+
+    ``vendor_categories`` (vendor id: category, from the tag registry) lets the visitor's choices of vendors
+    by name count; a vendor it does not know is left to its category (there is no tag to apply it to).
+    """
     allowed = {NECESSARY}
     reasons = {NECESSARY: REASON_NECESSARY}
     for category in OPTIONAL_CATEGORIES:
@@ -151,23 +177,30 @@ def decide(
             on, why = choice.allows(category), REASON_CHOICE
         else:
             on, why = regime.default_allows(category), REASON_DEFAULT
-        if (
-            on
-            and gpc
-            and category in regime.gpc_refuses
-            and not (
-                choice is not None
-                and choice.explicit
-                and choice.allows(category)
-                and regime.kind in ("notice", "australia")
-            )
+        if on and _gpc_binds(
+            regime, category, gpc, choice is not None and choice.explicit and choice.allows(category)
         ):
-            # GPC is binding in the US opt-out states; elsewhere it is honoured as the
-            # default, and only an explicit later choice on this site overrides it.
             on, why = False, REASON_GPC
         if on:
             allowed.add(category)
         reasons[category] = why
+    vendors_on: set[str] = set()
+    vendors_off: set[str] = set()
+    if choice is not None and choice.vendors and vendor_categories and not is_bot:
+        for vendor_id, on in choice.vendors.items():
+            of = vendor_categories.get(vendor_id)
+            if of is None or of not in OPTIONAL_CATEGORIES:
+                continue
+            if not on:
+                if of in allowed:
+                    vendors_off.add(vendor_id)
+            elif (
+                of not in allowed
+                # Behind opt-in, a vendor too is granted only by an affirmative act.
+                and (of not in regime.opt_in or choice.explicit)
+                and not _gpc_binds(regime, of, gpc, choice.explicit)
+            ):
+                vendors_on.add(vendor_id)
     return Decision(
         location=location,
         regime=regime,
@@ -177,7 +210,10 @@ def decide(
         allowed=frozenset(allowed),
         reasons=reasons,
         permissions=Permissions(
-            frozenset(allowed), unclassified=unclassified_fires(regime, frozenset(allowed), unclassified)
+            frozenset(allowed),
+            frozenset(vendors_on),
+            frozenset(vendors_off),
+            unclassified=unclassified_fires(regime, frozenset(allowed), unclassified, bool(vendors_off)),
         ),
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from ._categories import ADS, OPTIONAL_CATEGORIES, SOCIAL
+from ._iso3166 import UnknownCodeError, country_code, subdivision_code
 from ._location import Location
 
 RegimeKind = Literal["opt-in", "opt-out", "australia", "notice"]
@@ -93,15 +94,17 @@ def validate_regime_table(table: Mapping[str, str]) -> dict[str, RegimeKind]:
     for key, kind in table.items():
         if kind not in REGIME_KINDS:
             raise ValueError(f"regimes.{key}: unknown regime {kind!r}; expected one of {', '.join(REGIME_KINDS)}")
-        if not (key in ("default", "unknown") or _is_place_key(key)):
-            raise ValueError(f"regimes.{key}: expected a country (FR), a subdivision (US-CA), 'default' or 'unknown'")
+        if key not in ("default", "unknown"):
+            if key != key.upper():
+                raise ValueError(f"regimes.{key}: write codes in upper case ({key.upper()})")
+            try:
+                subdivision_code(key) if "-" in key else country_code(key)
+            except UnknownCodeError as exc:
+                raise ValueError(
+                    f"regimes.{key}: {exc} (keys are an ISO 3166 country, a subdivision, 'default' or 'unknown')"
+                ) from None
         out[key] = kind  # narrowed to RegimeKind by the membership test above
     return out
-
-
-def _is_place_key(key: str) -> bool:
-    country, _, sub = key.partition("-")
-    return len(country) == 2 and country.isalpha() and country.isupper() and (not sub or sub.isalnum())
 
 
 class Jurisdiction:

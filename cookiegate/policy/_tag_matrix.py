@@ -1,9 +1,10 @@
 """The marketer's view in theory: which tag fires for which visitor, and why.
 
-Everything here reads the same objects the gateway blocks with (the :class:`~cookiegate.catalog.TagRegistry`,
-the :class:`~cookiegate.policy.Jurisdiction` and :func:`~cookiegate.policy.decide`), so the table
-cannot drift from what the gateway does. Plain Python, no ASGI: used by ``cookiegate tags``, the admin
-dashboard and the admin preview.
+Everything here reads the same objects the gateway blocks with (the :class:`~cookiegate.catalog.TagRegistry`
+and its Consent Mode view, the :class:`~cookiegate.policy.Jurisdiction`, :func:`~cookiegate.policy.decide`
+and :meth:`~cookiegate.policy.Permissions.fires`), so the table cannot drift from what the gateway does.
+Plain Python, no ASGI: used by ``cookiegate tags``, the admin dashboard and the admin preview. Text and JSON
+rendering for the command line lives in ``cli/_tags``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from typing import Final
 from ._catalog import TagRegistry, Vendor
 from ._categories import NECESSARY, OPTIONAL_CATEGORIES
 from ._consent import Choice
-from ._decision import Decision, decide
+from ._consent_mode import ConsentModeClassifier
+from ._decision import Decision, UnclassifiedMode, decide
+from ._iso3166 import UnknownCodeError, country_code, subdivision_code
 from ._jurisdiction import EU_MEMBERS, REGIME_KINDS, Jurisdiction, RegimeKind
 from ._location import Location
+from ._outcomes import UNCLASSIFIED
 
 #: Consent states a visitor can be in: no choice yet, everything accepted, everything refused.
 CONSENT_NONE: Final = "none"
@@ -45,20 +49,27 @@ class ConsentSpecError(ValueError):
 
 
 def location_for(country: str | None, state: str | None = None) -> Location:
-    """A coarse location for ``--country FR`` / ``--state US-CA`` (``--state CA`` with ``--country US``)."""
-    country = country.strip().upper() if country else None
-    subdivision = state.strip().upper() if state else None
-    if subdivision and "-" not in subdivision:
-        if country is None:
-            raise ConsentSpecError(f"state {state!r}: give the country too (--country US) or write US-{subdivision}")
-        subdivision = f"{country}-{subdivision}"
-    if subdivision and country is None:
-        country = subdivision.split("-", 1)[0]
-    if country is not None and not (len(country) == 2 and country.isalpha()):
-        raise ConsentSpecError(f"country {country!r}: expected an ISO 3166-1 alpha-2 code such as FR")
-    if subdivision and country and not subdivision.startswith(country + "-"):
-        raise ConsentSpecError(f"state {subdivision!r} is not in country {country}")
-    return Location(country=country, in_eu=country in EU_MEMBERS, subdivision=subdivision)
+    """A coarse location for ``--country FR`` / ``--state US-CA`` (``--state CA`` with ``--country US``).
+
+    Codes that are not ISO 3166 are refused with a hint (``UK``: did you mean GB?)."""
+    try:
+        code = country_code(country) if country and country.strip() else None
+        subdivision = state.strip().upper() if state and state.strip() else None
+        if subdivision and "-" not in subdivision:
+            if code is None:
+                raise ConsentSpecError(
+                    f"state {state!r}: give the country too (--country US) or write US-{subdivision}"
+                )
+            subdivision = f"{code}-{subdivision}"
+        if subdivision:
+            subdivision = subdivision_code(subdivision)
+            if code is None:
+                code = subdivision.split("-", 1)[0]
+            elif not subdivision.startswith(code + "-"):
+                raise ConsentSpecError(f"state {subdivision!r} is not in country {code}")
+    except UnknownCodeError as exc:
+        raise ConsentSpecError(str(exc)) from None
+    return Location(country=code, in_eu=code in EU_MEMBERS, subdivision=subdivision)
 
 
 def parse_consent(spec: str) -> str | frozenset[str]:
@@ -105,11 +116,20 @@ def decision_for(
     *,
     gpc: bool = False,
     policy_revision: str = "1",
+    unclassified: UnclassifiedMode = "block",
 ) -> Decision:
-    """The decision the gateway makes for a visitor at ``location`` in ``consent`` state."""
+    """The decision the gateway makes for a visitor at ``location`` in ``consent`` state (``unclassified``: the
+    site's ``unclassified`` setting, as the gateway passes it)."""
     regime = jurisdiction.regime_for(location)
     choice = choice_for(consent, regime_key=regime.key, regime_kind=regime.kind, policy_revision=policy_revision)
-    return decide(location=location, regime=regime, choice=choice, gpc=gpc)
+    return decide(location=location, regime=regime, choice=choice, gpc=gpc, unclassified=unclassified)
+
+
+#: Why an unclassified third party is blocked or let through, as the views say it.
+UNCLASSIFIED_BLOCKED: Final = "no purpose disclosed: blocked until classified"
+UNCLASSIFIED_LET_THROUGH: Final = "let through for this visitor (no consent asked, or unclassified = ads)"
+#: The reason shown for Google's tags that load in Consent Mode's denied state.
+CONSENT_MODE_DENIED: Final = "Consent Mode advanced: loads with storage denied (cookieless pings)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,20 +141,53 @@ class TagRow:
     category: str
     fires: bool
     reason: str
+    #: ``"denied"`` for a tag that loads only because Consent Mode "advanced" lets it (no cookies, pings).
+    consent_mode: str | None = None
 
 
-def tag_rows(registry: TagRegistry, decision: Decision) -> list[TagRow]:
+Classifier = TagRegistry | ConsentModeClassifier
+
+
+def tag_row(vendor: Vendor, decision: Decision, classifier: Classifier | None = None) -> TagRow:
+    """Whether ``vendor``'s tags fire under ``decision``, by the gate's own rule: the classifier's view of the
+    vendor (Consent Mode "advanced" lets Google's tags load) and :meth:`Permissions.fires`."""
+    permissions = decision.permissions
+    seen = classifier.view(vendor) if isinstance(classifier, ConsentModeClassifier) else vendor
+    fires = permissions.fires(vendor.id, seen.category)
+    consent_mode = None
+    if vendor.id in permissions.vendors_on:
+        reason = "allowed by name"
+    elif vendor.id in permissions.vendors_off:
+        reason = "refused by name"
+    elif fires and not permissions.fires(vendor.id, vendor.category):
+        reason, consent_mode = CONSENT_MODE_DENIED, "denied"
+    else:
+        reason = decision.reasons.get(vendor.category, "regime default")
+    return TagRow(vendor.id, vendor.name, vendor.category, fires, reason, consent_mode)
+
+
+def tag_rows(registry: TagRegistry, decision: Decision, classifier: Classifier | None = None) -> list[TagRow]:
     """Every tag of the registry (site tags first, then the catalog) under ``decision``."""
-    return [
-        TagRow(
-            tag_id=v.id,
-            vendor=v.name,
-            category=v.category,
-            fires=decision.allows(v.category),
-            reason=decision.reasons.get(v.category, "regime default"),
-        )
-        for v in registry.vendors
-    ]
+    return [tag_row(v, decision, classifier) for v in registry.vendors]
+
+
+def unclassified_row(decision: Decision) -> TagRow:
+    """What a third party that no registry or catalogue entry claims gets under ``decision``."""
+    fires = decision.permissions.unclassified
+    return TagRow(
+        UNCLASSIFIED, "Unclassified third parties", UNCLASSIFIED, fires,
+        UNCLASSIFIED_LET_THROUGH if fires else UNCLASSIFIED_BLOCKED,
+    )  # fmt: skip
+
+
+#: How the matrix heads each consent state (the GPC variant sits right after the state it modifies).
+STATE_LABELS: Final[dict[tuple[str, bool], str]] = {
+    (CONSENT_NONE, False): "none",
+    (CONSENT_NONE, True): "+GPC",
+    (CONSENT_REJECT, False): "reject",
+    (CONSENT_ACCEPT, False): "accept",
+    (CONSENT_ACCEPT, True): "+GPC",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +201,13 @@ class MatrixColumn:
 
     @property
     def label(self) -> str:
-        """Short header: ``opt-in none``, ``opt-out none+GPC``."""
+        """Full name: ``opt-in none``, ``opt-out none+GPC``."""
         return f"{self.kind} {self.consent}{'+GPC' if self.gpc else ''}"
+
+    @property
+    def state(self) -> str:
+        """The consent state as the second header row shows it, under its regime: ``none``, ``+GPC``."""
+        return STATE_LABELS.get((self.consent, self.gpc), self.label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +217,19 @@ class Matrix:
     columns: tuple[MatrixColumn, ...]
     tags: tuple[Vendor, ...]
     cells: tuple[tuple[TagRow, ...], ...]
+    #: Per column, what unclassified third parties get.
+    unclassified: tuple[TagRow, ...] = ()
+
+    @property
+    def groups(self) -> list[tuple[str, str, int]]:
+        """``(kind, place, number of columns)`` for each run of columns of one regime (the first header row)."""
+        out: list[tuple[str, str, int]] = []
+        for column in self.columns:
+            if out and out[-1][:2] == (column.kind, column.place):
+                out[-1] = (column.kind, column.place, out[-1][2] + 1)
+            else:
+                out.append((column.kind, column.place, 1))
+        return out
 
 
 def build_matrix(
@@ -167,6 +238,8 @@ def build_matrix(
     *,
     kinds: Sequence[str] = REGIME_KINDS,
     policy_revision: str = "1",
+    classifier: Classifier | None = None,
+    unclassified: UnclassifiedMode = "block",
 ) -> Matrix:
     """The full matrix, one example place per regime kind; operator overrides are honoured.
 
@@ -179,51 +252,20 @@ def build_matrix(
         country, subdivision = EXAMPLE_PLACES[kind]  # type: ignore[index]
         location = location_for(country, subdivision)
         for consent, gpc in MATRIX_STATES:
-            decision = decision_for(jurisdiction, location, consent, gpc=gpc, policy_revision=policy_revision)
+            decision = decision_for(
+                jurisdiction, location, consent, gpc=gpc, policy_revision=policy_revision, unclassified=unclassified
+            )
             columns.append(
                 MatrixColumn(kind=decision.regime.kind, place=subdivision or country, consent=consent, gpc=gpc)
             )
             decisions.append(decision)
-    cells = tuple(tuple(row) for row in zip(*(tag_rows(registry, d) for d in decisions), strict=True))
-    return Matrix(columns=tuple(columns), tags=registry.vendors, cells=cells)
-
-
-# ------------------------------------------------------------------------------------------------------
-# Text rendering (the CLI)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join(lines)
-
-
-def format_tag_rows(decision: Decision, rows: Sequence[TagRow]) -> str:
-    """The ``cookiegate tags --country …`` table, with a header line naming the place and regime."""
-    where = decision.location.subdivision or decision.location.country or "unknown location"
-    chosen = "no choice yet" if decision.choice is None else f"choice: {decision.choice.action}"
-    head = (
-        f"{where}: regime {decision.regime.kind} (row {decision.regime.key}); {chosen}; "
-        f"GPC {'on' if decision.gpc else 'off'}; allowed: {', '.join(sorted(decision.allowed))}"
+    cells = tuple(tuple(row) for row in zip(*(tag_rows(registry, d, classifier) for d in decisions), strict=True))
+    return Matrix(
+        columns=tuple(columns),
+        tags=registry.vendors,
+        cells=cells,
+        unclassified=tuple(unclassified_row(d) for d in decisions),
     )
-    table = _table(
-        ("TAG", "VENDOR", "CATEGORY", "FIRES", "REASON"),
-        [(r.tag_id, r.vendor, r.category, "yes" if r.fires else "no", r.reason) for r in rows],
-    )
-    return head + "\n\n" + table
-
-
-def format_matrix(matrix: Matrix) -> str:
-    """The full matrix as text: ``Y`` fires, ``.`` blocked; a legend names each column."""
-    legend = [f"  c{i + 1:<2} {col.label:<24} (as a visitor from {col.place})" for i, col in enumerate(matrix.columns)]
-    header = ("TAG", "CATEGORY", *(f"c{i + 1}" for i in range(len(matrix.columns))))
-    rows = [
-        (tag.id, tag.category, *("Y" if cell.fires else "." for cell in cells))
-        for tag, cells in zip(matrix.tags, matrix.cells, strict=True)
-    ]
-    return "columns (Y = fires, . = blocked):\n" + "\n".join(legend) + "\n\n" + _table(header, rows)
 
 
 __all__ = [
@@ -234,11 +276,11 @@ __all__ = [
     "Matrix",
     "MatrixColumn",
     "TagRow",
+    "tag_row",
+    "unclassified_row",
     "build_matrix",
     "choice_for",
     "decision_for",
-    "format_matrix",
-    "format_tag_rows",
     "location_for",
     "parse_consent",
     "tag_rows",

@@ -7,11 +7,10 @@ import html
 import re
 from typing import Final
 
-from .._urls import normalize_url
+from .._urls import normalize_url, refresh_url
 from . import _css
 from ._tokenizer import LIST_ATTRS, NAVIGATION_ELEMENTS, URL_ATTRS
 
-_REFRESH_URL: Final = re.compile(r"[;,]\s*(?:url\s*=\s*)?(.*)", re.I | re.S)
 _LIST_SPLIT: Final = re.compile(r"[\s,]+")
 
 
@@ -29,8 +28,8 @@ def raw_urls(element: bytes, attr: bytes, value: bytes) -> list[str]:
     if attr == b"style":
         return _css.urls(text)
     if attr == b"content":
-        m = _REFRESH_URL.search(text)
-        return [m.group(1).strip().strip("'\"")] if m else []
+        url = refresh_url(text)
+        return [] if url is None else [url]
     return [text]
 
 

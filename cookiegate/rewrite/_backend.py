@@ -16,7 +16,7 @@ from typing import Final
 from . import _scan
 
 #: The speedup's API version this package was written against.
-SCAN_API: Final = 9
+SCAN_API: Final = 11
 
 
 def load_speedups() -> ModuleType | None:

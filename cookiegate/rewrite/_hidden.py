@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._cache import BoundedCache
-from ._css import rewrite_css
+from ._css import BLOCKED, rewrite_css
+from ._css import urls as css_urls
 from ._edits import Edit, shift
+from ._foreign import data_state_text
 from ._judge import Judge
 from ._memo import RegionKey, RegionResult
 from ._regions import RAW, Region, find_close
@@ -45,13 +47,14 @@ class HiddenRegions:
         # bytes after a wait, looks again).
         looked_up, region.looked_up = region.looked_up, False
         if not looked_up and not final and not region.split and self._region_lengths is not None:
-            end = self._known_region(region.kind, region.name, base, out)
+            end = self._known_region(region.memo_kind, region.name, base, out)
             if end >= 0:
                 return end
         closed = find_close(self._buf, region, base, final)
         content = base + region.content
         if closed is None:
-            if len(self._buf) - content < limits.region_cap + 64:
+            # A region read both ways is held to its end, however long: past the cap neither reading is safe.
+            if region.dual or len(self._buf) - content < limits.region_cap + 64:
                 return self._wait(base)
             return self._split_region(region, base, content, final, out)
         content_end, close_end = closed
@@ -61,7 +64,7 @@ class HiddenRegions:
         memo = self._region_memo if not final and not region.split else None
         key: RegionKey | None = None
         if memo is not None and close_end - base <= limits.memo_region_max:
-            key = (region.kind, region.name, self._buf[base:close_end], self._token)
+            key = (region.memo_kind, region.name, self._buf[base:close_end], self._token)
             known = memo.get(key)
             if known is not None:
                 return self._replay(known, close_end, out)
@@ -71,15 +74,21 @@ class HiddenRegions:
         if not self._net(content, close_end, final):
             return self._wait(base)
         self_contained = self._net_reach <= close_end
+        raw_end, data_end = base + region.text_ends[0], base + region.text_ends[1]
         if self._buf is not before:
             content_end, close_end = shift(self._edits, content_end), shift(self._edits, close_end)
+            raw_end, data_end = shift(self._edits, raw_end), shift(self._edits, data_end)
         buf = self._buf
         if region.tag_pending:
-            out.append(self._script_tag(base, content, buf[content:content_end], out))
+            text = _both_ways(buf, content, raw_end, data_end) if region.dual else buf[content:content_end]
+            out.append(self._script_tag(base, content, text, out))
             out.append(buf[content:close_end])
         elif region.kind == RAW and region.name == b"style":
             out.append(buf[base:content])
-            out.append(rewrite_css(buf[content:content_end], judge.css_refused))
+            if region.dual:
+                out.append(self._foreign_css(buf, content, raw_end, data_end, content_end))
+            else:
+                out.append(rewrite_css(buf[content:content_end], judge.css_refused))
             out.append(buf[content_end:close_end])
         else:
             out.append(buf[base:close_end])
@@ -91,12 +100,24 @@ class HiddenRegions:
             self._remember_length(region, key[2])
         return close_end
 
+    def _foreign_css(self, buf: bytes, content: int, raw_end: int, data_end: int, content_end: int) -> bytes:
+        """A style that may be in foreign content: its CSS read raw and as data-state text (references decoded,
+        CDATA as text); dropped whole when either reading reaches a refused vendor."""
+        raw = buf[content:raw_end]
+        decoded = data_state_text(buf, content, data_end)
+        if raw_end == data_end == content_end and decoded == raw:
+            return rewrite_css(raw, self._judge.css_refused)
+        found = css_urls(raw.decode("utf-8", "replace")) + css_urls(decoded.decode("utf-8", "replace"))
+        if any(self._judge.css_refused(url) for url in found):
+            return BLOCKED
+        return buf[content:content_end]
+
     def _remember_length(self, region: Region, data: bytes) -> None:
         lengths = self._region_lengths
         prefix_size = self._limits.memo_region_prefix
         if lengths is None or len(data) < prefix_size:
             return
-        prefix = (region.kind, region.name, data[:prefix_size])
+        prefix = (region.memo_kind, region.name, data[:prefix_size])
         seen = lengths.get(prefix) or ()
         if len(data) not in seen:
             lengths.put(prefix, (*seen[-7:], len(data)))
@@ -159,3 +180,10 @@ class HiddenRegions:
     def _script_tag(self, base: int, content: int, text: bytes, out: list[bytes]) -> bytes:
         tag = parse_tag(self._buf, base, content)
         return self._rewrite_tag(tag, self._buf[base:content], text, out)[0]
+
+
+def _both_ways(buf: bytes, content: int, raw_end: int, data_end: int) -> bytes:
+    """A script's text as raw text and as data-state text (the second only when it differs)."""
+    raw = buf[content:raw_end]
+    decoded = data_state_text(buf, content, data_end)
+    return raw if decoded == raw else raw + b"\n" + decoded

@@ -16,6 +16,7 @@ from .._urls import normalize_url, split_url
 from ..policy._catalog import Vendor
 from ..policy._categories import UNCLASSIFIED
 from ._attrs import attribute_urls, decode, fetches
+from ._css import urls as css_urls
 from ._loaders import requested_urls, runs
 from ._memo import Blocked, Memos, Reach
 from ._settings import Settings, TagEvent
@@ -43,7 +44,7 @@ class Judge:
     """Decides tags for one page, and records each decision (``events``) and each refusal (``blocked``)."""
 
     __slots__ = ("_classifier", "_permissions", "_limits", "_site", "_urls", "_inline", "_srcdoc", "events",
-                 "blocked", "context", "local", "verdicts")
+                 "blocked", "context", "local")
 
     def __init__(self, settings: Settings, memos: Memos | None, srcdoc: Callable[[bytes], Reach]) -> None:
         self._classifier = settings.classifier
@@ -54,7 +55,8 @@ class Judge:
         self._inline: BoundedCache[bytes, tuple[Vendor | None, tuple[str, ...]]] | None = (
             memos.inline if memos else None
         )
-        #: What an ``<iframe srcdoc>`` document reaches (its raw value): its first refused tag's vendor or host.
+        #: What an ``<iframe srcdoc>`` document reaches (its raw value): every vendor and unclassified host of the
+        #: tags in it that fetch or run, whatever the permissions.
         self._srcdoc = srcdoc
         #: Every recognised tag, in document order (safety-net finds only when neutralized).
         self.events: list[TagEvent] = []
@@ -65,8 +67,6 @@ class Judge:
         self.context = host if host and not self._site.owns(host) else ""
         #: Set when a verdict depended on :attr:`context` (it cannot be remembered for other requests).
         self.local = False
-        #: When a list: every recorded verdict and whether it fired (an ``<iframe srcdoc>`` document's).
-        self.verdicts: list[tuple[Verdict, bool]] | None = None
 
     def fires(self, vendor: Vendor | None, category: str) -> bool:
         """Whether the visitor's permissions let a tag of ``vendor`` decided by ``category`` fire."""
@@ -78,8 +78,6 @@ class Judge:
         self.events.append(TagEvent(vendor.id if vendor else None, verdict.category, fired, verdict.host))
         if not fired:
             self.blocked.append((vendor, verdict.category))
-        if self.verdicts is not None:
-            self.verdicts.append((verdict, fired))
 
     def classify(self, name: bytes, first: dict[bytes, bytes | None], inline: bytes | None) -> Verdict | None:
         """The verdict on a start tag (its first attribute values; ``inline``: a script's text), or None."""
@@ -147,6 +145,16 @@ class Judge:
         self.record(verdict, fired)
         return not fired
 
+    def css_verdict(self, texts: tuple[bytes, ...]) -> Verdict | None:
+        """The first refused vendor or unclassified host the CSS in ``texts`` reaches (nothing is recorded), or
+        None."""
+        for text in texts:
+            for url in css_urls(text.decode("utf-8", "replace")):
+                verdict = self.url_verdict(url)
+                if verdict is not None and not self.fires(verdict.vendor, verdict.category):
+                    return verdict
+        return None
+
     def _url_reach(self, url: str) -> Reach:
         """What one normalized URL reaches: its vendor, or its host when no vendor claims it and it is a third
         party to the site (whatever the request's host)."""
@@ -170,7 +178,9 @@ class Judge:
 
     def _reach(self, name: bytes, attr: bytes, value: bytes) -> Reach:
         if attr == b"srcdoc":
-            self.local = True  # its document's verdict depends on everything: never remembered
+            # What the document reaches is decided like a tag's own URLs (refused vendor first, then hosts);
+            # its hosts were judged against the request's host too, so the verdict is never remembered.
+            self.local = True
             return self._srcdoc(value)
         memo = self._urls
         key = (attr, value)

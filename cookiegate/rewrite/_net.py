@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._edits import Edit, apply, merge
+from ._foreign import data_state_end, data_state_text
 from ._judge import Judge, Verdict
 from ._neutralize import neutralize_edits
+from ._regions import SCRIPT, Region, script_end
 from ._settings import Limits
-from ._tokenizer import CANDIDATE, SCRIPT_END_ANY, parse_tag
+from ._tokenizer import CANDIDATE, RAW_END_RES, parse_tag
 
 
 @dataclass(slots=True)
@@ -45,19 +47,26 @@ def safety_net(buf: bytes, start: int, stop: int, final: bool, judge: Judge, lim
             return None
         reach = max(reach, tag.end if tag.end >= 0 else limit)
         name = tag.name
-        if name != b"script" and not tag.interesting():
+        if name != b"script" and name != b"style" and not tag.interesting():
             continue
         first = tag.first_values()
         inline: bytes | None = None
-        if name == b"script" and b"src" not in first:
+        texts: tuple[bytes, bytes] | None = None
+        if name == b"style" or (name == b"script" and b"src" not in first):
+            # Its text read both ways: what hides this tag from the rewriter may not hide it from the browser,
+            # whose tokenizer may be in foreign content here.
             text_start = tag.end if tag.end >= 0 else limit
             text_limit = min(n, text_start + cap)
-            close = SCRIPT_END_ANY.search(buf, text_start, text_limit)
-            if close is None and not final and text_limit == n and n < text_start + cap:
+            read = _text_both_ways(buf[text_start:text_limit], name, final or text_limit < n or n >= text_start + cap)
+            if read is None:
                 return None
-            reach = max(reach, close.end() if close else text_limit)
-            inline = buf[text_start : close.start() if close else text_limit]
+            texts, text_end = read
+            reach = max(reach, text_start + text_end)
+            if name == b"script":
+                inline = texts[0] if texts[1] == texts[0] else texts[0] + b"\n" + texts[1]
         verdict = judge.classify(name, first, inline)
+        if name == b"style" and (verdict is None or judge.fires(verdict.vendor, verdict.category)) and texts:
+            verdict = judge.css_verdict(texts)
         if verdict is None or judge.fires(verdict.vendor, verdict.category):
             continue
         # Insert only after an ordinary element name: a name like "b<" or "x--" would let the inserted text
@@ -72,3 +81,19 @@ def safety_net(buf: bytes, start: int, stop: int, final: bool, judge: Judge, lim
         return NetPass(buf, edits, reach)
     kept = merge(edits)
     return NetPass(apply(buf, kept, 0), kept, reach)
+
+
+def _text_both_ways(segment: bytes, name: bytes, complete: bool) -> tuple[tuple[bytes, bytes], int] | None:
+    """The text of a script or style starting ``segment``, read as raw (script) text and as data-state text,
+    and where the later reading ends; None: it may go on past the bytes received so far."""
+    if name == b"script":
+        raw = script_end(segment, Region(SCRIPT, 0), 0, len(segment))[0]
+    else:
+        raw = RAW_END_RES[b"style"].search(segment)
+    data = data_state_end(segment, name, 0, len(segment), complete)
+    if (raw is None or isinstance(data, int)) and not complete:
+        return None
+    raw_end = raw.start() if raw is not None else len(segment)
+    data_end = data[0] if not isinstance(data, int) else len(segment)
+    ends = [raw.end() if raw is not None else len(segment), data[1] if not isinstance(data, int) else len(segment)]
+    return (segment[:raw_end], data_state_text(segment, 0, data_end)), max(ends)

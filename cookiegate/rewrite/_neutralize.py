@@ -1,7 +1,7 @@
 """How a refused tag is made inert, and an allowed tag the site marked up for consent is made to run.
 
-A refused tag's fetching attributes are renamed (``src`` becomes ``data-cookiegate-src``), a script gets
-``type=text/plain``, and the verdict is written on the tag; nothing else of it changes.
+A refused tag's fetching attributes are renamed (``src`` becomes ``data-cookiegate-src``), a script or style
+gets ``type=text/plain``, and the verdict is written on the tag; nothing else of it changes.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ def neutralize_edits(buf: bytes, tag: Tag, first: dict[bytes, bytes | None], ver
         if attr in URL_ATTRS and fetches(name, attr, first):
             if attr == b"style" and (value is None or not raw_urls(name, attr, value)):
                 continue
-        elif not (name == b"script" and attr == b"type"):
+        elif not ((name == b"script" or name == b"style") and attr == b"type"):
             continue
         edits.append((nstart, nend, b"data-cookiegate-" + attr))
     if insert:
         added = [b"data-cookiegate-blocked=" + unquoted(verdict.category)]
         if verdict.vendor is not None and verdict.vendor.id:
             added.append(b"data-cookiegate-vendor=" + unquoted(verdict.vendor.id))
-        if name == b"script":
-            added.insert(0, b"type=text/plain")
+        if name == b"script" or name == b"style":
+            added.insert(0, b"type=text/plain")  # neither runs nor applies with a type it does not know
         # The trailing space keeps an unquoted value from running into a "/" (or, in hidden text, from forming
         # "-->" with what follows); before whitespace or ">" in a real tag it is noise.
         after = buf[tag.name_end : tag.name_end + 1]

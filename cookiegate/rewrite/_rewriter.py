@@ -9,13 +9,17 @@ and the safety net (``_net``) neutralizes tag-shaped text inside everything it h
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 
 from ..policy._catalog import Vendor
 from ..policy._categories import UNCLASSIFIED
+from ..policy._decision import Permissions
 from . import _backend, _memo
 from ._attrs import decode
 from ._edits import Edit, apply
+from ._foreign import ForeignModel
 from ._hidden import HiddenRegions
 from ._judge import NOTHING, Judge, Verdict
 from ._memo import Blocked, PageResult, Reach
@@ -23,10 +27,14 @@ from ._net import safety_net
 from ._neutralize import activation_edits, neutralize_edits
 from ._page import BODY_MARK, HEAD_MARK, PLACEHOLDER_MARK, Recorder, replay
 from ._regions import BOGUS, CDATA, COMMENT, PLAINTEXT, RAW, SCRIPT, Region
+from ._scan import FOREIGN_SKIP
 from ._settings import Handlers, Settings, TagEvent
 from ._tokenizer import PASS_THROUGH_EXCEPT, PLACEHOLDER_NAMES, RAWTEXT_NAMES, WHOLE_TAG, Tag, is_alpha, parse_tag
 
 _NO_HANDLERS = Handlers()
+_PLAIN_END_TAG = re.compile(rb"</([A-Za-z][^\t\n\f\r /><]*)>")
+#: What a srcdoc document is read with: every vendor tag in it is refused, so each is found.
+_REFUSE_ALL = Permissions(frozenset())
 
 
 class HtmlRewriter(HiddenRegions):
@@ -44,7 +52,7 @@ class HtmlRewriter(HiddenRegions):
     __slots__ = ("_handlers", "_limits", "_memos", "_token", "_tag_memo", "_plain", "_region_memo",
                  "_region_lengths", "_judge", "_depth", "_skip", "_buf", "_head_done",
                  "_body_done", "_saw_document", "_finished", "_keep_from", "_edits", "_net_reach", "_placeholders",
-                 "_recorder", "_fed", "_outcomes", "_settings")
+                 "_recorder", "_fed", "_outcomes", "_settings", "_foreign")
 
     def __init__(self, settings: Settings, handlers: Handlers = _NO_HANDLERS, *, depth: int = 0) -> None:
         """``depth``: how deep this document is nested in ``<iframe srcdoc>`` documents (its tags' verdicts
@@ -77,6 +85,8 @@ class HtmlRewriter(HiddenRegions):
         self._recorder: Recorder | None = None
         self._fed = False
         self._outcomes: tuple[tuple[str, bool], ...] | None = None
+        #: Where the tree builder may be in SVG or MathML content (scripts and styles then read both ways).
+        self._foreign = ForeignModel()
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -180,7 +190,14 @@ class HtmlRewriter(HiddenRegions):
                     break
                 continue
             buf = self._buf
-            end = skip(buf, pos, self._plain)
+            foreign = self._foreign
+            if not foreign.tracking:
+                end = skip(buf, pos, self._plain)
+            elif foreign.in_foreign_element:
+                end = FOREIGN_SKIP.match(buf, pos).end()  # type: ignore[union-attr]  # matches the empty string
+            else:  # inside an integration point: every tag may move the stack
+                end = buf.find(b"<", pos)
+                end = len(buf) if end < 0 else end
             if end > pos:
                 out.append(buf[pos:end])
                 pos = end
@@ -232,9 +249,8 @@ class HtmlRewriter(HiddenRegions):
             if head.startswith(b"<!--"):
                 self._region = Region(COMMENT, 4)
             elif head == b"<![CDATA[":
-                # Only foreign content has CDATA; elsewhere it is a bogus comment that ends at the first ">".
-                # Running to "]]>" hides at least what the browser hides (the safety net covers the rest).
-                self._region = Region(CDATA, 9)
+                # Only foreign content has CDATA sections; elsewhere it is a bogus comment to the first ">".
+                self._region = Region(CDATA, 9) if self._foreign.maybe_foreign else Region(BOGUS, 2)
             elif not final and len(head) < 9 and (b"<!--".startswith(head) or b"<![CDATA[".startswith(head)):
                 return self._wait(pos)
             else:
@@ -272,11 +288,17 @@ class HtmlRewriter(HiddenRegions):
         return tag
 
     def _end_tag(self, pos: int, final: bool, out: list[bytes]) -> int:
+        plain = _PLAIN_END_TAG.match(self._buf, pos)
+        if plain is not None:  # "</name>": nothing in it for the safety net
+            self._foreign.end_tag(plain.group(1).lower())
+            out.append(plain.group())
+            return plain.end()
         tag = self._parse_with_net(pos, final)
         if tag is None:
             return self._wait(pos)
         end = tag.end if tag.end >= 0 else len(self._buf)
         out.append(self._buf[pos:end])
+        self._foreign.end_tag(tag.name)
         return end
 
     def _start_tag(self, pos: int, final: bool, out: list[bytes]) -> int:
@@ -304,13 +326,15 @@ class HtmlRewriter(HiddenRegions):
             return self._wait(pos)
         end = tag.end if tag.end >= 0 else len(self._buf)
         name = tag.name
-        memorable = whole is not None and whole.end() == end and end - pos <= self._limits.memo_value_max
+        # Only a tag that really closed is remembered: one the stream cut short would be a wrong key.
+        memorable = (whole is not None and tag.end >= 0 and whole.end() == end
+                     and end - pos <= self._limits.memo_value_max)
         if name == b"script":
             # Nothing is decided on a script's start tag alone (it waits for the text): its bytes and name are
             # all a second sighting needs.
             if memorable:
                 self._remember_tag(self._buf[pos:end], name)
-            self._region = Region(SCRIPT, end - pos)
+            self._region = Region(SCRIPT, end - pos, dual=self._foreign.maybe_foreign)
             return pos
         data = self._buf[pos:end]
         verdict: Verdict | None = None
@@ -322,7 +346,7 @@ class HtmlRewriter(HiddenRegions):
             # (a tag that needed nothing only because of the request's own host needs something on others)
             self._remember_tag(data, name)
         out.append(data)
-        return self._after_start_tag(name, end, final, out)
+        return self._after_start_tag(name, data, end, final, out)
 
     def _remember_tag(self, data: bytes, name: bytes) -> None:
         """Remember a whole start tag that needed nothing (and let the skip scan consume a plain one)."""
@@ -335,24 +359,28 @@ class HtmlRewriter(HiddenRegions):
         """A start tag found in the memo: as the slow path would have handled it."""
         if name == b"script":
             # The whole script element may be a remembered region too (a site's snippets are).
-            known = self._known_region(SCRIPT, b"", pos, out) if not final else -1
+            region = Region(SCRIPT, end - pos, dual=self._foreign.maybe_foreign)
+            known = self._known_region(region.memo_kind, b"", pos, out) if not final else -1
             if known >= 0:
                 return known
-            self._region = Region(SCRIPT, end - pos)
-            self._region.looked_up = not final
+            self._region = region
+            region.looked_up = not final
             return pos
         out.append(data)
-        return self._after_start_tag(name, end, final, out)
+        return self._after_start_tag(name, data, end, final, out)
 
-    def _after_start_tag(self, name: bytes, end: int, final: bool, out: list[bytes]) -> int:
+    def _after_start_tag(self, name: bytes, data: bytes, end: int, final: bool, out: list[bytes]) -> int:
         if name == b"head" or name == b"body" or name == b"html":
             self._inject(name, out)
+        foreign = self._foreign
+        foreign.start_tag(name, data)
         if name in RAWTEXT_NAMES:
-            known = self._known_region(RAW, name, end, out) if not final else -1
+            region = Region(RAW, 0, name, dual=name == b"style" and foreign.maybe_foreign)
+            known = self._known_region(region.memo_kind, name, end, out) if not final else -1
             if known >= 0:
                 return known
-            self._region = Region(RAW, 0, name)
-            self._region.looked_up = not final
+            self._region = region
+            region.looked_up = not final
         elif name == b"plaintext":
             self._region = Region(PLAINTEXT, 0)
         return end
@@ -404,17 +432,14 @@ def _wants_placeholder(name: bytes, vendor: Vendor | None, category: str, extern
 
 
 def _srcdoc_reach(settings: Settings, depth: int, value: bytes) -> Reach:
-    """An ``<iframe srcdoc>`` is a document: it reaches what its first refused tag reaches, else its first tag."""
+    """An ``<iframe srcdoc>`` is a document: the vendors and unclassified hosts of every tag in it that fetches or
+    runs, whatever the permissions (they decide the iframe as they decide a tag's own URLs)."""
     if depth >= settings.limits.srcdoc_depth:
         return NOTHING
-    inner = HtmlRewriter(settings, depth=depth + 1)
-    verdicts: list[tuple[Verdict, bool]] = []
-    inner._judge.verdicts = verdicts
+    inner = HtmlRewriter(dataclasses.replace(settings, permissions=_REFUSE_ALL), depth=depth + 1)
     inner.feed(decode(value).encode("utf-8", "replace"))
     inner.finish()
-    for verdict, _fired in sorted(verdicts, key=lambda found: found[1]):  # the refused first, in document order
-        if verdict.vendor is not None:
-            return (verdict.vendor,), ()
-        if verdict.host:
-            return (), (verdict.host,)
-    return NOTHING
+    judge = inner._judge
+    vendors = tuple(vendor for vendor, _category in judge.blocked if vendor is not None)
+    hosts = tuple(dict.fromkeys(e.host for e in judge.events if e.category == UNCLASSIFIED and e.host))
+    return vendors, hosts

@@ -11,7 +11,14 @@ import re
 from collections.abc import Collection, Container
 from typing import Final
 
-from ._tokenizer import A_INTERESTING, INTERESTING_ATTRS, SPECIAL_NAMES, is_alpha
+from ._tokenizer import (
+    A_INTERESTING,
+    FOREIGN_END_STOPS,
+    FOREIGN_STOPS,
+    INTERESTING_ATTRS,
+    SPECIAL_NAMES,
+    is_alpha,
+)
 
 
 def not_ending_in(names: Collection[bytes]) -> bytes:
@@ -50,6 +57,28 @@ def plain_attr() -> bytes:
             rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+))?""")
 
 
+# One item inside foreign content (an open <svg> or <math> whose elements are all foreign): text, a comment, or a
+# tag that cannot move the tree builder's stack past a foreign element's own opening and closing (no root, no
+# integration point, nothing that breaks out) nor fetch.
+_FOREIGN_ITEM: Final = (
+    rb"[^<]++"
+    rb"|</(?!(?:" + b"|".join(re.escape(n) for n in sorted(FOREIGN_END_STOPS)) + rb")[\t\n\f\r />])"
+    rb"[A-Za-z][^\t\n\f\r /><]*+(?:" + plain_attr() + rb")*+[\t\n\f\r /]*+>"
+    rb"|<[A-Za-z][^\t\n\f\r /><]*+" + not_ending_in({b"<" + n for n in FOREIGN_STOPS})
+    + rb"(?:" + boring_attr(INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+>"
+    rb"|<(?=[^A-Za-z!/?])"
+    rb"|<!--(?!-?>)(?:[^<-]++|-(?!-!?>))*+--!?>"
+)
+#: The skip inside foreign content, where every other tag is looked at (Python only: it runs within an SVG
+#: subtree that the skip scan could not take whole).
+FOREIGN_SKIP: Final = re.compile(rb"(?:" + _FOREIGN_ITEM + rb")*+", re.I)
+
+# A root (not self-closing: its "/>" is never taken for one), foreign items only, and its own end tag.
+_SUBTREE: Final = (
+    rb"|<%b(?=[\t\n\f\r />])(?:" + boring_attr(INTERESTING_ATTRS).replace(b"%", b"%%")
+    + rb")*+[\t\n\f\r /]*+(?<!/)>(?:" + _FOREIGN_ITEM.replace(b"%", b"%%") + rb")*+</%b[\t\n\f\r /]*+>"
+)
+
 # Text, a lone "<", and complete tags that cannot matter; stops at the first construct that may. Ordered by
 # frequency; the branches exclude each other by their first bytes or by the tag name.
 SKIP: Final = re.compile(
@@ -58,6 +87,8 @@ SKIP: Final = re.compile(
     rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + plain_attr() + rb")*+[\t\n\f\r /]*+>"
     # <a> before the general start tag: the general branch refuses it only after reading its name
     rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + boring_attr(A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
+    # a whole SVG or MathML subtree that opens, holds only foreign items, and closes (an inline icon)
+    + b"".join(_SUBTREE % (root, root) for root in (b"svg", b"math")) +
     rb"|<[A-Za-z][^\t\n\f\r /><]*+" + not_ending_in({b"<" + n for n in SPECIAL_NAMES})
     + rb"(?:" + boring_attr(INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+>"
     rb"|<(?=[^A-Za-z!/?])"
@@ -71,6 +102,8 @@ NAME_TABLES: Final = (
     tuple(sorted(SPECIAL_NAMES)),
     tuple(sorted(INTERESTING_ATTRS | {b"style"})),
     tuple(sorted(A_INTERESTING | {b"style"})),
+    tuple(sorted(FOREIGN_STOPS)),
+    tuple(sorted(FOREIGN_END_STOPS)),
 )
 
 

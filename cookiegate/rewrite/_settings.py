@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from ..policy._catalog import Vendor
-from ..policy._categories import UNCLASSIFIED
 from ..policy._decision import Permissions
+from ..policy._outcomes import outcome_key
 from ..policy._site import SiteHosts
 
 
@@ -99,12 +99,6 @@ class Handlers:
     placeholder: Placeholder | None = None
 
 
-#: The outcome-key prefixes of tags without a vendor: an unclassified third party's host, explicit markup's
-#: category.
-UNCLASSIFIED_KEY: Final = UNCLASSIFIED + ":"
-EXPLICIT_KEY: Final = "explicit:"
-
-
 @dataclass(frozen=True, slots=True)
 class TagEvent:
     """One recognised tag: which vendor and category, whether it was let through, and for an unclassified third
@@ -118,8 +112,4 @@ class TagEvent:
     @property
     def key(self) -> str:
         """What the counters count it under: the vendor id, ``unclassified:<host>`` or ``explicit:<category>``."""
-        if self.vendor_id:
-            return self.vendor_id
-        if self.category == UNCLASSIFIED:
-            return UNCLASSIFIED_KEY + self.host
-        return EXPLICIT_KEY + self.category
+        return outcome_key(self.vendor_id, self.category, self.host)

@@ -1,12 +1,7 @@
-/*
- * cookiegate.rewrite._speedups: the rewriter's skip scan in C, a speedup of cookiegate/rewrite/_scan.py, which is
- * its specification: skip() and has_explicit_markup() return what the functions of the same names there
- * return, for every input (tests/test_native_scan.py and the fuzzers in fuzz/ hold it to that). Pure functions
- * over bytes: the only Python object touched besides the arguments is the key of a known-tag lookup.
- *
- * Each function below mirrors one part of the pattern SKIP (named in its comment); all of them read only
- * buf[0..n) and return a position in [0, n], or -1 for "this alternative does not match here".
- */
+/* cookiegate.rewrite._speedups: the skip scan of cookiegate/rewrite/_scan.py (its specification) in C: skip() and
+ * has_explicit_markup() return what the functions of the same names there return, for every input (held to it by
+ * tests/test_native_scan.py and fuzz/). Pure functions over bytes; each function mirrors one part of the pattern
+ * SKIP (named in its comment), reads only b[0..n) and returns a position in [0, n], or -1: "does not match". */
 #ifdef COOKIEGATE_SCAN_ONLY /* the scan alone, without Python (fuzz/scan_fuzzer.c) */
 #include <stddef.h>
 typedef ptrdiff_t Py_ssize_t;
@@ -17,16 +12,16 @@ typedef ptrdiff_t Py_ssize_t;
 #include <string.h>
 
 /* Bumped whenever what the module offers changes: the Python side refuses a build with another number. */
-#define SCAN_API 9
-#define MAX_NAMES 64
+#define SCAN_API 11
+#define MAX_NAMES 96
 #define MAX_NAME_LEN 32
 
 typedef unsigned char u8;
 
 /* The name tables, as _scan.NAME_TABLES has them (the loader refuses a build whose NAMES differ). */
 static const char *const SPECIAL_NAMES[] = {
-    "a", "area", "body", "head", "html", "iframe", "meta", "noembed", "noframes", "noscript", "plaintext",
-    "script", "style", "textarea", "title", "xmp", NULL,
+    "a", "area", "body", "head", "html", "iframe", "math", "meta", "noembed", "noframes", "noscript", "plaintext",
+    "script", "style", "svg", "textarea", "title", "xmp", NULL,
 };
 static const char *const INTERESTING_ATTRS[] = {
     "archive", "attributionsrc", "background", "codebase", "content", "data", "data-category",
@@ -39,12 +34,25 @@ static const char *const A_INTERESTING_ATTRS[] = {
     "srcset", "style", NULL,
 };
 
+/* Inside an SVG or MathML subtree: start tags and end tags that stop the scan (_scan.FOREIGN_STOPS, ...). */
+static const char *const FOREIGN_STOPS[] = {
+    "a", "annotation-xml", "area", "b", "big", "blockquote", "body", "br", "center", "code", "dd", "desc", "div",
+    "dl", "dt", "em", "embed", "font", "foreignobject", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "html",
+    "i", "iframe", "img", "li", "listing", "malignmark", "math", "menu", "meta", "mglyph", "mi", "mn", "mo", "ms",
+    "mtext", "nobr", "noembed", "noframes", "noscript", "ol", "p", "plaintext", "pre", "ruby", "s", "script",
+    "small", "span", "strike", "strong", "style", "sub", "sup", "svg", "table", "textarea", "title", "tt", "u",
+    "ul", "var", "xmp", NULL,
+};
+static const char *const FOREIGN_END_STOPS[] = {
+    "annotation-xml", "br", "desc", "foreignobject", "malignmark", "math", "mglyph", "mi", "mn", "mo", "ms",
+    "mtext", "p", "svg", "title", NULL,
+};
+
 typedef struct {
     int count;
     Py_ssize_t len[MAX_NAMES];
     u8 name[MAX_NAMES][MAX_NAME_LEN]; /* lowercased */
-    /* The names ending with each byte: most attribute names end in a letter some interesting name ends in
-     * too ("title", "type" and "style"), so the names are bucketed by their last byte, compared from the end. */
+    /* The names by their last byte ("title", "type", "style" end like interesting ones): compared from the end. */
     u8 bucket_len[256];
     u8 bucket[256][MAX_NAMES];
 } NameSet;
@@ -54,19 +62,13 @@ typedef struct {
     NameSet specials;      /* "<" + tag names the scan never consumes */
     NameSet interesting;   /* attribute names that end it on most elements ("style" included) */
     NameSet a_interesting; /* ... and on <a> / <area>, where href only navigates */
+    NameSet foreign_stops; /* "<" + tag names a subtree's scan stops at */
+    NameSet foreign_end_stops; /* end tag names it stops at */
 } ScanState;
 
-/* Byte classes of the pattern. */
-enum {
-    C_WS = 1,      /* \t \n \f \r space */
-    C_SLASH = 2,   /* / */
-    C_GT = 4,      /* > */
-    C_LT = 8,      /* < */
-    C_EQ = 16,     /* = */
-    C_QUOTE = 32,  /* " ' */
-    C_ALPHA = 64,  /* A-Z a-z */
-    C_STYLE = 128, /* ( & \ : what a safe style value may not hold */
-};
+/* Byte classes of the pattern: \t\n\f\r and space, /, >, <, =, " and ', ASCII letters, and ( & \ (what a safe
+ * style value may not hold). */
+enum { C_WS = 1, C_SLASH = 2, C_GT = 4, C_LT = 8, C_EQ = 16, C_QUOTE = 32, C_ALPHA = 64, C_STYLE = 128 };
 static const u8 cls[256] = {
       0,   0,   0,   0,   0,   0,   0,   0,   0,   1,   1,   0,   1,   1,   0,   0,
       0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
@@ -88,15 +90,22 @@ static const u8 cls[256] = {
 
 static u8 lower(u8 c) { return (c >= 'A' && c <= 'Z') ? (u8)(c + 32) : c; }
 
-/* The bytes just before `end` spell one of the names, in any case: the pattern's negative lookbehinds
- * (which may look past the start of the current name, as these comparisons do). */
-static int ends_in(const NameSet *set, const u8 *b, Py_ssize_t end) {
+/* b[k..k+len) spells `word` (lower-case) in any case. */
+static int spells(const u8 *b, Py_ssize_t k, const char *word, Py_ssize_t len) {
+    Py_ssize_t j = 0;
+    while (j < len && lower(b[k + j]) == (u8)word[j]) j++;
+    return j == len;
+}
+
+/* The bytes just before `end` spell one of the names, in any case: the pattern's negative lookbehinds (which
+ * may look past the start of the current name, as these comparisons do). With `start` >= 0: b[start..end) is. */
+static int ends_in(const NameSet *set, const u8 *b, Py_ssize_t end, Py_ssize_t start) {
     if (end <= 0) return 0;
     u8 last = lower(b[end - 1]);
     for (int j = 0; j < set->bucket_len[last]; j++) {
         int k = set->bucket[last][j];
         Py_ssize_t len = set->len[k];
-        if (len > end) continue;
+        if (len > end || (start >= 0 && len != end - start)) continue;
         const u8 *name = set->name[k];
         Py_ssize_t i = len - 2; /* the last byte matched already */
         while (i >= 0 && lower(b[end - len + i]) == name[i]) i--;
@@ -105,13 +114,7 @@ static int ends_in(const NameSet *set, const u8 *b, Py_ssize_t end) {
     return 0;
 }
 
-static int ends_with_style(const u8 *b, Py_ssize_t end) {
-    static const u8 style[] = "style";
-    if (end < 5) return 0;
-    for (int i = 0; i < 5; i++)
-        if (lower(b[end - 5 + i]) != style[i]) return 0;
-    return 1;
-}
+static int ends_with_style(const u8 *b, Py_ssize_t end) { return end >= 5 && spells(b, end - 5, "style", 5); }
 
 /* [\t\n\f\r ]*+ */
 static Py_ssize_t skip_ws(const u8 *b, Py_ssize_t i, Py_ssize_t n) {
@@ -177,7 +180,7 @@ static Py_ssize_t boring_attr(const u8 *b, Py_ssize_t i, Py_ssize_t n, const Nam
     i = attr_name(b, skip_sep(b, i, n), n);
     if (i < 0) return -1;
     Py_ssize_t r;
-    if (!ends_in(interesting, b, i)) {
+    if (!ends_in(interesting, b, i, -1)) {
         r = eq_value(b, i, n, 0);
         if (r >= 0) return r;
         return no_eq(b, i, n) ? i : -1;
@@ -244,19 +247,17 @@ static Py_ssize_t boring_rest(const u8 *b, Py_ssize_t i, Py_ssize_t n, const Nam
 static Py_ssize_t a_tag(const ScanState *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
     Py_ssize_t j = i + 2; /* after "<a" */
     if (!(j < n && (cls[b[j]] & (C_WS | C_SLASH | C_GT)))) {
-        if (!(i + 5 < n && lower(b[i + 2]) == 'r' && lower(b[i + 3]) == 'e' && lower(b[i + 4]) == 'a' &&
-              (cls[b[i + 5]] & (C_WS | C_SLASH | C_GT))))
-            return -1;
-        j = i + 5;
+        j = i + 5; /* after "<area" */
+        if (!(j < n && spells(b, i + 2, "rea", 3) && (cls[b[j]] & (C_WS | C_SLASH | C_GT)))) return -1;
     }
     return boring_rest(b, j, n, &s->a_interesting);
 }
 
-/* <[A-Za-z][^\t\n\f\r /><]*+ (not one of the special names) (?:_boring_attr)*+[\t\n\f\r /]*+>  */
-static Py_ssize_t start_tag(const ScanState *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
+/* <[A-Za-z][^\t\n\f\r /><]*+ (not one of `stops`) (?:_boring_attr)*+[\t\n\f\r /]*+>  (b[i] == '<') */
+static Py_ssize_t start_tag(const ScanState *s, const NameSet *stops, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
     i += 2;
     while (i < n && !(cls[b[i]] & (C_WS | C_SLASH | C_GT | C_LT))) i++;
-    if (ends_in(&s->specials, b, i)) return -1;
+    if (ends_in(stops, b, i, -1)) return -1;
     return boring_rest(b, i, n, &s->interesting);
 }
 
@@ -282,7 +283,51 @@ static Py_ssize_t comment(const u8 *b, Py_ssize_t i, Py_ssize_t n) {
     }
 }
 
-/* The whole _SKIP pattern: (?: text | end tag | <a> | start tag | lone "<" | comment )*+ */
+/* _SUBTREE: <svg or <math, boring attributes, ">" not after "/", foreign items (_FOREIGN_ITEM), its end tag.
+ * (b[i] == '<'; `len` is the root's name length, 3 or 4) */
+static Py_ssize_t subtree(const ScanState *s, const u8 *b, Py_ssize_t i, Py_ssize_t n, Py_ssize_t len) {
+    Py_ssize_t j = i + 1 + len;
+    if (j >= n || !(cls[b[j]] & (C_WS | C_SLASH | C_GT))) return -1;
+    Py_ssize_t k = boring_rest(b, j, n, &s->interesting);
+    if (k < 0 || b[k - 2] == '/') return -1;
+    for (;;) {
+        if (k >= n) return -1;
+        if (b[k] != '<') {
+            const u8 *lt = memchr(b + k, '<', (size_t)(n - k));
+            if (lt == NULL) return -1;
+            k = lt - b;
+            continue;
+        }
+        if (k + 1 >= n) return -1;
+        u8 c = b[k + 1];
+        Py_ssize_t r = -1;
+        if (c == '/') {
+            Py_ssize_t e = k + 2 + len, m = 0;
+            while (m < len && k + 2 + m < n && lower(b[k + 2 + m]) == lower(b[i + 1 + m])) m++;
+            if (m == len && e < n && (cls[b[e]] & (C_WS | C_SLASH | C_GT))) { /* the root's own end tag */
+                e = skip_sep(b, e, n);
+                return (e < n && b[e] == '>') ? e + 1 : -1;
+            }
+            if (k + 2 < n && (cls[b[k + 2]] & C_ALPHA)) {
+                Py_ssize_t name_end = k + 3;
+                while (name_end < n && !(cls[b[name_end]] & (C_WS | C_SLASH | C_GT | C_LT))) name_end++;
+                if (name_end < n && !(cls[b[name_end]] & C_LT) && ends_in(&s->foreign_end_stops, b, name_end, k + 2))
+                    return -1;
+            }
+            r = end_tag(b, k, n);
+        } else if (cls[c] & C_ALPHA) {
+            r = start_tag(s, &s->foreign_stops, b, k, n);
+        } else if (c == '!') {
+            if (k + 3 < n && b[k + 2] == '-' && b[k + 3] == '-') r = comment(b, k, n);
+        } else if (c != '?') {
+            r = k + 1;
+        }
+        if (r < 0) return -1;
+        k = r;
+    }
+}
+
+/* The whole _SKIP pattern: (?: text | end tag | <a> | subtree | start tag | lone "<" | comment )*+ */
 static Py_ssize_t skip_pattern(const ScanState *s, const u8 *b, Py_ssize_t i, Py_ssize_t n) {
     while (i < n) {
         if (b[i] != '<') {
@@ -298,7 +343,9 @@ static Py_ssize_t skip_pattern(const ScanState *s, const u8 *b, Py_ssize_t i, Py
             r = end_tag(b, i, n);
         } else if (cls[c] & C_ALPHA) {
             if (c == 'a' || c == 'A') r = a_tag(s, b, i, n);
-            if (r < 0) r = start_tag(s, b, i, n);
+            else if (i + 4 < n && spells(b, i + 1, "svg", 3)) r = subtree(s, b, i, n, 3);
+            else if (i + 5 < n && spells(b, i + 1, "math", 4)) r = subtree(s, b, i, n, 4);
+            if (r < 0) r = start_tag(s, &s->specials, b, i, n);
         } else if (c == '!') {
             if (i + 3 < n && b[i + 2] == '-' && b[i + 3] == '-') r = comment(b, i, n);
         } else if (c != '?') {
@@ -327,9 +374,6 @@ static void load_names(NameSet *set, const char *const *names, const char *prefi
 
 /* "data-cookiegate" or "data-category", in any case, in b[0..n). */
 static int explicit_markup(const u8 *b, Py_ssize_t n) {
-    static const u8 data_[] = "data";
-    static const u8 cookiegate[] = "cookiegate";
-    static const u8 category[] = "category";
     Py_ssize_t i = 4;
     while (i < n) {
         /* "-" is rarer than any letter of the names: memchr finds it, the rest is compared around it */
@@ -337,38 +381,26 @@ static int explicit_markup(const u8 *b, Py_ssize_t n) {
         if (dash == NULL) break;
         Py_ssize_t k = dash - b;
         i = k + 1;
-        if (k < 4) continue;
-        int ok = 1;
-        for (int j = 0; j < 4 && ok; j++) ok = lower(b[k - 4 + j]) == data_[j];
-        if (!ok) continue;
-        if (k + 11 <= n) {
-            int m = 1;
-            for (int j = 0; j < 10 && m; j++) m = lower(b[k + 1 + j]) == cookiegate[j];
-            if (m) return 1;
-        }
-        if (k + 9 <= n) {
-            int m = 1;
-            for (int j = 0; j < 8 && m; j++) m = lower(b[k + 1 + j]) == category[j];
-            if (m) return 1;
-        }
+        if (k < 4 || !spells(b, k - 4, "data", 4)) continue;
+        if ((k + 11 <= n && spells(b, k + 1, "cookiegate", 10)) || (k + 9 <= n && spells(b, k + 1, "category", 8)))
+            return 1;
     }
     return 0;
 }
 
 #ifndef COOKIEGATE_SCAN_ONLY
 
+static PyObject *type_error(const char *message) {
+    PyErr_SetString(PyExc_TypeError, message);
+    return NULL;
+}
+
 /* skip(buf: bytes, pos: int, plain: Container[bytes] | None) -> int (what is not a container raises TypeError
  * at its first lookup, as `in` does) */
 static PyObject *skip(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "skip(buf, pos, plain) takes 3 arguments");
-        return NULL;
-    }
+    if (nargs != 3) return type_error("skip(buf, pos, plain) takes 3 arguments");
     PyObject *buf = args[0], *plain = args[2];
-    if (!PyBytes_Check(buf)) {
-        PyErr_SetString(PyExc_TypeError, "buf must be bytes");
-        return NULL;
-    }
+    if (!PyBytes_Check(buf)) return type_error("buf must be bytes");
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
     if (pos == -1 && PyErr_Occurred()) return NULL;
     const ScanState *s = PyModule_GetState(module);
@@ -398,28 +430,22 @@ static PyObject *skip(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* has_explicit_markup(data: bytes) -> bool: "data-cookiegate" or "data-category" in any case. */
 static PyObject *has_explicit_markup(PyObject *module, PyObject *data) {
     (void)module;
-    if (!PyBytes_Check(data)) {
-        PyErr_SetString(PyExc_TypeError, "data must be bytes");
-        return NULL;
-    }
+    if (!PyBytes_Check(data)) return type_error("data must be bytes");
     if (explicit_markup((const u8 *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))) Py_RETURN_TRUE;
     Py_RETURN_FALSE;
 }
 
 /* One name table as a tuple of bytes, for the loader's check against the specification's. */
 static PyObject *names_tuple(const char *const *names) {
-    Py_ssize_t count = 0;
-    while (names[count] != NULL) count++;
-    PyObject *tuple = PyTuple_New(count);
-    if (tuple == NULL) return NULL;
-    for (Py_ssize_t k = 0; k < count; k++) {
+    PyObject *list = PyList_New(0);
+    for (Py_ssize_t k = 0; list != NULL && names[k] != NULL; k++) {
         PyObject *item = PyBytes_FromString(names[k]);
-        if (item == NULL) {
-            Py_DECREF(tuple);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(tuple, k, item);
+        if (item == NULL || PyList_Append(list, item) < 0) Py_CLEAR(list);
+        Py_XDECREF(item);
     }
+    if (list == NULL) return NULL;
+    PyObject *tuple = PyList_AsTuple(list);
+    Py_DECREF(list);
     return tuple;
 }
 
@@ -428,15 +454,15 @@ static int exec_module(PyObject *module) {
     load_names(&s->specials, SPECIAL_NAMES, "<");
     load_names(&s->interesting, INTERESTING_ATTRS, "");
     load_names(&s->a_interesting, A_INTERESTING_ATTRS, "");
+    load_names(&s->foreign_stops, FOREIGN_STOPS, "<");
+    load_names(&s->foreign_end_stops, FOREIGN_END_STOPS, "");
     if (PyModule_AddIntConstant(module, "API", SCAN_API) < 0) return -1;
-    PyObject *names = Py_BuildValue("(NNN)", names_tuple(SPECIAL_NAMES), names_tuple(INTERESTING_ATTRS),
-                                    names_tuple(A_INTERESTING_ATTRS));
-    if (names == NULL) return -1;
-    if (PyModule_AddObject(module, "NAMES", names) < 0) {
-        Py_DECREF(names);
-        return -1;
-    }
-    return 0;
+    PyObject *names = Py_BuildValue("(NNNNN)", names_tuple(SPECIAL_NAMES), names_tuple(INTERESTING_ATTRS),
+                                    names_tuple(A_INTERESTING_ATTRS), names_tuple(FOREIGN_STOPS),
+                                    names_tuple(FOREIGN_END_STOPS));
+    int added = names == NULL ? -1 : PyModule_AddObjectRef(module, "NAMES", names);
+    Py_XDECREF(names);
+    return added;
 }
 
 static PyMethodDef module_methods[] = {

@@ -25,12 +25,30 @@ INTERESTING_ATTRS: Final = URL_ATTRS | EXPLICIT_ATTRS
 LIST_ATTRS: Final = frozenset({b"srcset", b"imagesrcset", b"archive", b"ping", b"attributionsrc"})
 #: Elements whose ``href`` navigates (not a fetch).
 NAVIGATION_ELEMENTS: Final = frozenset({b"a", b"area"})
-#: Start tags the skip scan never consumes: they switch the tokenizer's state, take an injection, or may fetch.
-SPECIAL_NAMES: Final = RAWTEXT_NAMES | {b"script", b"plaintext", b"html", b"head", b"body", b"meta", b"a", b"area"}
+#: Start tags the skip scan never consumes: they switch the tokenizer's state (svg and math: foreign content),
+#: take an injection, or may fetch.
+SPECIAL_NAMES: Final = RAWTEXT_NAMES | {b"script", b"plaintext", b"html", b"head", b"body", b"meta", b"a", b"area",
+                                       b"svg", b"math"}
 #: What an ``<a>``/``<area>`` may carry and still be skipped (its ``href`` only navigates).
 A_INTERESTING: Final = INTERESTING_ATTRS - {b"href", b"xlink:href"}
 #: Start tags that do something after they are passed on (injections, raw text): never consumed as known.
-PASS_THROUGH_EXCEPT: Final = RAWTEXT_NAMES | {b"script", b"plaintext", b"html", b"head", b"body"}
+PASS_THROUGH_EXCEPT: Final = RAWTEXT_NAMES | {b"script", b"plaintext", b"html", b"head", b"body", b"svg", b"math"}
+
+#: Start tags that leave foreign content (https://html.spec.whatwg.org/multipage/parsing.html#parsing-main-inforeign).
+BREAKOUT: Final = frozenset({
+    b"b", b"big", b"blockquote", b"body", b"br", b"center", b"code", b"dd", b"div", b"dl", b"dt", b"em", b"embed",
+    b"h1", b"h2", b"h3", b"h4", b"h5", b"h6", b"head", b"hr", b"i", b"img", b"li", b"listing", b"menu", b"meta",
+    b"nobr", b"ol", b"p", b"pre", b"ruby", b"s", b"small", b"span", b"strong", b"strike", b"sub", b"sup", b"table",
+    b"tt", b"u", b"ul", b"var",
+})
+#: SVG and MathML integration points (and the MathML elements that stay foreign inside the text ones).
+INTEGRATION_POINTS: Final = frozenset({b"foreignobject", b"desc", b"title", b"mi", b"mo", b"mn", b"ms", b"mtext",
+                                       b"annotation-xml", b"mglyph", b"malignmark"})
+#: Where the skip inside foreign content stops: every tag that may move the tree builder's stack beyond a
+#: foreign element opening or closing (``font`` breaks out with some attributes).
+FOREIGN_STOPS: Final = SPECIAL_NAMES | BREAKOUT | INTEGRATION_POINTS | {b"font"}
+#: End tags that may move it: the roots, the integration points, and the two that break out.
+FOREIGN_END_STOPS: Final = frozenset({b"svg", b"math", b"p", b"br"}) | INTEGRATION_POINTS
 
 TAG_OPEN: Final = re.compile(rb"</?[A-Za-z][^\t\n\f\r />]*")
 # One attribute (or the closing ">") after optional separators, as the WHATWG attribute states split it.
@@ -40,13 +58,14 @@ _ATTR: Final = re.compile(
 )
 #: Where a tag-shaped substring may start (what the safety net looks at).
 CANDIDATE: Final = re.compile(rb"<[A-Za-z]")
-# A whole start tag without "<" anywhere in it (so the safety net has nothing to look at).
+# A whole start tag without "<" anywhere in it (so the safety net has nothing to look at). Each attribute is
+# atomic and has no value only where no "=" follows: an unclosed quote cannot be read as a closed tag.
 WHOLE_TAG: Final = re.compile(
-    rb"<[A-Za-z][^\t\n\f\r /><]*+(?:[\t\n\f\r /]*+[^\t\n\f\r /><][^\t\n\f\r /=><]*+"
-    rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+))?)*+"""
+    rb"<[A-Za-z][^\t\n\f\r /><]*+(?>[\t\n\f\r /]*+[^\t\n\f\r /><][^\t\n\f\r /=><]*+"
+    rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"<]*+"|'[^'<]*+'|[^\t\n\f\r >"'<][^\t\n\f\r ><]*+)"""
+    rb"|(?![\t\n\f\r ]*+=)))*+"
     rb"[\t\n\f\r /]*+>"
 )
-SCRIPT_END_ANY: Final = re.compile(rb"</script[\t\n\f\r />]", re.I)
 COMMENT_END: Final = re.compile(rb"--!?>")
 #: Script data states: data, escaped (after "<!--"), double escaped (after "<!--<script>").
 SCRIPT_DATA, SCRIPT_ESCAPED, SCRIPT_DOUBLE = 0, 1, 2

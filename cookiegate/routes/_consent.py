@@ -10,6 +10,8 @@ import json
 import logging
 import time
 import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
@@ -30,8 +32,8 @@ from .._runtime import Gateway
 from .._types import Receive, Scope, Send
 from .._visit import Visit
 from ..policy._categories import NECESSARY, OPTIONAL_CATEGORIES
-from ..policy._consent import ACTIONS, Choice, new_consent_id
-from ..policy._decision import decide
+from ..policy._consent import ACTIONS, MAX_VENDOR_CHOICES, Choice, new_consent_id
+from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import SALE_SHARE_CATEGORIES
 from ..store import ConsentRecord, StoreError
 from ._same_site import check_same_site
@@ -44,8 +46,32 @@ RECORD_PATH_CHARS: Final = 256
 RECORD_TEXT_CHARS: Final = 128
 
 
-def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, bool] | None, str, bool]:
-    """``(action, categories or None, next, is_json)`` from a form or JSON body; 400/415 on anything odd."""
+@dataclass(slots=True)
+class ConsentBody:
+    """What a consent POST asked for, parsed but not yet checked against the categories and vendors."""
+
+    action: str = "save"
+    #: Per category, given explicitly (JSON) or ticked (a form); ``None``: the JSON body named none.
+    categories: dict[str, bool] | None = None
+    #: Per vendor by name, given explicitly or ticked among those the form showed (``vendors_shown``).
+    vendors: dict[str, bool] = field(default_factory=dict)
+    next: str = "/"
+    is_json: bool = False
+
+
+def _booleans(raw: object, what: str) -> dict[str, bool]:
+    if not isinstance(raw, dict):
+        raise BadRequest(400, f"{what} must be an object of booleans")
+    out: dict[str, bool] = {}
+    for key, value in raw.items():
+        if not isinstance(value, bool):
+            raise BadRequest(400, f"{what}.{key} must be true or false")
+        out[str(key)] = value
+    return out
+
+
+def parse_consent_body(content_type: str, body: bytes) -> ConsentBody:
+    """The request from a form or JSON body; 400/415 on anything odd."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/json":
         try:
@@ -56,46 +82,50 @@ def parse_consent_body(content_type: str, body: bytes) -> tuple[str, dict[str, b
             raise BadRequest(400, "malformed JSON") from None
         if not isinstance(data, dict):
             raise BadRequest(400, "expected a JSON object")
-        unknown_keys = set(data) - {"action", "categories", "next"}
+        unknown_keys = set(data) - {"action", "categories", "vendors", "next"}
         if unknown_keys:
             raise BadRequest(400, f"unknown field {sorted(unknown_keys)[0]!r}")
         action = data.get("action", "save")
-        raw_cats = data.get("categories")
         if not isinstance(action, str):
             raise BadRequest(400, "action must be a string")
-        cats: dict[str, bool] | None = None
-        if raw_cats is not None:
-            if not isinstance(raw_cats, dict):
-                raise BadRequest(400, "categories must be an object of booleans")
-            cats = {}
-            for key, value in raw_cats.items():
-                if not isinstance(value, bool):
-                    raise BadRequest(400, f"categories.{key} must be true or false")
-                cats[str(key)] = value
+        raw_cats = data.get("categories")
         nxt = data.get("next", "/")
         if not isinstance(nxt, str):
             raise BadRequest(400, "next must be a string")
-        return action, cats, nxt, True
+        return ConsentBody(
+            action=action,
+            categories=None if raw_cats is None else _booleans(raw_cats, "categories"),
+            vendors=_booleans(data.get("vendors", {}), "vendors"),
+            next=nxt,
+            is_json=True,
+        )
     if media == "application/x-www-form-urlencoded":
         try:
             pairs = urllib.parse.parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), max_num_fields=32
+                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), max_num_fields=128
             )
         except (UnicodeDecodeError, ValueError):
             raise BadRequest(400, "malformed form body") from None
-        action = "save"
-        form_cats: dict[str, bool] = {}
-        nxt = "/"
+        parsed = ConsentBody(categories={})
+        assert parsed.categories is not None
+        ticked: set[str] = set()
+        shown: list[str] = []
         for key, value in pairs:
             if key == "action":
-                action = value
+                parsed.action = value
             elif key == "category":
-                form_cats[value] = True
+                parsed.categories[value] = True
+            elif key == "vendor":
+                ticked.add(value)
+            elif key == "vendors_shown":
+                shown += value.split()
             elif key == "next":
-                nxt = value
+                parsed.next = value
             elif key != "shown":
                 raise BadRequest(400, f"unknown field {key!r}")
-        return action, form_cats, nxt, False
+        # A form sends only what is ticked: a vendor it showed and that is not ticked was refused.
+        parsed.vendors = {vendor: vendor in ticked for vendor in (*shown, *sorted(ticked - set(shown)))}
+        return parsed
     raise BadRequest(415, "send application/x-www-form-urlencoded or application/json")
 
 
@@ -117,8 +147,6 @@ def new_categories(action: str, given: dict[str, bool] | None, visit: Visit) -> 
     if action == "save":
         return {c: bool(given.get(c, False)) for c in OPTIONAL_CATEGORIES}
     if action == "allow":
-        if not any(given.get(c) for c in OPTIONAL_CATEGORIES):
-            raise BadRequest(400, "allow needs a category")
         return {c: current.allows(c) or bool(given.get(c)) for c in OPTIONAL_CATEGORIES}
     if action == "opt_out":
         return {c: current.allows(c) and c not in SALE_SHARE_CATEGORIES for c in OPTIONAL_CATEGORIES}
@@ -128,10 +156,42 @@ def new_categories(action: str, given: dict[str, bool] | None, visit: Visit) -> 
     raise BadRequest(400, f"unknown action {action!r}")
 
 
+def new_vendors(
+    action: str, given: Mapping[str, bool], categories: Mapping[str, bool], visit: Visit
+) -> dict[str, bool]:
+    """The vendors chosen by name after ``action``: only the choices that differ from their category's.
+
+    ``accept_all``, ``reject_all`` and ``withdraw`` clear them; ``save`` takes what was given; the others keep
+    the current ones and add what was given. 400 for a vendor the registry does not know, or too many."""
+    category_of = visit.gateway.vendor_categories
+    for vendor in given:
+        if category_of.get(vendor) not in OPTIONAL_CATEGORIES:
+            raise BadRequest(400, f"unknown vendor {vendor!r}")
+    if action in ("accept_all", "reject_all", "withdraw"):
+        return {}
+    permissions = visit.decision.permissions
+    chosen = {} if action == "save" else {
+        **dict.fromkeys(permissions.vendors_on, True), **dict.fromkeys(permissions.vendors_off, False)
+    }
+    chosen.update(given)
+    if action == "opt_out":
+        chosen = {v: on for v, on in chosen.items() if not (on and category_of[v] in SALE_SHARE_CATEGORIES)}
+    # A choice equal to its category's is no choice by name: the vendor follows its category.
+    kept = {v: on for v, on in chosen.items() if on != categories.get(category_of[v], False)}
+    if len(kept) > MAX_VENDOR_CHOICES:
+        raise BadRequest(400, f"at most {MAX_VENDOR_CHOICES} vendors can be chosen by name")
+    return kept
+
+
 async def get_consent(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
     """The visitor's decision as JSON (for single-page apps)."""
     visit = Visit(gateway, scope)
-    await respond_json(send, 200, visit.decision.as_dict(), [(b"vary", b"Cookie, Sec-GPC")])
+    await respond_json(send, 200, _with_state(gateway, visit.decision), [(b"vary", b"Cookie, Sec-GPC")])
+
+
+def _with_state(gateway: Gateway, decision: Decision) -> dict[str, object]:
+    """The decision as JSON, with ``state``: what ``window.cookiegate.choice()`` answers for it."""
+    return {**decision.as_dict(), "state": gateway.renderer.client_state(decision)}
 
 
 async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
@@ -139,24 +199,39 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
     refuse_declared_oversize(scope, gateway.config.max_body_bytes)
     body = await read_body(receive, gateway.config.max_body_bytes)
     content_type = header_value(scope.get("headers", ()), b"content-type") or ""
-    action, given, raw_next, is_json = parse_consent_body(content_type, body)
+    asked = parse_consent_body(content_type, body)
+    action = asked.action
     if action not in ACTIONS or action == "gpc":
         raise BadRequest(400, f"unknown action {action!r}")
     visit = Visit(gateway, scope)
     before = visit.decision
-    categories = new_categories(action, given, visit)
+    categories = new_categories(action, asked.categories, visit)
+    given = asked.categories or {}
+    if action == "allow" and not any(given.get(c) for c in OPTIONAL_CATEGORIES) and not any(asked.vendors.values()):
+        raise BadRequest(400, "allow needs a category or a vendor")
+    vendors = new_vendors(action, asked.vendors, categories, visit)
     choice = Choice(
-        consent_id=_consent_id(before.choice, categories),
+        consent_id=_consent_id(before.choice, categories, vendors),
         categories=categories,
         policy_revision=gateway.config.policy_revision,
         regime_key=visit.regime.key,
         regime_kind=visit.regime.kind,
         action=action,
         issued_at=int(time.time()),
+        vendors=vendors,
     )
-    after = decide(location=visit.location, regime=visit.regime, choice=choice, gpc=visit.gpc, is_bot=False)
-    next_path = safe_next(raw_next)
-    grants_more = any(after.allows(c) and not before.allows(c) for c in OPTIONAL_CATEGORIES)
+    after = decide(
+        location=visit.location,
+        regime=visit.regime,
+        choice=choice,
+        gpc=visit.gpc,
+        is_bot=False,
+        vendor_categories=gateway.vendor_categories,
+    )
+    next_path = safe_next(asked.next)
+    grants_more = any(after.allows(c) and not before.allows(c) for c in OPTIONAL_CATEGORIES) or bool(
+        after.permissions.vendors_on - before.permissions.vendors_on
+    )
     _limit_writes(gateway, visit)
     try:
         await _record(gateway, visit, choice, next_path)
@@ -187,9 +262,9 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
         headers.append(
             (b"set-cookie", build_set_cookie(legacy, "", max_age=0, domain=None, secure=cfg.cookie_secure).encode())
         )
-    headers += _expire_refused(gateway, scope, after.allowed)
-    if is_json:
-        await respond_json(send, 200, after.as_dict(), headers)
+    headers += _expire_refused(gateway, scope, after)
+    if asked.is_json:
+        await respond_json(send, 200, _with_state(gateway, after), headers)
     else:
         await respond(
             send,
@@ -200,12 +275,14 @@ async def post_consent(gateway: Gateway, scope: Scope, receive: Receive, send: S
         )
 
 
-def _consent_id(before: Choice | None, categories: dict[str, bool]) -> str:
+def _consent_id(before: Choice | None, categories: dict[str, bool], vendors: Mapping[str, bool]) -> str:
     """The consent id a new choice is recorded under: the visitor's own once they have granted something on this
     device, and a fresh one with their first grant. A cookie someone else planted (a choice granting nothing,
     under an id whose records they can read) is never carried into the grant that follows."""
-    granted_before = before is not None and any(before.categories.get(c) for c in OPTIONAL_CATEGORIES)
-    if before is not None and (granted_before or not any(categories.values())):
+    granted_before = before is not None and (
+        any(before.categories.get(c) for c in OPTIONAL_CATEGORIES) or any(before.vendors.values())
+    )
+    if before is not None and (granted_before or not (any(categories.values()) or any(vendors.values()))):
         return before.consent_id
     return new_consent_id()
 
@@ -240,8 +317,8 @@ def _clip(text: str, limit: int) -> str:
     return cut[:escape] if escape != -1 else cut
 
 
-def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> list[tuple[bytes, bytes]]:
-    """Expire the cookies of refused categories the browser still has: host-only, and on the domains the
+def _expire_refused(gateway: Gateway, scope: Scope, after: Decision) -> list[tuple[bytes, bytes]]:
+    """Expire the cookies of refused vendors the browser still has: host-only, and on the domains the
     configuration names (``cookie_domain``, ``tracker_cookie_domains``); never on one taken from the request."""
     cfg = gateway.config
     domains = dict.fromkeys([None, cfg.cookie_domain, *cfg.tracker_cookie_domains])  # host-only first, once
@@ -250,8 +327,8 @@ def _expire_refused(gateway: Gateway, scope: Scope, allowed: frozenset[str]) -> 
     for name in dict.fromkeys(cookie_names(scope.get("headers", ()))):
         if name in own:
             continue
-        category = gateway.registry.category_for_cookie(name)
-        if category is None or category in allowed:
+        vendor = gateway.registry.vendor_for_cookie(name)
+        if vendor is None or after.allows_vendor(vendor.id, vendor.category):
             continue
         for domain in domains:
             out.append(
@@ -277,6 +354,7 @@ async def _record(gateway: Gateway, visit: Visit, choice: Choice, next_path: str
         at=datetime.now(UTC).isoformat(timespec="microseconds"),
         action=choice.action,
         categories=dict(choice.categories),
+        vendors=dict(choice.vendors),
         policy_revision=choice.policy_revision,
         regime_key=choice.regime_key,
         regime_kind=choice.regime_kind,

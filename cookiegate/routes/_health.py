@@ -42,5 +42,8 @@ async def health(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -
         "refused_csp_reports": gw.report_limiter.refused if gw.report_limiter else 0,
         # Which HTML skip scan runs: "c" (compiled at install) or "python" (same output, ~5x slower).
         "rewriter_scan": SCAN_BACKEND,
+        # Defaults that fail silently (no geo database, Secure cookies over HTTP, the site's own hosts in CSP
+        # reports): each names its key and the fix. They do not make the instance unhealthy.
+        "warnings": [{"key": w.key, "message": w.message} for w in gw.diagnostics.warnings],
     }
     await respond_json(send, 200 if status == "ok" else 503, body)

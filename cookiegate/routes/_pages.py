@@ -16,6 +16,7 @@ from .._http import (
     safe_next,
 )
 from .._runtime import Gateway
+from .._site_vendors import SiteUsage
 from .._types import Receive, Scope, Send
 from .._visit import Visit
 from ..banner._renderer import LANGUAGE_COOKIE
@@ -26,11 +27,10 @@ _LANGUAGE_BODY_BYTES: Final = 4096
 
 
 async def settings(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
-    """The choices, on a page of their own (works without JavaScript)."""
+    """The choices, on a page of their own (works without JavaScript), with the vendors the site uses now."""
     visit = Visit(gateway, scope)
-    html = gateway.renderer.settings_page(
-        visit, next_path=query_next(scope), policy_revision=gateway.config.policy_revision
-    )
+    await _refresh_usage(gateway)
+    html = gateway.renderer.settings_page(visit, next_path=query_next(scope))
     await respond(
         send,
         200,
@@ -42,17 +42,43 @@ async def settings(gateway: Gateway, scope: Scope, receive: Receive, send: Send)
 
 
 async def statement(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
-    """The cookie statement (``/cookies``)."""
+    """The cookie statement (``/cookies``): what the site uses, read afresh from the store."""
     visit = Visit(gateway, scope)
-    html = gateway.renderer.statement_page(
-        visit, policy_revision=gateway.config.policy_revision, next_path=query_next(scope)
+    usage = await _refresh_usage(gateway)
+    html = gateway.renderer.statement_page(visit, next_path=query_next(scope), usage=usage)
+    await respond(
+        send,
+        200,
+        html.encode(),
+        b"text/html; charset=utf-8",
+        [(b"cache-control", b"private, no-cache"), (b"vary", b"Cookie, Sec-GPC, Accept-Language")],
+        head=scope.get("method") == "HEAD",
+    )
+
+
+async def _refresh_usage(gateway: Gateway) -> SiteUsage:
+    """What the site uses, read afresh: the pages that list it are asked for rarely, and must be current."""
+    await gateway.startup()
+    return await gateway.site_vendors.refresh(gateway.store if gateway.store_ready else None)
+
+
+async def banner(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+    """The banner as this visitor's decision shows it (what ``cookiegate.show()`` opens after a choice)."""
+    visit = Visit(gateway, scope)
+    await _refresh_usage(gateway)
+    renderer = gateway.renderer
+    html, _ = renderer.banner(
+        visit.decision,
+        next_path=query_next(scope),
+        lang=renderer.language(visit),
+        reconsent=visit.previous_revision is not None,
     )
     await respond(
         send,
         200,
         html.encode(),
         b"text/html; charset=utf-8",
-        [(b"cache-control", b"private, no-cache"), (b"vary", b"Cookie, Accept-Language")],
+        [(b"cache-control", b"private, no-store"), (b"vary", b"Cookie, Sec-GPC, Accept-Language")],
         head=scope.get("method") == "HEAD",
     )
 

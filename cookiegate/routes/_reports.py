@@ -41,6 +41,7 @@ async def csp_report(gateway: Gateway, scope: Scope, receive: Receive, send: Sen
         host = urllib.parse.urlsplit(blocked).hostname or blocked[:100]
         page_path = urllib.parse.urlsplit(page).path[:200]
         gateway.leaks.add(host, page_path, directive, client)
+        gateway.diagnostics.csp_report(host, page_path, gateway.claims_host)
         logger.info(
             "CSP violation: host=%s page=%s directive=%s", loggable(host), loggable(page_path), loggable(directive)
         )

@@ -24,6 +24,7 @@ _ROUTES: Final[dict[tuple[str, str], Handler]] = {
     ("consent", "GET"): _consent.get_consent,
     ("settings", "GET"): _pages.settings,
     ("cookies", "GET"): _pages.statement,
+    ("banner", "GET"): _pages.banner,
     ("language", "POST"): _pages.language,
     ("language", "GET"): _pages.language_link,
     ("csp-report", "POST"): _reports.csp_report,

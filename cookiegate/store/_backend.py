@@ -1,79 +1,11 @@
-"""What the decision log asks of a database: its schema, transactions, and which errors mean "unreachable"."""
+"""What the decision log asks of a database: transactions, and which errors mean "unreachable"."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Final, Protocol
-
-SCHEMA_VERSION: Final = 2
-
-#: A row's place in the chain is a positive integer: NOT NULL (SQLite lets a non-INTEGER primary key be NULL)
-#: and this CHECK (a TEXT or REAL value in SQLite's loosely typed column fails the equality).
-SEQ_CHECK: Final = "seq >= 1 AND seq = CAST(seq AS BIGINT)"
-_LOG_COLUMNS: Final = f"""(
-        seq BIGINT PRIMARY KEY NOT NULL CHECK ({SEQ_CHECK}),
-        record_id TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        consent_id TEXT NOT NULL,
-        at TEXT NOT NULL,
-        action TEXT NOT NULL,
-        body TEXT,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        erased_at TEXT)"""
-
-#: Rows that have no place in the chain (found by the migration to version 2), where it set them aside.
-SET_ASIDE: Final = "cookiegate_log_set_aside"
-#: The rows a version 1 log could hold that have no place in the chain.
-NO_PLACE: Final = f"seq IS NULL OR NOT ({SEQ_CHECK})"
-
-
-def log_table(name: str) -> str:
-    """``CREATE TABLE`` for the log under ``name`` (a migration builds the new table beside the old)."""
-    return f"CREATE TABLE IF NOT EXISTS {name} {_LOG_COLUMNS}"
-
-
-LOG_INDEXES: Final = (
-    "CREATE INDEX IF NOT EXISTS cookiegate_log_consent_id ON cookiegate_log (consent_id)",
-    "CREATE INDEX IF NOT EXISTS cookiegate_log_at ON cookiegate_log (at)",
-)
-
-#: What the migration to version 2 sets aside: the log's columns with no constraint at all.
-SET_ASIDE_DDL: Final = f"""CREATE TABLE IF NOT EXISTS {SET_ASIDE} (
-        seq BIGINT, record_id TEXT, kind TEXT, consent_id TEXT, at TEXT, action TEXT, body TEXT, prev_hash TEXT,
-        hash TEXT, erased_at TEXT)"""
-
-# One schema for both databases (BIGINT is an integer in SQLite too).
-DDL: Final = (
-    """CREATE TABLE IF NOT EXISTS cookiegate_chain (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        head_seq BIGINT NOT NULL,
-        head_hash TEXT NOT NULL,
-        start_seq BIGINT NOT NULL,
-        start_prev_hash TEXT NOT NULL)""",
-    log_table("cookiegate_log"),
-    *LOG_INDEXES,
-    SET_ASIDE_DDL,
-    """CREATE TABLE IF NOT EXISTS cookiegate_counters (
-        day TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        country TEXT NOT NULL,
-        regime TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        count BIGINT NOT NULL,
-        PRIMARY KEY (day, kind, subject, country, regime, outcome))""",
-)
-
-INSERT_ENTRY: Final = (
-    "INSERT INTO cookiegate_log (seq, record_id, kind, consent_id, at, action, body, prev_hash, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-PAGE_ROWS: Final = 1000
-#: Largest number of records committed in one transaction (group commit and replay).
-MAX_BATCH: Final = 500
+from typing import Any, Protocol
 
 
 class Tx(Protocol):
@@ -115,4 +47,8 @@ class Backend(ABC):
 
     async def close(self) -> None:
         """Release connections."""
+        return None
+
+    def close_now(self) -> None:
+        """Release connections without an event loop (a store dropped unclosed, or at process exit)."""
         return None

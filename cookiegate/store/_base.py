@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol
 
@@ -50,11 +50,14 @@ class ConsentRecord:
     ip: str | None
     #: Unique per record (UNIQUE in the database): a replayed record is never written twice.
     record_id: str = field(default_factory=new_record_id)
+    #: Vendors chosen by name (vendor id: allowed or not); the others follow their category.
+    vendors: Mapping[str, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as plain JSON-able data (categories sorted)."""
+        """The record as plain JSON-able data (categories and vendors sorted)."""
         data = asdict(self)
         data["categories"] = dict(sorted(self.categories.items()))
+        data["vendors"] = dict(sorted(self.vendors.items()))
         return data
 
     def to_json(self) -> str:
@@ -67,6 +70,7 @@ class ConsentRecord:
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["categories"] = dict(kwargs.get("categories", {}))
+        kwargs["vendors"] = dict(kwargs.get("vendors", {}))
         return cls(**kwargs)
 
 
@@ -129,8 +133,10 @@ class StatsRow:
 class CounterRow:
     """One aggregate increment: ``count`` events on ``day`` for (kind, subject, country, regime, outcome).
 
-    ``kind`` is ``"tag"`` (subject = tag id, outcome = ``fired``/``blocked``) or ``"consent"`` (subject = the
-    action, outcome = ``all``/``some``/``none`` of the optional categories granted).
+    ``kind`` is ``"tag"`` (subject = the outcome key: a vendor id, ``unclassified:<host>`` or
+    ``explicit:<category>``; outcome = ``fired``/``blocked``), ``"consent"`` (subject = the action, outcome =
+    ``all``/``some``/``none`` of the optional categories granted) or ``"page"`` (subject =
+    ``unclassified:<host>``, outcome = a path it appeared on, count = views of that page with it).
     """
 
     day: str
@@ -140,6 +146,15 @@ class CounterRow:
     regime: str
     outcome: str
     count: int
+
+
+def latest_days(rows: Iterable[CounterRow]) -> dict[str, str]:
+    """Tag subject -> the last day it was counted in ``rows``."""
+    seen: dict[str, str] = {}
+    for row in rows:
+        if row.kind == "tag" and row.day > seen.get(row.subject, ""):
+            seen[row.subject] = row.day
+    return seen
 
 
 StatsBy = Literal["country", "regime", "day"]
@@ -188,3 +203,11 @@ class DecisionStore(Protocol):
 
     async def add_counters(self, rows: Sequence[CounterRow]) -> None:
         """Add aggregate counts (upsert)."""
+
+    async def last_seen(self) -> dict[str, str]:
+        """The last day (``YYYY-MM-DD``) each tag subject was counted (vendor ids, ``unclassified:<host>``)."""
+        ...
+
+    async def counters(self) -> list[CounterRow]:
+        """Every aggregate row (what the dashboard, ``tags`` and ``lint`` read)."""
+        ...

@@ -17,21 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from ..policy._categories import OPTIONAL_CATEGORIES
-from ._backend import (
-    DDL,
-    INSERT_ENTRY,
-    MAX_BATCH,
-    NO_PLACE,
-    PAGE_ROWS,
-    SCHEMA_VERSION,
-    SET_ASIDE,
-    SET_ASIDE_DDL,
-    Backend,
-    Tx,
+from ._backend import Backend, Tx
+from ._base import (
+    ConsentRecord,
+    CounterRow,
+    StatsBy,
+    StatsRow,
+    StoreError,
+    VerifyReport,
+    latest_days,
+    new_record_id,
 )
-from ._base import ConsentRecord, CounterRow, StatsBy, StatsRow, StoreError, VerifyReport, new_record_id
 from ._chain import (
-    GENESIS,
     KIND_CONSENT,
     KIND_ERASURE,
     KIND_PURGE,
@@ -43,6 +40,7 @@ from ._chain import (
     canonical,
     link,
 )
+from ._schema import INSERT_ENTRY, MAX_BATCH, NO_PLACE, PAGE_ROWS, SET_ASIDE, UPSERT_SEEN, migrate
 from ._spool import Spool
 
 logger = logging.getLogger("cookiegate.store")
@@ -109,43 +107,7 @@ class LogStore:
             await self._replay()
 
     async def _migrate(self) -> None:
-        async with self.backend.transaction(write=True) as tx:
-            await self.backend.prepare(tx)
-            await tx.execute(
-                "CREATE TABLE IF NOT EXISTS cookiegate_schema_version (version INTEGER NOT NULL)"
-            )
-            rows = await tx.fetchall("SELECT version FROM cookiegate_schema_version")
-            version = int(rows[0][0]) if rows else 0
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"decision log schema version {version} is newer than this cookiegate supports"
-                )
-            if version < 1:
-                # A new log gets the current schema at once.
-                for statement in DDL:
-                    await tx.execute(statement)
-                await tx.execute(
-                    "INSERT INTO cookiegate_chain (id, head_seq, head_hash, start_seq, start_prev_hash) "
-                    "VALUES (1, 0, ?, 1, ?)",
-                    (GENESIS, GENESIS),
-                )
-            elif version < 2:
-                # Rows with no place in the chain (NULL, zero or negative seq) were invisible to verify; set
-                # them aside (verify names them) so the constraint can hold for every row that stays.
-                await tx.execute(SET_ASIDE_DDL)
-                await tx.execute(
-                    f"INSERT INTO {SET_ASIDE} ({ROW_COLUMNS}) SELECT {ROW_COLUMNS} FROM cookiegate_log "
-                    f"WHERE {NO_PLACE}"
-                )
-                await tx.execute(f"DELETE FROM cookiegate_log WHERE {NO_PLACE}")
-                await self.backend.constrain_seq(tx)
-            # Later versions: `if version < 3: ...` here, each step inside this transaction.
-            if rows:
-                await tx.execute("UPDATE cookiegate_schema_version SET version = ?", (SCHEMA_VERSION,))
-            else:
-                await tx.execute(
-                    "INSERT INTO cookiegate_schema_version (version) VALUES (?)", (SCHEMA_VERSION,)
-                )
+        await migrate(self.backend)
         self._schema_ready = True
 
     async def close(self) -> None:
@@ -161,6 +123,13 @@ class LogStore:
             await self._replay()
         await asyncio.to_thread(self.spool.close)
         await self.backend.close()
+
+    def close_now(self) -> None:
+        """Release the spool and the connections without an event loop, for a store that was never closed
+        (its owner was dropped, or the process is exiting). Records are durable already; nothing is lost."""
+        self._closing = True
+        self.spool.close()
+        self.backend.close_now()
 
     @property
     def spooled(self) -> int:
@@ -496,8 +465,23 @@ class LogStore:
                     "DO UPDATE SET count = cookiegate_counters.count + excluded.count",
                     [(r.day, r.kind, r.subject, r.country, r.regime, r.outcome, r.count) for r in rows],
                 )
+                if seen:
+                    await tx.executemany(UPSERT_SEEN, sorted(seen.items()))
 
+        seen = latest_days(rows)
         await self._checked(run)
+
+    async def last_seen(self) -> dict[str, str]:
+        """The last day (``YYYY-MM-DD``) each tag subject was counted on the site's pages: vendor ids and
+        ``unclassified:<host>``, whichever instance counted them."""
+
+        async def run() -> dict[str, str]:
+            async with self.backend.transaction(write=False) as tx:
+                rows = await tx.fetchall("SELECT subject, last_day FROM cookiegate_seen")
+            return {str(subject): str(day) for subject, day in rows}
+
+        result: dict[str, str] = await self._checked(run)
+        return result
 
     async def counters(self) -> list[CounterRow]:
         """Every aggregate row (for reports and tests)."""

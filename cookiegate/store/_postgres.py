@@ -17,9 +17,10 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from ._backend import SEQ_CHECK, Backend, Tx
+from ._backend import Backend, Tx
 from ._base import StoreError
 from ._logstore import LogStore
+from ._schema import SEQ_CHECK
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: Key of the advisory lock taken while creating or migrating the schema.

@@ -15,9 +15,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ._backend import LOG_INDEXES, Backend, Tx, log_table
+from ._backend import Backend, Tx
 from ._chain import ROW_COLUMNS
 from ._logstore import LogStore
+from ._schema import LOG_INDEXES, log_table
 
 # Errors that mean "the file is busy or the disk is failing" (spool and retry), not a bug in a statement.
 _UNAVAILABLE_HINTS = ("locked", "busy", "disk", "unable to open", "i/o", "readonly", "read-only")
@@ -74,7 +75,7 @@ class SQLiteBackend(Backend):
         async with self._lock(write):
             conn = self._conns.get(write)
             if conn is None:
-                conn = self._conns[write] = await asyncio.to_thread(self._connect)
+                conn = self._conns[write] = await self._open(write)
             # IMMEDIATE takes the write lock up front (no deadlock between two upgrading readers);
             # a deferred BEGIN gives readers one snapshot for a whole verify or export.
             await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")
@@ -98,6 +99,23 @@ class SQLiteBackend(Backend):
         for statement in LOG_INDEXES:
             await tx.execute(statement)
 
+    async def _open(self, write: bool) -> sqlite3.Connection:
+        opening = asyncio.ensure_future(asyncio.to_thread(self._connect))
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # The caller gave up (a health probe's timeout), the thread did not: keep what it opens, or close it.
+            opening.add_done_callback(lambda done: self._opened_late(write, done))
+            raise
+
+    def _opened_late(self, write: bool, done: asyncio.Future[sqlite3.Connection]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            return
+        if write in self._conns:
+            done.result().close()
+        else:
+            self._conns[write] = done.result()
+
     def is_unavailable(self, exc: BaseException) -> bool:
         if isinstance(exc, OSError):
             return True
@@ -110,6 +128,12 @@ class SQLiteBackend(Backend):
             async with self._lock(write):
                 await asyncio.to_thread(conn.close)
             del self._conns[write]
+
+    def close_now(self) -> None:
+        # Closed explicitly: an unclosed connection is a ResourceWarning from Python 3.13 on.
+        conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
 
 
 class SQLiteStore(LogStore):
