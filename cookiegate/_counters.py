@@ -106,7 +106,12 @@ class Counters:
         view = (day, country or "-", regime, kept)
         unclassified = None
         if page is not None:
-            unclassified = [(key, fired) for key, fired in kept if key.startswith(UNCLASSIFIED_PREFIX)]
+            # One page view per host, however many of its tags the page has (fired only if none was blocked).
+            hosts: dict[str, bool] = {}
+            for key, fired in kept:
+                if key.startswith(UNCLASSIFIED_PREFIX):
+                    hosts[key] = hosts.get(key, True) and fired
+            unclassified = list(hosts.items())
         with self._lock:
             views = self._views
             views.append(view)

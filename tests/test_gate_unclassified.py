@@ -129,6 +129,21 @@ async def test_every_tag_is_counted_under_its_outcome_key_and_the_preview_names_
                        ("unclassified:testserver", "blocked"): 1}
 
 
+async def test_the_pages_an_unclassified_host_appears_on_are_counted_and_its_first_sighting_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = gateway(tmp_path)
+    with caplog.at_level("WARNING", logger="cookiegate"):
+        async with kactuce(app, IP["FR"]) as c:
+            for _ in range(3):
+                await c.get("/?utm_source=x")
+    pages = {(row.subject, row.outcome): row.count for row in app.gateway.counters.pending() if row.kind == "page"}
+    assert pages[(f"unclassified:{X}", "/")] == 3  # the path, without its query
+    sightings = [r.getMessage() for r in caplog.records if f"third party {X} first seen" in r.getMessage()]
+    assert len(sightings) == 1 and "first seen on /" in sightings[0]
+    await app.gateway.shutdown()
+
+
 async def test_a_vendor_seen_on_the_sites_pages_joins_its_csp(tmp_path: Path) -> None:
     async def page(request: Request) -> Response:
         return HTMLResponse('<img src="https://alb.reddit.com/rp.gif?id=1" alt="">')

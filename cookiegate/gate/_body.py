@@ -18,6 +18,7 @@ from .._types import Headers, Message, Scope, Send
 from .._visit import Visit
 from ..policy._catalog import Vendor
 from ..policy._decision import Decision, strictest
+from ..policy._outcomes import decision_header
 from ..policy._site import request_host
 from ..rewrite import (
     Handlers,
@@ -305,7 +306,9 @@ class ResponseGate:
         # Every vendor on the site's pages, fired or not, is one the CSP lists for whoever allows it.
         self.gateway.registry.csp.see(outcomes)
         if self.visit.preview is None:  # admin previews and scans must not skew the marketers' counts
-            self.gateway.counters.tags(outcomes, country=country, regime=regime)
+            # The path: where unclassified hosts appear (the dashboard lists their pages; a first sighting is logged).
+            page = self.scope.get("path", "/") or "/"
+            self.gateway.counters.tags(outcomes, country=country, regime=regime, page=page)
         if not decision_log.isEnabledFor(logging.DEBUG):
             return
         for event in self.rewriter.events:
@@ -338,15 +341,7 @@ class ResponseGate:
             await self.send({"type": "http.response.body", "body": out, "more_body": more})
 
     def _decision_header(self) -> bytes:
-        """``key=fired|blocked`` for every tag the rewriter saw (its outcome key: the vendor id,
-        ``unclassified:<host>`` or ``explicit:<category>``; a key counts as fired only if none of its tags was
-        blocked), then the allowed categories and what unclassified third parties get."""
-        seen: dict[str, str] = {}
-        for key, fired in self.rewriter.outcomes() if self.rewriter is not None else ():
-            if seen.get(key) != "blocked":
-                seen[key] = "fired" if fired else "blocked"
-        parts = [f"{key}={state}" for key, state in sorted(seen.items())]
-        decision = self._decide()
-        parts.append("allowed=" + "+".join(sorted(decision.allowed)))
-        parts.append("unclassified=" + ("allowed" if decision.permissions.unclassified else "blocked"))
-        return ", ".join(parts).encode("latin-1", "replace")
+        """``Cookiegate-Decision``: every tag the rewriter saw, the allowed categories and what unclassified third
+        parties get (:func:`~cookiegate.policy._outcomes.decision_header`, as every view reads it)."""
+        events = self.rewriter.events if self.rewriter is not None else ()
+        return decision_header(events, self._decide()).encode("latin-1", "replace")
