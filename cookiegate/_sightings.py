@@ -8,15 +8,16 @@ not shown: the operator has classified it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from ._config import Config
-from .policy._catalog import TagRegistry
+from .policy._catalog import TagRegistry, Vendor
 from .policy._outcomes import unclassified_host
 from .policy._site import SiteHosts
+from .policy._suggestions import Suggestion, suggest_category
 from .store import CounterRow, StoreError, open_store
 
 #: Pages listed per host (busiest first).
@@ -34,10 +35,18 @@ class Sighting:
     fired: int
     first_seen: str
     last_seen: str
+    #: What the host is probably for, where the catalogue can guess (:func:`~cookiegate.policy.suggest_category`).
+    suggestion: Suggestion | None = None
 
 
-def sightings(rows: Iterable[CounterRow], *, classified: Callable[[str], bool] | None = None) -> list[Sighting]:
-    """Every host counted as unclassified and not ``classified`` now, most blocked first."""
+def sightings(
+    rows: Iterable[CounterRow],
+    *,
+    classified: Callable[[str], bool] | None = None,
+    vendors: Sequence[Vendor] | None = None,
+) -> list[Sighting]:
+    """Every host counted as unclassified and not ``classified`` now, most blocked first, each with a suggested
+    category where ``vendors`` (the registry's; default: the built-in catalogue) let one be guessed."""
     pages: dict[str, dict[str, int]] = {}
     counts: dict[str, list[int]] = {}
     days: dict[str, list[str]] = {}
@@ -61,6 +70,7 @@ def sightings(rows: Iterable[CounterRow], *, classified: Callable[[str], bool] |
             fired=counts.get(host, [0, 0])[1],
             first_seen=first,
             last_seen=last,
+            suggestion=suggest_category(host, vendors=vendors),
         )
         for host, (first, last) in days.items()
         if classified is None or not classified(host)

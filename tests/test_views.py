@@ -172,6 +172,7 @@ def _site_with_sightings(tmp_path: Path) -> Path:
             [
                 CounterRow("2026-12-03", "tag", "unclassified:cdn.unknown-chat.example", "FR", "FR", "blocked", 7),
                 CounterRow("2026-12-03", "page", "unclassified:cdn.unknown-chat.example", "-", "-", "/contact", 7),
+                CounterRow("2026-12-03", "tag", "unclassified:px.unknown-ads.example", "FR", "FR", "blocked", 2),
             ]
         )
         await store.close()
@@ -190,6 +191,8 @@ def test_tags_names_the_unclassified_hosts_seen_on_the_sites_pages(
     out = capsys.readouterr().out
     assert "unclassified  no     no purpose disclosed: blocked until classified" in out
     assert "unclassified host cdn.unknown-chat.example  on /contact  (blocked 7, let through 0)" in out
+    # With what it is probably for, where the catalogue can guess (a "px." host is an ad pixel's).
+    assert "unclassified host px.unknown-ads.example  on -  (blocked 2, let through 0; probably ads (" in out
 
 
 @pytest.mark.parametrize("argv", [["--country", "US", "--state", "CA", "--gpc"], []])
@@ -197,7 +200,9 @@ def test_tags_json_follows_its_schema(argv: list[str], tmp_path: Path, capsys: p
     assert main(["tags", "--config", str(_site_with_sightings(tmp_path)), "--json", *argv]) == 0
     data = json.loads(capsys.readouterr().out)
     jsonschema.validate(data, schema("tags"))
-    assert data["unclassified"]["hosts"][0]["host"] == "cdn.unknown-chat.example"
+    hosts = {h["host"]: h for h in data["unclassified"]["hosts"]}
+    assert hosts["cdn.unknown-chat.example"]["suggested_category"] is None
+    assert hosts["px.unknown-ads.example"]["suggested_category"] == "ads"
     if argv:
         assert data["kind"] == "visitor" and data["visitor"]["subdivision"] == "US-CA"
         ads = next(t for t in data["tags"] if t["id"] == "meta-pixel")
@@ -331,6 +336,7 @@ async def test_the_dashboard_has_an_unclassified_section_and_lint_names_the_host
     assert (host["host"], host["pages"], host["blocked"]) == ("px.unknown-ads.example", [["/pricing", 12]], 12)
     assert [v["where"] for v in data["lint"]] == ["unclassified host px.unknown-ads.example"]
     assert 'id="unclassified-table"' in html and "/pricing (12)" in html
+    assert host["suggestion"]["category"] == "ads" and '<td class="suggestion">ads <span class="note">(' in html
     # Declared the site's own since: no longer unclassified, though the counters still hold it.
     classified, html = await _dashboard(tmp_path / "2", ROWS, csp_allow=("https://px.unknown-ads.example",))
     assert classified["unclassified"] == [] and classified["lint"] == []

@@ -174,7 +174,7 @@ class Dashboard:
         for count in counts:
             if count.tag not in names:
                 names[count.tag] = (describe_key(count.tag), _key_category(count.tag))
-        hosts = sightings(rows, classified=classified_by(gw.config, gw.registry))
+        hosts = sightings(rows, classified=classified_by(gw.config, gw.registry), vendors=gw.registry.vendors)
         matrix = build_matrix(
             gw.registry,
             gw.jurisdiction,
@@ -230,7 +230,9 @@ def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
         "vendor_counts": [
             {**_fields(v), "countries": [_fields(c) for c in v.countries]} for v in data["vendor_counts"]
         ],
-        "unclassified": [_fields(s) for s in data["unclassified"]],
+        "unclassified": [
+            {**_fields(s), "suggestion": _fields(s.suggestion) if s.suggestion else None} for s in data["unclassified"]
+        ],
         "consent_charts": {
             by: [{"title": c.title, "days": c.days, "counts": c.counts} for c in charts]
             for by, charts in data["consent_charts"].items()

@@ -45,7 +45,6 @@ from ..policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSA
 from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import BUILTIN_REGIMES, Jurisdiction, Regime
 from ..policy._location import Location
-from ..policy._suggestions import suggest_category
 from ..policy._tag_matrix import choice_for, location_for
 
 RULES: Final[dict[str, str]] = {
@@ -364,15 +363,15 @@ def failed(violations: Sequence[Violation]) -> bool:
     return any(not v.warning for v in violations)
 
 
-def unclassified_violations(hosts: Sequence[Sighting], vendors: Sequence[Vendor] = ()) -> list[Violation]:
+def unclassified_violations(hosts: Sequence[Sighting]) -> list[Violation]:
     """One violation per unclassified host seen on the site's pages: the gateway blocks it where consent is
     asked (no purpose was disclosed for it), so either the page breaks or the host needs a classification.
-    Where the catalogue can guess what the host is for (``vendors``: the same company's hosts, a well-known
-    path), the guess is given."""
+    Where the catalogue could guess what the host is for (the same company's hosts, a telling host label), the
+    guess is given."""
     out = []
     for s in hosts:
         pages = ", ".join(path for path, _ in s.pages[:3]) + (" …" if len(s.pages) > 3 else "")
-        suggestion = suggest_category(s.host, vendors=vendors)
+        suggestion = s.suggestion
         hint = f"probably {suggestion.category} ({suggestion.reason}); " if suggestion else ""
         out.append(
             Violation(

@@ -148,7 +148,7 @@ def _seen_hosts(args: argparse.Namespace, registry: TagRegistry) -> list[Sightin
     except StoreError as exc:
         print(f"cookiegate: unclassified hosts not shown: {exc}", file=sys.stderr)
         return []
-    return sightings(rows, classified=classified_by(config, registry))
+    return sightings(rows, classified=classified_by(config, registry), vendors=registry.vendors)
 
 
 def _tags(args: argparse.Namespace) -> int:
@@ -207,7 +207,7 @@ def _lint(args: argparse.Namespace) -> int:
     if path is not None and not any(v.rule == "config" for v in violations):
         registry = TagRegistry.builtin(load_config(path, demo=True).tags)
         hosts = _seen_hosts(args, registry)
-        violations += unclassified_violations(hosts, registry.vendors)
+        violations += unclassified_violations(hosts)
     if args.json:
         _print_json(violations_json(violations, hosts))
     else:

@@ -64,7 +64,8 @@ def _hosts_lines(hosts: Sequence[Sighting], fires: bool | None) -> list[str]:
     lines = [f"Unclassified hosts seen on the site's pages{what}; classify each in [[tags]] or csp_allow:"]
     for s in hosts:
         pages = ", ".join(path for path, _ in s.pages) or "-"
-        lines.append(f"  unclassified host {s.host}  on {pages}  (blocked {s.blocked}, let through {s.fired})")
+        hint = f"; probably {s.suggestion.category} ({s.suggestion.reason})" if s.suggestion else ""
+        lines.append(f"  unclassified host {s.host}  on {pages}  (blocked {s.blocked}, let through {s.fired}{hint})")
     return lines
 
 
@@ -123,6 +124,8 @@ def hosts_json(hosts: Sequence[Sighting]) -> list[dict[str, Any]]:
             "fired": s.fired,
             "first_seen": s.first_seen,
             "last_seen": s.last_seen,
+            "suggested_category": s.suggestion.category if s.suggestion else None,
+            "suggestion_reason": s.suggestion.reason if s.suggestion else None,
         }
         for s in hosts
     ]
