@@ -255,9 +255,9 @@ async def test_a_connection_still_opening_when_its_caller_gives_up_is_kept_not_l
     await store.open()
     connect = SQLiteBackend._connect
 
-    def slow(self: SQLiteBackend) -> sqlite3.Connection:
+    def slow(self: SQLiteBackend, generation: int | None = None) -> sqlite3.Connection:
         clock.sleep(0.3)
-        return connect(self)
+        return connect(self, generation)
 
     monkeypatch.setattr(SQLiteBackend, "_connect", slow)
     with pytest.raises(TimeoutError), anyio.fail_after(0.05):

@@ -742,3 +742,57 @@ def test_a_store_can_be_used_from_one_event_loop_after_another(tmp_path: Path) -
 
     asyncio.run(first())
     assert len(asyncio.run(second())) == 2
+
+
+@pytest.mark.parametrize("closed", ["after the thread opened it", "while the thread was opening it"])
+def test_a_connection_whose_opener_was_cancelled_after_its_loop_closed_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed: str
+) -> None:
+    # A request cut short at shutdown: its event loop is gone before the worker thread finishes opening, so no
+    # callback can hand the connection over; close_now (the gateway's finalizer) must still close it, whether it
+    # runs after the thread opened it or while it was opening (an unclosed connection is a ResourceWarning from
+    # Python 3.13 on).
+    import asyncio
+    import threading
+    import time
+
+    from cookiegate.store import _sqlite
+
+    backend = _sqlite.SQLiteBackend(str(tmp_path / "log.db"))
+    opened: list[sqlite3.Connection] = []
+    real_connect, release, done = sqlite3.connect, threading.Event(), threading.Event()
+
+    def slow_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        release.wait(5)
+        conn = real_connect(*args, **kwargs)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(_sqlite.sqlite3, "connect", slow_connect)
+    original = backend._connect
+
+    def connect(*args: Any) -> sqlite3.Connection:
+        try:
+            return original(*args)
+        finally:
+            done.set()
+
+    backend._connect = connect  # type: ignore[method-assign]
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(backend._open(False))
+        loop.call_later(0.05, task.cancel)
+        with pytest.raises(asyncio.CancelledError):
+            loop.run_until_complete(task)
+    finally:
+        loop.close()  # the executor's thread goes on opening
+    if closed == "while the thread was opening it":
+        backend.close_now()
+    release.set()
+    assert done.wait(5)
+    time.sleep(0.01)
+    if closed == "after the thread opened it":
+        backend.close_now()
+    (conn,) = opened
+    with pytest.raises(sqlite3.ProgrammingError):
+        conn.execute("SELECT 1")

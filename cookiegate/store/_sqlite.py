@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import sqlite3
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -48,6 +49,12 @@ class SQLiteBackend(Backend):
         self.path = path
         self.busy_timeout = busy_timeout
         self._conns: dict[bool, sqlite3.Connection] = {}
+        #: Connections opened in a worker thread and not handed over yet: one whose opener was cancelled and
+        #: whose event loop closed before it finished (a request cut short at shutdown) is closed from here.
+        self._opening: set[sqlite3.Connection] = set()
+        self._opening_lock = threading.Lock()
+        #: Bumped by every close: a connection a worker thread finishes opening after one is closed at once.
+        self._generation = 0
         self._locks: dict[bool, asyncio.Lock] = {}
         self._locks_loop: asyncio.AbstractEventLoop | None = None
 
@@ -58,7 +65,7 @@ class SQLiteBackend(Backend):
             self._locks, self._locks_loop = {True: asyncio.Lock(), False: asyncio.Lock()}, loop
         return self._locks[write]
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, generation: int | None = None) -> sqlite3.Connection:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
@@ -68,6 +75,16 @@ class SQLiteBackend(Backend):
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: the WAL is fsync'd at every commit, so a committed record survives power loss.
         conn.execute("PRAGMA synchronous=FULL")
+        with self._opening_lock:
+            if generation is not None and generation != self._generation:
+                conn.close()
+                raise sqlite3.ProgrammingError("the decision log was closed while this connection was opened")
+            self._opening.add(conn)
+        return conn
+
+    def _handed_over(self, conn: sqlite3.Connection) -> sqlite3.Connection:
+        with self._opening_lock:
+            self._opening.discard(conn)
         return conn
 
     @asynccontextmanager
@@ -100,9 +117,9 @@ class SQLiteBackend(Backend):
             await tx.execute(statement)
 
     async def _open(self, write: bool) -> sqlite3.Connection:
-        opening = asyncio.ensure_future(asyncio.to_thread(self._connect))
+        opening = asyncio.ensure_future(asyncio.to_thread(self._connect, self._generation))
         try:
-            return await asyncio.shield(opening)
+            return self._handed_over(await asyncio.shield(opening))
         except asyncio.CancelledError:
             # The caller gave up (a health probe's timeout), the thread did not: keep what it opens, or close it.
             opening.add_done_callback(lambda done: self._opened_late(write, done))
@@ -111,10 +128,11 @@ class SQLiteBackend(Backend):
     def _opened_late(self, write: bool, done: asyncio.Future[sqlite3.Connection]) -> None:
         if done.cancelled() or done.exception() is not None:
             return
+        conn = self._handed_over(done.result())
         if write in self._conns:
-            done.result().close()
+            conn.close()
         else:
-            self._conns[write] = done.result()
+            self._conns[write] = conn
 
     def is_unavailable(self, exc: BaseException) -> bool:
         if isinstance(exc, OSError):
@@ -128,11 +146,20 @@ class SQLiteBackend(Backend):
             async with self._lock(write):
                 await asyncio.to_thread(conn.close)
             del self._conns[write]
+        self._close_opening()
 
     def close_now(self) -> None:
         # Closed explicitly: an unclosed connection is a ResourceWarning from Python 3.13 on.
         conns, self._conns = list(self._conns.values()), {}
         for conn in conns:
+            conn.close()
+        self._close_opening()
+
+    def _close_opening(self) -> None:
+        with self._opening_lock:
+            self._generation += 1
+            orphans, self._opening = list(self._opening), set()
+        for conn in orphans:
             conn.close()
 
 
