@@ -41,11 +41,12 @@ from .._config import BUILTIN_BY_ID, Config, ConfigError, config_from_mapping
 from .._sightings import Sighting
 from ..banner._renderer import BannerRenderer, Viewer
 from ..policy._catalog import TagRegistry, Vendor
-from ..policy._categories import ADS, ANALYTICS, CATEGORIES, FUNCTIONAL, NECESSARY, OPTIONAL_CATEGORIES, SOCIAL
+from ..policy._categories import CATEGORIES, NECESSARY, OPTIONAL_CATEGORIES
 from ..policy._decision import Decision, decide
 from ..policy._jurisdiction import BUILTIN_REGIMES, Jurisdiction, Regime
 from ..policy._location import Location
 from ..policy._tag_matrix import choice_for, location_for
+from ..policy._vendor import SENSITIVITY
 
 RULES: Final[dict[str, str]] = {
     "config": "the configuration loads",
@@ -57,7 +58,6 @@ RULES: Final[dict[str, str]] = {
     "settings-control": "a persistent settings control is on every page",
     "unclassified-host": "no unclassified third party on the site's pages",
 }
-_SENSITIVITY: Final = {NECESSARY: 0, FUNCTIONAL: 1, ANALYTICS: 2, SOCIAL: 3, ADS: 4}
 #: Places where the law needs opt-in for some category: the built-in table's opt-in rows, Australia (ads and
 #: social, per the privacy policy) and unknown locations (strictest).
 LEGAL_OPT_IN_PLACES: Final[tuple[str, ...]] = tuple(
@@ -182,7 +182,7 @@ def _tag_rules(tags: Sequence[Vendor]) -> list[Violation]:
         claimed += [v for h in tag.hosts if (v := builtin.vendor_for_url(f"https://{h}/")) is not None]
         claimed += [v for s in tag.url_patterns if (v := builtin.vendor_for_url(s)) is not None]
         for vendor in dict.fromkeys(claimed):
-            if _SENSITIVITY[vendor.category] > _SENSITIVITY.get(tag.category, 0):
+            if SENSITIVITY[vendor.category] > SENSITIVITY.get(tag.category, 0):
                 out.append(
                     Violation(
                         "tag-category",
