@@ -63,6 +63,8 @@ CHROMIUM_ARGS: Final = list(_SCAN_CHROMIUM_ARGS)
 #: Default app: a function in this module, so the server needs nothing the suite does not control.
 DEFAULT_FACTORY: Final = "e2e.conftest:demo_app_factory"
 SERVER_START_TIMEOUT_S: Final = 60.0
+#: How long :meth:`Visitor.check_harness` waits for an announced request to reach the route.
+_SETTLE_SECONDS: Final = 5.0
 
 # The smallest valid GIF (1x1, transparent): answers image requests so pixels "load".
 GIF_1X1: Final = (
@@ -582,6 +584,12 @@ class Visitor:
         """Fail loudly if recording or stubbing broke (e.g. the tag registry could not be built), or if
         the browser announced a third-party request that neither reached the route nor failed."""
         assert not self.harness_errors, "e2e harness errors:\n" + "\n".join(self.harness_errors)
+        # The "request" event can be dispatched before the route handler of the same request (an iframe
+        # that a click just created, while the page itself is already idle). Pump Playwright's event loop
+        # until every announced request has reached the route or failed, for a bounded time.
+        deadline = time.monotonic() + _SETTLE_SECONDS
+        while self._unrouted() and time.monotonic() < deadline and not self.page.is_closed():
+            self.page.wait_for_timeout(25)
         unrouted = self._unrouted()
         assert not unrouted, "third-party requests that bypassed the recording route:\n" + "\n".join(unrouted)
 
