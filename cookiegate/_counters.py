@@ -63,6 +63,16 @@ def consent_outcome(categories: Mapping[str, bool]) -> str:
     return "all" if len(granted) == len(categories) else "some"
 
 
+def _unclassified_hosts(outcomes: tuple[tuple[str, bool], ...]) -> tuple[tuple[str, bool], ...]:
+    """The unclassified hosts of a page's outcomes, once each: fired only if none of its tags was blocked (one
+    page view per host, however many of its tags the page has)."""
+    hosts: dict[str, bool] = {}
+    for key, fired in outcomes:
+        if key.startswith(UNCLASSIFIED_PREFIX):
+            hosts[key] = hosts.get(key, True) and fired
+    return tuple(hosts.items())
+
+
 #: Page kinds (outcomes per day, country and regime) kept as such before they are spread into tag counts.
 _PAGE_KINDS = 1024
 #: Page views appended as they come before they are added up by kind (in one C-level pass).
@@ -87,6 +97,9 @@ class Counters:
         self._hosts: dict[str, dict[str, set[str]]] = {}
         #: Unclassified hosts whose first sighting was logged (bounded like the per-day table).
         self._logged: set[str] = set()
+        #: The last outcomes counted with a page, and their unclassified hosts (a remembered page gives the same
+        #: tuple to each of its views).
+        self._last_hosts: tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]] | None = None
 
     def tag(self, tag_id: str, *, country: str | None, regime: str, fired: bool) -> None:
         """Count one gating decision for a tag on a page."""
@@ -106,12 +119,12 @@ class Counters:
         view = (day, country or "-", regime, kept)
         unclassified = None
         if page is not None:
-            # One page view per host, however many of its tags the page has (fired only if none was blocked).
-            hosts: dict[str, bool] = {}
-            for key, fired in kept:
-                if key.startswith(UNCLASSIFIED_PREFIX):
-                    hosts[key] = hosts.get(key, True) and fired
-            unclassified = list(hosts.items())
+            last = self._last_hosts
+            if last is not None and last[0] is kept:
+                unclassified = last[1]  # the same page replayed: its hosts were worked out already
+            else:
+                unclassified = _unclassified_hosts(kept)
+                self._last_hosts = (kept, unclassified)
         with self._lock:
             views = self._views
             views.append(view)
@@ -120,7 +133,7 @@ class Counters:
             if unclassified:
                 self._sighted(day, unclassified, page or "-")
 
-    def _sighted(self, day: str, keys: list[tuple[str, bool]], page: str) -> None:
+    def _sighted(self, day: str, keys: tuple[tuple[str, bool], ...], page: str) -> None:
         """Remember the page an unclassified host appeared on; log its first sighting (lock held)."""
         path = page.split("?", 1)[0][:200]
         hosts = self._hosts.get(day)

@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._cache import BoundedCache
 from ._config import Config
 from ._counters import Counters
 from ._decisions import DecisionCache
@@ -27,8 +28,10 @@ from .policy._consent import ConsentCodec
 from .policy._consent_mode import ConsentModeClassifier, classifier_for
 from .policy._cookie_database import site_database
 from .policy._csp import CspBuilder
+from .policy._decision import Permissions
 from .policy._jurisdiction import Jurisdiction
-from .policy._site import SiteHosts
+from .policy._site import SiteHosts, request_host
+from .rewrite import Settings
 from .store import DecisionStore, open_store
 
 T = TypeVar("T")
@@ -53,6 +56,7 @@ class Gateway:
         self.registry = TagRegistry.builtin(config.tags, cookie_database=site_database(config.cookie_database))
         #: The hosts that are the site's own on every request (``cookie_domain``, ``csp_allow``).
         self.site = SiteHosts.of(config.cookie_domain, config.csp_allow)
+        self._settings: BoundedCache[tuple[Permissions, str | None], Settings] = BoundedCache(256)
         #: Vendor id -> category: what lets a visitor's choice of a vendor by name count in the decision.
         self.vendor_categories = {vendor.id: vendor.category for vendor in self.registry.vendors}
         #: Fired/blocked counts per tag × country × regime and consent outcomes, flushed to the store.
@@ -98,6 +102,16 @@ class Gateway:
         #: CSP violation reports, summarised per blocked host (bounded), and how often one client may send one.
         self.leaks = LeakReports()
         self.report_limiter = per_minute(config.csp_reports_per_minute)
+
+    def settings_for(self, permissions: Permissions, host_header: str | None) -> Settings:
+        """What the rewriter (and the headers' URLs) decide with for ``permissions`` on a request whose ``Host``
+        header is ``host_header``: the same for every page of those, so made once (a function of the key alone)."""
+        key = (permissions, host_header)
+        found = self._settings.get(key)
+        if found is None:
+            settings = Settings(self.classifier, permissions, site=self.site, host=request_host(host_header))
+            found = self._settings.put(key, settings)
+        return found
 
     def _usage(self) -> SiteUsage:
         return self.site_vendors.usage

@@ -161,6 +161,26 @@ async def test_window_cookiegate_is_written_into_the_head_from_the_decision_that
     )[0]  # the banner's styles are inline: nothing to fetch before the first paint
 
 
+async def test_a_visitor_who_has_chosen_gets_the_banner_styles_as_a_file_kept_for_good_and_the_banner_inline(
+    tmp_path: Path,
+) -> None:
+    app = gated(tmp_path)
+    async with client(app, IP["FR"]) as c:
+        first = (await c.get("/")).text
+        await c.post("/cookiegate/consent", json={"action": "reject_all"}, headers=ORIGIN)
+        later = (await c.get("/")).text
+        linked = re.search(r'<link rel="stylesheet" href="([^"]+)" data-cookiegate>', later.split("</head>")[0])
+        assert linked is not None, later[:2000]
+        css = await c.get(linked.group(1))
+    await app.gateway.shutdown()
+    inline = re.search(r"<style data-cookiegate>(.*?)</style>", first.split("</head>")[0], re.DOTALL)
+    assert inline is not None and 'rel="stylesheet"' not in first.split("</head>")[0]  # nothing to fetch first
+    assert "<style data-cookiegate>" not in later
+    assert css.status_code == 200 and css.headers["content-type"] == "text/css; charset=utf-8"
+    assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert css.text == inline.group(1)  # the same styles, only delivered otherwise
+
+
 async def test_the_banner_route_gives_the_banner_as_the_visitors_decision_shows_it(tmp_path: Path) -> None:
     app = gated(tmp_path)
     async with client(app, IP["FR"]) as c:

@@ -8,6 +8,7 @@ category Global Privacy Control turned off says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from .._site_vendors import SiteUsage
 from ..policy._categories import OPTIONAL_CATEGORIES
@@ -50,6 +51,11 @@ def choice_rows(decision: Decision, usage: SiteUsage) -> tuple[CategoryRow, ...]
     )
 
 
+_NONE: Final[frozenset[str]] = frozenset()
+
+
 def gpc_refused(decision: Decision) -> frozenset[str]:
     """The categories Global Privacy Control turned off for this visitor."""
+    if not decision.gpc:
+        return _NONE  # only a decision made with the signal gives it as a reason (the head and banner ask)
     return frozenset(c for c, why in decision.reasons.items() if why == REASON_GPC)

@@ -139,8 +139,12 @@ class BannerRenderer:
         self.css = static.css
         self.pages_css = static.pages_css
         self.js_url = f"{prefix}assets/{static.js_name}"
+        self.css_url = f"{prefix}assets/{static.css_name}"
         #: What ``{prefix}assets/<name>`` serves: (bytes, media type).
-        self.assets: dict[str, tuple[bytes, str]] = {static.js_name: (static.js, "text/javascript; charset=utf-8")}
+        self.assets: dict[str, tuple[bytes, str]] = {
+            static.js_name: (static.js, "text/javascript; charset=utf-8"),
+            static.css_name: (static.css.encode("utf-8"), "text/css; charset=utf-8"),
+        }
         self._vendors = tuple(vendors)
         #: Categories under which a Google tag may run (basic mode emits Consent Mode only when one is on).
         self._google_categories = frozenset(v.category for v in self._vendors if v.id in GOOGLE_CONSENT_MODE_VENDORS)
@@ -149,6 +153,7 @@ class BannerRenderer:
         self._banners: BoundedCache[BannerKey, tuple[Slotted, str]] = BoundedCache(256)
         self._heads: BoundedCache[tuple[object, ...], bytes] = BoundedCache(256)
         self._bodies: BoundedCache[tuple[object, ...], bytes] = BoundedCache(1024)
+        self._filled: BoundedCache[tuple[Slotted, str], bytes] = BoundedCache(1024)
         self._control_cached = lru_cache(maxsize=64)(self._render_control)
         self._placeholder_cached = lru_cache(maxsize=1024)(self._render_placeholder)
 
@@ -235,11 +240,18 @@ class BannerRenderer:
         """:meth:`head_html`, encoded: what the rewriter injects (remembered per decision as shown)."""
         usage = self.usage()
         key = (decision.permissions, decision.is_bot, decision.regime.kind, gpc_refused(decision),
-               decision.choice is not None, usage.key)  # fmt: skip
+               decision.choice is not None, decision.needs_banner, usage.key)  # fmt: skip
         found = self._heads.get(key)
         if found is None:
-            # The styles are inline: a stylesheet request here would hold the page's first paint back.
-            styles = "" if decision.is_bot else f"<style data-cookiegate>{self.css}</style>"
+            if decision.is_bot:
+                styles = ""
+            elif decision.needs_banner:
+                # Inline: a stylesheet request here would hold the banner's first paint back.
+                styles = f"<style data-cookiegate>{self.css}</style>"
+            else:
+                # No banner (the visitor has chosen): the same styles from a hashed URL, fetched once and then
+                # kept by the browser for good, rather than 5.6 kB more in every page they see.
+                styles = f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
             # Crawlers get the state (a site's script may ask) but not the banner's script: there is no banner.
             script = "" if decision.is_bot else self.js_url
             api = api_script(client_state(decision, usage, self.policy_revision), self.prefix, script)
@@ -333,9 +345,17 @@ class BannerRenderer:
 
     # -- placeholders ---------------------------------------------------------------------------------
 
-    def placeholder(self, visit: Viewer, vendor: Vendor | None, category: str, *, next_path: str) -> str:
-        """The box shown instead of a blocked embed: the vendor and purpose, "Load this once" and "Always allow"."""
-        return self._placeholder_cached(self.language(visit), vendor, category).fill(next_path)
+    def placeholder(self, visit: Viewer, vendor: Vendor | None, category: str, *, next_path: str) -> bytes:
+        """The box shown instead of a blocked embed: the vendor and purpose, "Load this once" and "Always allow"
+        (encoded, as the rewriter puts it in; remembered per box and path, as the body is)."""
+        slotted = self._placeholder_cached(self.language(visit), vendor, category)
+        if len(next_path) > _REMEMBERED_PATH_MAX:
+            return slotted.fill(next_path).encode("utf-8")
+        key = (slotted, next_path)
+        found = self._filled.get(key)
+        if found is None:
+            found = self._filled.put(key, slotted.fill(next_path).encode("utf-8"))
+        return found
 
     def _render_placeholder(self, lang: str, vendor: Vendor | None, category: str) -> Slotted:
         t = self.t(lang)

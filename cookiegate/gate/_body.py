@@ -19,7 +19,6 @@ from .._visit import Visit
 from ..policy._catalog import Vendor
 from ..policy._decision import Decision, strictest
 from ..policy._outcomes import decision_header
-from ..policy._site import request_host
 from ..rewrite import (
     Handlers,
     HtmlRewriter,
@@ -36,7 +35,6 @@ from ._headers import (
     OTHER_DOCUMENT,
     filter_cookies,
     filter_fetching,
-    last,
     page_kind,
     personalize,
 )
@@ -137,16 +135,28 @@ class ResponseGate:
             return
         decision = self._decide()
         headers: Headers = [(k.lower(), v) for k, v in message.get("headers", ())]
+        # One pass for what the rest asks of the headers (the filters below leave these ones as they are).
+        content_type = encoding = None
+        has_length = fetching = False
+        for key, value in headers:
+            if key == b"content-type":
+                content_type = value
+            elif key == b"content-encoding":
+                encoding = value
+            elif key == b"content-length":
+                has_length = True
+            elif key == b"link" or key == b"refresh":
+                fetching = True
         if has_cookie:
             headers = filter_cookies(headers, self.gateway.registry.category_for_cookie,
                                      self.gateway.config.cookie_name, decision.permissions, self._cookie_error)
-        if any(k == b"link" or k == b"refresh" for k, _ in headers):
+        if fetching:
             headers = filter_fetching(headers, url_refusal(self._settings(decision)), self._header_error)
         # Which cookies survive (and, for a page, which tags) depends on the visitor's consent: a shared cache
         # must not hand one visitor's page or (tracker) Set-Cookie to another.
         headers = personalize(headers)
         if not is_html:
-            if page_kind(last(headers, b"content-type")) == OTHER_DOCUMENT and self._rendered(status):
+            if page_kind(content_type) == OTHER_DOCUMENT and self._rendered(status):
                 # A document a browser may render (an HTML-looking body without a Content-Type, which it sniffs;
                 # XHTML, SVG, XML) and that is not rewritten (an XML parser would refuse the rewriter's unquoted
                 # attributes): the enforced policy keeps refused vendors out instead.
@@ -154,8 +164,7 @@ class ResponseGate:
             message["headers"] = headers
             await self.send(message)
             return
-        encoding = last(headers, b"content-encoding") or b""
-        encoded = encoding.strip().lower() not in (b"", b"identity")
+        encoded = encoding is not None and encoding.strip().lower() not in (b"", b"identity")
         self._add_csp(headers, decision, force_enforce=encoded)
         if self.scope.get("method") == "HEAD" or status in _NO_BODY_STATUS or status < 200 or encoded:
             if encoded:
@@ -171,9 +180,8 @@ class ResponseGate:
             await self.send(message)
             return
         # The body changes: its length and strong validator no longer hold.
-        self.content_type = last(headers, b"content-type") or b""
-        has_length = any(k == b"content-length" for k, _ in headers)
-        kept = [(k, v) for k, v in headers if k not in (b"content-length", b"etag")]
+        self.content_type = content_type or b""
+        kept = [(k, v) for k, v in headers if k != b"content-length" and k != b"etag"]
         if self._begin_rewrite(message, kept, has_length):
             await self.send(message)
 
@@ -223,9 +231,7 @@ class ResponseGate:
 
     def _settings(self, decision: Decision) -> Settings:
         """What the rewriter (and the headers' URLs) are decided with for this request."""
-        gateway = self.gateway
-        host = request_host(header_value(self.scope.get("headers", ()), b"host"))
-        return Settings(gateway.classifier, decision.permissions, site=gateway.site, host=host)
+        return self.gateway.settings_for(decision.permissions, header_value(self.scope.get("headers", ()), b"host"))
 
     def _make_rewriter(self, decision: Decision) -> HtmlRewriter:
         renderer = self.gateway.renderer
@@ -233,7 +239,7 @@ class ResponseGate:
         visit = self.visit
 
         def placeholder(vendor: Vendor | None, category: str) -> bytes:
-            return renderer.placeholder(visit, vendor, category, next_path=next_path).encode("utf-8")
+            return renderer.placeholder(visit, vendor, category, next_path=next_path)
 
         return HtmlRewriter(
             self._settings(decision),

@@ -89,11 +89,6 @@ def personalize(headers: Headers) -> Headers:
     return headers
 
 
-def last(headers: Headers, name: bytes) -> bytes | None:
-    """The value of the last ``name`` header (lower-case names), or None."""
-    return next((v for k, v in reversed(headers) if k == name), None)
-
-
 def cookie_name(set_cookie: bytes) -> str:
     """The name of the cookie a ``Set-Cookie`` value sets."""
     return set_cookie.split(b"=", 1)[0].strip().decode("latin-1")
