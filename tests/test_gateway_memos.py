@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from cookiegate import CookieGateMiddleware
+from cookiegate.gate import _headers
 from cookiegate.policy._consent import Choice
 
 from .helpers import IP, PAGE, make_config
@@ -110,3 +111,17 @@ def test_no_sequence_of_earlier_requests_changes_what_a_later_one_gets(
     fresh = gateway_app(tmp_path)
     for _ in range(2):  # the second time from what the first one left in the memos
         assert send(shared, target) == send(fresh, target)
+
+
+content_types = st.one_of(
+    st.sampled_from([b"text/html", b" TEXT/HTML; charset=utf-8", b"application/json", b"image/svg+xml", b"",
+                     b"text/xml", b"*/*", b"text/htmlx", b"\ttext/plain"]),
+    st.binary(max_size=40),
+)
+
+
+@given(earlier=st.lists(content_types, max_size=20), value=content_types)
+def test_the_kind_of_a_content_type_is_the_same_whatever_was_asked_before(earlier: list[bytes], value: bytes) -> None:
+    for seen in earlier:
+        _headers.page_kind(seen)
+    assert _headers.page_kind(value) == _headers._page_kind(value) == _headers.page_kind(bytearray(value))

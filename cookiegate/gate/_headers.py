@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from .._cache import BoundedCache
 from .._types import Headers
 from .._urls import normalize_url, refresh_url
 from ..policy._decision import Permissions
@@ -37,6 +38,20 @@ def page_kind(content_type: bytes | None) -> int:
     an-unknown-mime-type): an HTML-looking body is rendered as HTML."""
     if content_type is None:
         return OTHER_DOCUMENT
+    if type(content_type) is not bytes:  # a bytearray (no dict key)
+        return _page_kind(content_type)
+    # Every response asks, and an app sends a handful of types: each is read once.
+    found = _KINDS.get(content_type)
+    if found is None:
+        found = _KINDS.put(content_type, _page_kind(content_type))
+    return found
+
+
+#: :func:`page_kind` per Content-Type value (a function of the value alone).
+_KINDS: Final[BoundedCache[bytes, int]] = BoundedCache(256)
+
+
+def _page_kind(content_type: bytes) -> int:
     # Browsers strip the value's leading whitespace and read the type in any case.
     value = content_type.lstrip(b" \t")
     if value[:9].lower() == b"text/html":

@@ -55,6 +55,9 @@ class SQLiteBackend(Backend):
         self._opening_lock = threading.Lock()
         #: Bumped by every close: a connection a worker thread finishes opening after one is closed at once.
         self._generation = 0
+        #: Set by :meth:`close_now` (the owner was dropped unclosed, or the process is exiting): nothing opens a
+        #: connection again, which nobody would be left to close (a background task may still ask).
+        self._released = False
         self._locks: dict[bool, asyncio.Lock] = {}
         self._locks_loop: asyncio.AbstractEventLoop | None = None
 
@@ -76,6 +79,9 @@ class SQLiteBackend(Backend):
         # FULL: the WAL is fsync'd at every commit, so a committed record survives power loss.
         conn.execute("PRAGMA synchronous=FULL")
         with self._opening_lock:
+            if self._released:
+                conn.close()
+                raise sqlite3.ProgrammingError("the decision log was released: its owner is gone")
             if generation is not None and generation != self._generation:
                 conn.close()
                 raise sqlite3.ProgrammingError("the decision log was closed while this connection was opened")
@@ -129,7 +135,7 @@ class SQLiteBackend(Backend):
         if done.cancelled() or done.exception() is not None:
             return
         conn = self._handed_over(done.result())
-        if write in self._conns:
+        if write in self._conns or self._released:
             conn.close()
         else:
             self._conns[write] = conn
@@ -150,6 +156,8 @@ class SQLiteBackend(Backend):
 
     def close_now(self) -> None:
         # Closed explicitly: an unclosed connection is a ResourceWarning from Python 3.13 on.
+        with self._opening_lock:
+            self._released = True
         conns, self._conns = list(self._conns.values()), {}
         for conn in conns:
             conn.close()
