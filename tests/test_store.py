@@ -796,3 +796,56 @@ def test_a_connection_whose_opener_was_cancelled_after_its_loop_closed_is_closed
     (conn,) = opened
     with pytest.raises(sqlite3.ProgrammingError):
         conn.execute("SELECT 1")
+
+
+def test_a_connection_handed_over_while_the_store_is_closing_is_closed_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At shutdown the site-vendors refresh is stopped while its reader connection is still opening; the thread
+    # finishes while close() is closing the writer. That late connection must not be kept open by nobody (on
+    # Python 3.13, a ResourceWarning when it is collected).
+    import asyncio
+    import threading
+    import time
+
+    from cookiegate.store import _sqlite
+
+    backend = _sqlite.SQLiteBackend(str(tmp_path / "log.db"))
+    opened: list[sqlite3.Connection] = []
+    real_connect, release = sqlite3.connect, threading.Event()
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        if opened:  # the reader: opens once the writer is being closed
+            release.wait(5)
+        conn = real_connect(*args, **kwargs)
+        opened.append(conn)
+        return conn
+
+    class SlowToClose:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def close(self) -> None:
+            release.set()
+            time.sleep(0.3)  # the reader's thread finishes meanwhile, and its hand-over runs on the loop
+            self.conn.close()
+
+    monkeypatch.setattr(_sqlite.sqlite3, "connect", connect)
+
+    async def scenario() -> None:
+        async with backend.transaction(write=True):
+            pass
+        backend._conns[True] = SlowToClose(backend._conns[True])  # type: ignore[assignment]
+        reader = asyncio.create_task(backend._open(False))
+        await asyncio.sleep(0.05)
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        await backend.close()
+        await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    assert len(opened) == 2 and not backend._conns
+    for conn in opened:
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute("SELECT 1")

@@ -123,19 +123,22 @@ class SQLiteBackend(Backend):
             await tx.execute(statement)
 
     async def _open(self, write: bool) -> sqlite3.Connection:
-        opening = asyncio.ensure_future(asyncio.to_thread(self._connect, self._generation))
+        generation = self._generation
+        opening = asyncio.ensure_future(asyncio.to_thread(self._connect, generation))
         try:
             return self._handed_over(await asyncio.shield(opening))
         except asyncio.CancelledError:
-            # The caller gave up (a health probe's timeout), the thread did not: keep what it opens, or close it.
-            opening.add_done_callback(lambda done: self._opened_late(write, done))
+            # The caller gave up (a health probe's timeout, a task stopped at shutdown), the thread did not:
+            # keep what it opens, or close it.
+            opening.add_done_callback(lambda done: self._opened_late(write, done, generation))
             raise
 
-    def _opened_late(self, write: bool, done: asyncio.Future[sqlite3.Connection]) -> None:
+    def _opened_late(self, write: bool, done: asyncio.Future[sqlite3.Connection], generation: int) -> None:
         if done.cancelled() or done.exception() is not None:
             return
         conn = self._handed_over(done.result())
-        if write in self._conns or self._released:
+        # Closed since it began opening (this can run while close() awaits): nobody would close it later.
+        if write in self._conns or self._released or generation != self._generation:
             conn.close()
         else:
             self._conns[write] = conn
@@ -148,11 +151,15 @@ class SQLiteBackend(Backend):
         )
 
     async def close(self) -> None:
-        for write, conn in list(self._conns.items()):
+        # First: a connection that finishes opening from now on is closed, not handed over or kept.
+        self._close_opening()
+        while self._conns:
+            write, conn = next(iter(self._conns.items()))
             async with self._lock(write):
                 await asyncio.to_thread(conn.close)
-            del self._conns[write]
-        self._close_opening()
+            if self._conns.get(write) is conn:
+                del self._conns[write]
+        self._close_opening()  # and what began opening while the others were closed
 
     def close_now(self) -> None:
         # Closed explicitly: an unclosed connection is a ResourceWarning from Python 3.13 on.
