@@ -56,6 +56,7 @@ class Gateway:
         self.registry = TagRegistry.builtin(config.tags, cookie_database=site_database(config.cookie_database))
         #: The hosts that are the site's own on every request (``cookie_domain``, ``csp_allow``).
         self.site = SiteHosts.of(config.cookie_domain, config.csp_allow)
+        #: The rewriter's settings per (permissions, Host header): see :meth:`settings_for`.
         self._settings: BoundedCache[tuple[Permissions, str | None], Settings] = BoundedCache(256)
         #: Vendor id -> category: what lets a visitor's choice of a vendor by name count in the decision.
         self.vendor_categories = {vendor.id: vendor.category for vendor in self.registry.vendors}

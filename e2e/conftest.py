@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol
@@ -271,6 +271,7 @@ def _hostile_app(**config_overrides: Any) -> Any:
 
     from cookiegate import Config, CookieGateMiddleware
     from cookiegate.demo.visit_as import VisitAs
+    from e2e.streaming import in_pieces
 
     body = HOSTILE_PAGE.encode("utf-8")
 
@@ -278,11 +279,7 @@ def _hostile_app(**config_overrides: Any) -> Any:
         return HTMLResponse(body)
 
     async def chunked(request: StarletteRequest) -> StreamingResponse:
-        async def pieces() -> AsyncIterator[bytes]:
-            for start in range(0, len(body), HOSTILE_CHUNK_BYTES):
-                yield body[start : start + HOSTILE_CHUNK_BYTES]
-
-        return StreamingResponse(pieces(), media_type="text/html; charset=utf-8")
+        return StreamingResponse(in_pieces(body, HOSTILE_CHUNK_BYTES), media_type="text/html; charset=utf-8")
 
     # The same page in UTF-16, which browsers read by its byte order mark or its Content-Type charset
     # (the page's own <meta charset> then does not count): whole with a little-endian mark and no charset,
@@ -294,11 +291,8 @@ def _hostile_app(**config_overrides: Any) -> Any:
         return HTMLResponse(utf16, media_type="text/html")
 
     async def chunked_utf16(request: StarletteRequest) -> StreamingResponse:
-        async def pieces() -> AsyncIterator[bytes]:
-            for start in range(0, len(utf16_bare), HOSTILE_CHUNK_BYTES):
-                yield utf16_bare[start : start + HOSTILE_CHUNK_BYTES]
-
-        return StreamingResponse(pieces(), headers={"content-type": "text/html; charset=utf-16"})
+        return StreamingResponse(in_pieces(utf16_bare, HOSTILE_CHUNK_BYTES),
+                                 headers={"content-type": "text/html; charset=utf-16"})
 
     # The page with no Content-Type at all (an app that forgot it): browsers sniff it, and render it as HTML.
     async def sniffed(request: StarletteRequest) -> Response:

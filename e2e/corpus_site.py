@@ -11,10 +11,10 @@ decision log where ``COOKIEGATE_CORPUS_LOG`` says (else the demo's default).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from html import escape
 from typing import Any, Final
 
+from e2e.streaming import in_pieces
 from tests.snippet_corpus import SNIPPETS, UNCLASSIFIED, corpus_by_family
 
 UNGATED_PREFIX: Final = "/ungated"
@@ -92,11 +92,7 @@ def corpus_app_factory() -> Any:
         return HTMLResponse(unknown)
 
     async def unknown_chunked(request: Request) -> Response:
-        async def pieces() -> AsyncIterator[bytes]:
-            for start in range(0, len(unknown), UNKNOWN_CHUNK_BYTES):
-                yield unknown[start : start + UNKNOWN_CHUNK_BYTES]
-
-        return StreamingResponse(pieces(), media_type="text/html; charset=utf-8")
+        return StreamingResponse(in_pieces(unknown, UNKNOWN_CHUNK_BYTES), media_type="text/html; charset=utf-8")
 
     log = os.environ.get(LOG_ENV)
     config = Config.demo(admin_token=ADMIN_TOKEN, **({"log_url": f"sqlite:///{log}"} if log else {}))
