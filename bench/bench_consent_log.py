@@ -40,6 +40,9 @@ class NoopStore:
     async def add_counters(self, rows: Any) -> None:
         return None
 
+    async def last_seen(self) -> dict[str, str]:
+        return {}
+
     async def close(self) -> None:
         return None
 

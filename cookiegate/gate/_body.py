@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Final
 
 from .._http import header_value
@@ -22,9 +22,12 @@ from ..policy._outcomes import decision_header
 from ..rewrite import (
     Handlers,
     HtmlRewriter,
+    PageResult,
     Settings,
+    TagEvent,
     Utf16Rewriter,
     could_start_a_bom,
+    replay_remembered,
     url_refusal,
     utf16_codec,
 )
@@ -62,7 +65,7 @@ def scrub_hosts(data: bytes, hosts: tuple[bytes, ...], codec: str | None = None)
 class ResponseGate:
     """The per-request send wrapper; it holds the request's state, the middleware none."""
 
-    __slots__ = ("gateway", "visit", "send", "scope", "mode", "start", "rewriter", "failed", "decision",
+    __slots__ = ("gateway", "visit", "send", "scope", "mode", "start", "rewriter", "replayed", "failed", "decision",
                  "refused_hosts", "held", "content_type", "codec", "lead")
 
     def __init__(self, gateway: Gateway, visit: Visit, send: Send, scope: Scope) -> None:
@@ -74,6 +77,8 @@ class ResponseGate:
         #: The start message held back until the body's new length is known (or a preview's header is added).
         self.start: Message | None = None
         self.rewriter: HtmlRewriter | Utf16Rewriter | None = None
+        #: A page seen before, replayed whole without a rewriter: what it became (its events and outcomes).
+        self.replayed: PageResult | None = None
         self.failed = False
         self.decision: Decision | None = None
         self.refused_hosts: tuple[bytes, ...] = ()
@@ -233,7 +238,7 @@ class ResponseGate:
         """What the rewriter (and the headers' URLs) are decided with for this request."""
         return self.gateway.settings_for(decision.permissions, header_value(self.scope.get("headers", ()), b"host"))
 
-    def _make_rewriter(self, decision: Decision) -> HtmlRewriter:
+    def _handlers(self, decision: Decision) -> Handlers:
         renderer = self.gateway.renderer
         next_path = self.next_path
         visit = self.visit
@@ -241,14 +246,8 @@ class ResponseGate:
         def placeholder(vendor: Vendor | None, category: str) -> bytes:
             return renderer.placeholder(visit, vendor, category, next_path=next_path)
 
-        return HtmlRewriter(
-            self._settings(decision),
-            Handlers(
-                head=renderer.head_bytes(visit, decision),
-                body=renderer.body_bytes(visit, decision, next_path=next_path),
-                placeholder=placeholder,
-            ),
-        )
+        return Handlers(renderer.head_bytes(visit, decision), renderer.body_bytes(visit, decision, next_path=next_path),
+                        placeholder)
 
     def _fail_safe(self, decision: Decision) -> None:
         self.failed = True
@@ -277,7 +276,17 @@ class ResponseGate:
                 found = utf16_codec(data, self.content_type)
                 if found is not None:
                     self.codec = found[0]  # known before anything can fail: the fail-safe scrub needs it
-                rewriter = self._make_rewriter(self._decide())
+                decision = self._decide()
+                settings = self._settings(decision)
+                handlers = self._handlers(decision)
+                if final and found is None:
+                    # A whole page seen before (the common case): replayed without building a rewriter.
+                    again = replay_remembered(settings, handlers, data)
+                    if again is not None:
+                        out, self.replayed = again
+                        self._log_events()
+                        return out
+                rewriter = HtmlRewriter(settings, handlers)
                 # UTF-16: no tag is visible in its bytes; its text is rewritten, then encoded back.
                 self.rewriter = rewriter if found is None else Utf16Rewriter(rewriter, *found)
             except Exception:
@@ -304,11 +313,15 @@ class ResponseGate:
         return scrub_hosts(data, self.refused_hosts, self.codec)
 
     def _log_events(self) -> None:
-        if self.rewriter is None:
+        events: Sequence[TagEvent]
+        if self.replayed is not None:
+            outcomes, events = self.replayed.outcomes, self.replayed.events
+        elif self.rewriter is not None:
+            outcomes, events = self.rewriter.outcomes(), self.rewriter.events
+        else:
             return
         decision = self._decide()
         country, regime = decision.location.country, decision.regime.key
-        outcomes = self.rewriter.outcomes()
         # Every vendor on the site's pages, fired or not, is one the CSP lists for whoever allows it.
         self.gateway.registry.csp.see(outcomes)
         if self.visit.preview is None:  # admin previews and scans must not skew the marketers' counts
@@ -317,7 +330,7 @@ class ResponseGate:
             self.gateway.counters.tags(outcomes, country=country, regime=regime, page=page)
         if not decision_log.isEnabledFor(logging.DEBUG):
             return
-        for event in self.rewriter.events:
+        for event in events:
             decision_log.debug("tag=%s category=%s fired=%s country=%s regime=%s", event.vendor_id, event.category,
                                event.fired, country or "-", regime)
 
@@ -349,5 +362,8 @@ class ResponseGate:
     def _decision_header(self) -> bytes:
         """``Cookiegate-Decision``: every tag the rewriter saw, the allowed categories and what unclassified third
         parties get (:func:`~cookiegate.policy._outcomes.decision_header`, as every view reads it)."""
-        events = self.rewriter.events if self.rewriter is not None else ()
+        if self.replayed is not None:
+            events: Sequence[TagEvent] = self.replayed.events
+        else:
+            events = self.rewriter.events if self.rewriter is not None else ()
         return decision_header(events, self._decide()).encode("latin-1", "replace")

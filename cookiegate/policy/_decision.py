@@ -44,6 +44,18 @@ class Permissions:
     vendors_off: frozenset[str] = frozenset()
     #: Whether third parties that no registry or catalogue entry claims may load.
     unclassified: bool = False
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Permissions key the page, settings, head and banner memos, each asked on every page: hashed once.
+        object.__setattr__(self, "_hash", hash((self.categories, self.vendors_on, self.vendors_off, self.unclassified)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[Permissions], tuple[frozenset[str], frozenset[str], frozenset[str], bool]]:
+        # A string's hash differs from process to process: an unpickled copy hashes itself again.
+        return Permissions, (self.categories, self.vendors_on, self.vendors_off, self.unclassified)
 
     def fires(self, vendor_id: str | None, category: str) -> bool:
         """Whether a tag of ``vendor_id`` may fire; None: explicit site markup naming only a category, or, with

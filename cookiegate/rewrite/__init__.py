@@ -13,7 +13,9 @@ whole::
 from ._attrs import attribute_urls as attribute_urls
 from ._backend import SCAN_BACKEND as SCAN_BACKEND
 from ._judge import url_refusal as url_refusal
+from ._memo import PageResult as PageResult
 from ._rewriter import HtmlRewriter as HtmlRewriter
+from ._rewriter import replay_remembered as replay_remembered
 from ._settings import Handlers as Handlers
 from ._settings import Limits as Limits
 from ._settings import Placeholder as Placeholder
@@ -29,6 +31,7 @@ __all__ = [
     "Handlers",
     "HtmlRewriter",
     "Limits",
+    "PageResult",
     "Placeholder",
     "Settings",
     "TagClassifier",
@@ -36,6 +39,7 @@ __all__ = [
     "Utf16Rewriter",
     "attribute_urls",
     "could_start_a_bom",
+    "replay_remembered",
     "url_refusal",
     "utf16_codec",
 ]

@@ -19,7 +19,7 @@ from ._attrs import attribute_urls, decode, fetches
 from ._css import urls as css_urls
 from ._loaders import requested_urls, runs
 from ._memo import Blocked, Memos, Reach
-from ._settings import Settings, TagEvent
+from ._settings import Settings, TagEvent, page_context
 from ._tokenizer import URL_ATTRS
 
 
@@ -61,10 +61,8 @@ class Judge:
         #: Every recognised tag, in document order (safety-net finds only when neutralized).
         self.events: list[TagEvent] = []
         self.blocked: list[Blocked] = []
-        host = settings.host
-        #: The request's host when it alone makes a host the page's own (``""`` when the site owns it anyway):
-        #: what, besides the permissions, decides this page's verdicts.
-        self.context = host if host and not self._site.owns(host) else ""
+        #: The request's host when it alone makes a host the page's own (see :func:`page_context`).
+        self.context = page_context(settings)
         #: Set when a verdict depended on :attr:`context` (it cannot be remembered for other requests).
         self.local = False
 

@@ -22,19 +22,48 @@ from ._edits import Edit, apply
 from ._foreign import ForeignModel
 from ._hidden import HiddenRegions
 from ._judge import NOTHING, Judge, Verdict
-from ._memo import Blocked, PageResult, Reach
+from ._memo import Blocked, PageKey, PageResult, Reach
 from ._net import safety_net
 from ._neutralize import activation_edits, neutralize_edits
 from ._page import BODY_MARK, HEAD_MARK, PLACEHOLDER_MARK, Recorder, replay
 from ._regions import BOGUS, CDATA, COMMENT, PLAINTEXT, RAW, SCRIPT, Region
 from ._scan import FOREIGN_SKIP
-from ._settings import Handlers, Settings, TagEvent
+from ._settings import Handlers, Limits, Settings, TagEvent, page_context
 from ._tokenizer import PASS_THROUGH_EXCEPT, PLACEHOLDER_NAMES, RAWTEXT_NAMES, WHOLE_TAG, Tag, is_alpha, parse_tag
 
 _NO_HANDLERS = Handlers()
 _PLAIN_END_TAG = re.compile(rb"</([A-Za-z][^\t\n\f\r /><]*)>")
 #: What a srcdoc document is read with: every vendor tag in it is refused, so each is found.
 _REFUSE_ALL = Permissions(frozenset())
+
+
+def replay_remembered(settings: Settings, handlers: Handlers, data: bytes) -> tuple[bytes, PageResult] | None:
+    """What :meth:`HtmlRewriter.document` gives for ``data``, a whole body, when the page was rewritten with the
+    same settings before and is remembered, without building a rewriter: the output with this visitor's
+    injections, and what the page became (its events and outcomes). None when it is not remembered."""
+    memos = _memo.memos_for(settings.classifier, settings.limits, settings.site)
+    if memos is None or not _rememberable(data, settings.limits):
+        return None
+    data = bytes(data)
+    token = memos.token(settings.permissions, page_context(settings))
+    known = _known(memos, _page_key(data, settings.limits, token, handlers.placeholder is not None), data)
+    return None if known is None else (replay(known, handlers), known)
+
+
+def _rememberable(data: bytes, limits: Limits) -> bool:
+    return 0 < len(data) <= limits.memo_page_max
+
+
+def _page_key(data: bytes, limits: Limits, token: int, placeholders: bool) -> PageKey:
+    edge = limits.memo_page_edge
+    return (len(data), data[:edge], data[-edge:], token, placeholders)
+
+
+def _known(memos: _memo.Memos, key: PageKey, data: bytes) -> PageResult | None:
+    for known in memos.pages.get(key) or ():
+        if known.page is data or known.page == data:
+            return known
+    return None
 
 
 class HtmlRewriter(HiddenRegions):
@@ -137,15 +166,13 @@ class HtmlRewriter(HiddenRegions):
         rewriting would give.
         """
         memos = self._memos
-        limits = self._limits
-        if memos is None or self._buf or self._fed or self._finished or not 0 < len(data) <= limits.memo_page_max:
+        if memos is None or self._buf or self._fed or self._finished or not _rememberable(data, self._limits):
             return self.feed(data) + self.finish()
         data = bytes(data)
-        edge = limits.memo_page_edge
-        key = (len(data), data[:edge], data[-edge:], self._token, self._handlers.placeholder is not None)
-        for known in memos.pages.get(key) or ():
-            if known.page is data or known.page == data:
-                return self._replay_page(known)
+        key = _page_key(data, self._limits, self._token, self._handlers.placeholder is not None)
+        known = _known(memos, key, data)
+        if known is not None:
+            return self._replay_page(known)
         self._recorder = recorder = Recorder()
         out = self.feed(data) + self.finish()
         self._recorder = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from ..policy._catalog import Vendor
 from ..policy._decision import Permissions
@@ -83,13 +83,19 @@ class Settings:
     host: str = ""
 
 
+def page_context(settings: Settings) -> str:
+    """The request's host when it alone makes a host the page's own (``""`` when the site owns it anyway): what,
+    besides the permissions, decides a page's verdicts."""
+    host = settings.host
+    return host if host and not settings.site.owns(host) else ""
+
+
 #: Draws the box shown instead of a refused embed (an iframe, a video …): ``(vendor, category) -> HTML``.
 Placeholder = Callable[[Vendor | None, str], bytes]
 
 
-@dataclass(frozen=True, slots=True)
-class Handlers:
-    """What the rewriter puts into the page for this visitor."""
+class Handlers(NamedTuple):
+    """What the rewriter puts into the page for this visitor (a named tuple: one is made for every page)."""
 
     #: Right after ``<head>`` (or before ``<body>``'s injection when there is no ``<head>``).
     head: bytes = b""
