@@ -12,7 +12,7 @@ and ``object-src`` stay narrow. Next to the six-list policy this allows ``data:`
 media, fonts and workers (no network, and a ``data:`` document inherits this policy) and for scripts (no
 more than ``'unsafe-inline'`` already allows), and vendor hosts for web app manifests; a refused vendor's
 host still appears nowhere. A host under another listed one is left out
-(``https://*.facebook.com`` already covers ``www.facebook.com``).
+(``*.facebook.com`` already covers ``www.facebook.com``).
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ class CspBuilder:
 
     def _compute(self, allowed: frozenset[str], version: int) -> str:
         hosts = outermost(self._hosts_for(allowed))
-        # Both the host and its subdomains, on https only.
-        vendor_sources = [source for host in hosts for source in (f"https://{host}", f"https://*.{host}")]
+        # Both the host and its subdomains, without a scheme: on an https page a scheme-less source matches
+        # https only, as "https://" would (https://www.w3.org/TR/CSP3/#match-schemes), in half the header.
+        vendor_sources = [source for host in hosts for source in (host, f"*.{host}")]
         base = ["'self'", *self._allow]
         parts = [
             " ".join(["default-src", *base, "'unsafe-inline'", "data:", *vendor_sources]),

@@ -16,7 +16,7 @@ from typing import Final
 
 from ._vendor import Vendor
 
-#: Characters the listed vendors' host sources may take (``https://h https://*.h`` each), for a visitor who
+#: Characters the listed vendors' host sources may take (``h *.h`` each), for a visitor who
 #: allows everything: with the rest of the policy and the other headers, well within a 4 KB proxy buffer.
 HOST_BUDGET: Final = 2600
 
@@ -33,8 +33,8 @@ def outermost(hosts: Collection[str]) -> list[str]:
 
 
 def sources_length(hosts: Collection[str]) -> int:
-    """The characters the policy's ``https://h https://*.h`` sources take for ``hosts``."""
-    return sum(2 * len(host) + len(" https:// https://*.") for host in outermost(hosts))
+    """The characters the policy's ``h *.h`` sources take for ``hosts``."""
+    return sum(2 * len(host) + len("  *.") for host in outermost(hosts))
 
 
 class CspListing:
