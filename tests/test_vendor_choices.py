@@ -43,7 +43,7 @@ async def seen(app: CookieGateMiddleware, c: Any) -> None:
 
 def page_state(html: str) -> dict[str, Any]:
     """The state ``window.cookiegate`` is created with, as written into the page's head."""
-    found = re.search(r"\(window,document,(\{.*?\}),\"/cookiegate/\",\"[^\"]*\"\)</script>", html)
+    found = re.search(r"\(window,document,(\{.*?\}),\"/cookiegate/\",\"[^\"]*\",\"[^\"]*\"\)</script>", html)
     assert found, "no window.cookiegate in the page"
     state: dict[str, Any] = json.loads(found.group(1))
     return state
@@ -158,7 +158,7 @@ async def test_window_cookiegate_is_written_into_the_head_from_the_decision_that
     assert state == decision["state"]  # the same state the JSON view gives, from the same decision
     assert "<style data-cookiegate>" in html and 'rel="stylesheet"' not in html.split("</head>")[0].split(
         "data-cookiegate-api"
-    )[0]  # the banner's styles are inline: nothing to fetch before the first paint
+    )[0]  # the first layer's styles are inline: nothing to fetch before the first paint
 
 
 async def test_a_visitor_who_has_chosen_gets_the_banner_styles_as_a_file_kept_for_good_and_the_banner_inline(
@@ -167,6 +167,7 @@ async def test_a_visitor_who_has_chosen_gets_the_banner_styles_as_a_file_kept_fo
     app = gated(tmp_path)
     async with client(app, IP["FR"]) as c:
         first = (await c.get("/")).text
+        rest = await c.get(first_frame_urls(first)[1])
         await c.post("/cookiegate/consent", json={"action": "reject_all"}, headers=ORIGIN)
         later = (await c.get("/")).text
         linked = re.search(r'<link rel="stylesheet" href="([^"]+)" data-cookiegate>', later.split("</head>")[0])
@@ -175,10 +176,44 @@ async def test_a_visitor_who_has_chosen_gets_the_banner_styles_as_a_file_kept_fo
     await app.gateway.shutdown()
     inline = re.search(r"<style data-cookiegate>(.*?)</style>", first.split("</head>")[0], re.DOTALL)
     assert inline is not None and 'rel="stylesheet"' not in first.split("</head>")[0]  # nothing to fetch first
-    assert "<style data-cookiegate>" not in later
-    assert css.status_code == 200 and css.headers["content-type"] == "text/css; charset=utf-8"
-    assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert css.text == inline.group(1)  # the same styles, only delivered otherwise
+    assert "<style data-cookiegate>" not in later and first_frame_urls(later)[1] == ""
+    for served in (css, rest):
+        assert served.status_code == 200 and served.headers["content-type"] == "text/css; charset=utf-8"
+        assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # The same styles, only delivered otherwise: the first layer's inline and the rest after the first frame, or
+    # both parts as one file.
+    assert css.text == inline.group(1) + "\n" + rest.text and ".cg-toast{" in rest.text
+    assert ".cg-toast{" not in inline.group(1)
+
+
+def first_frame_urls(html: str) -> tuple[str, str]:
+    """What ``window.cookiegate`` fetches after the first frame: the banner's script and the rest of its styles."""
+    found = re.search(r',"(/cookiegate/assets/[^"]*|)","(/cookiegate/assets/[^"]*|)"\)</script>', html)
+    assert found, "no window.cookiegate in the page"
+    return found.group(1), found.group(2)
+
+
+async def test_the_styles_inlined_for_the_first_paint_cover_every_class_the_first_layer_shows(
+    tmp_path: Path,
+) -> None:
+    # What only the banner's script shows (the choices, the toast) may wait for the first frame; anything the
+    # first layer draws may not, or it would be drawn unstyled and then move.
+    app = gated(tmp_path)
+    async with client(app, IP["FR"]) as c:
+        html = (await c.get("/")).text
+    await app.gateway.shutdown()
+    inline = re.search(r"<style data-cookiegate>(.*?)</style>", html, re.DOTALL)
+    assert inline is not None
+    start = html.index('<div id="cookiegate-banner"')
+    banner = html[start : html.index('<i class="cg-end"', start)]
+    shown = re.sub(r'<div id="cookiegate-customize" class="cg-panel" hidden>.*?</fieldset>', "", banner, flags=re.S)
+    assert shown != banner  # the folded choices were cut out
+    classes = {c for found in re.findall(r'class="([^"]+)"', shown) for c in found.split()}
+    classes |= {c for found in re.findall(r'class="([^"]+)"', html[html.index('id="cookiegate-settings"') - 40 :])
+                for c in found.split() if c.startswith("cg-")}  # fmt: skip
+    assert {"cg-banner", "cg-btn", "cg-foot", "cg-lang", "cg-settings"} <= classes
+    missing = sorted(c for c in classes if not re.search(r"\." + re.escape(c) + r"(?![\w-])", inline.group(1)))
+    assert not missing, missing
 
 
 async def test_the_banner_route_gives_the_banner_as_the_visitors_decision_shows_it(tmp_path: Path) -> None:

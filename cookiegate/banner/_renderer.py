@@ -137,13 +137,16 @@ class BannerRenderer:
         self.env.filters["breakable"] = breakable
         static = BannerAssets(self.assets_dir)
         self.css = static.css
+        self.first_css = static.first_css
         self.pages_css = static.pages_css
         self.js_url = f"{prefix}assets/{static.js_name}"
         self.css_url = f"{prefix}assets/{static.css_name}"
+        self.later_css_url = f"{prefix}assets/{static.later_css_name}"
         #: What ``{prefix}assets/<name>`` serves: (bytes, media type).
         self.assets: dict[str, tuple[bytes, str]] = {
             static.js_name: (static.js, "text/javascript; charset=utf-8"),
             static.css_name: (static.css.encode("utf-8"), "text/css; charset=utf-8"),
+            static.later_css_name: (static.later_css.encode("utf-8"), "text/css; charset=utf-8"),
         }
         self._vendors = tuple(vendors)
         #: Categories under which a Google tag may run (basic mode emits Consent Mode only when one is on).
@@ -243,18 +246,21 @@ class BannerRenderer:
                decision.choice is not None, decision.needs_banner, usage.key)  # fmt: skip
         found = self._heads.get(key)
         if found is None:
+            later = ""
             if decision.is_bot:
                 styles = ""
             elif decision.needs_banner:
-                # Inline: a stylesheet request here would hold the banner's first paint back.
-                styles = f"<style data-cookiegate>{self.css}</style>"
+                # Inline, what the first layer needs: a stylesheet request here would hold its first paint back.
+                # The rest comes after the first frame, with the script that shows what it styles.
+                styles = f"<style data-cookiegate>{self.first_css}</style>"
+                later = self.later_css_url
             else:
-                # No banner (the visitor has chosen): the same styles from a hashed URL, fetched once and then
-                # kept by the browser for good, rather than 5.6 kB more in every page they see.
+                # No banner (the visitor has chosen): the styles from a hashed URL, fetched once and then kept by
+                # the browser for good, rather than carried in every page they see.
                 styles = f'<link rel="stylesheet" href="{self.css_url}" data-cookiegate>'
             # Crawlers get the state (a site's script may ask) but not the banner's script: there is no banner.
             script = "" if decision.is_bot else self.js_url
-            api = api_script(client_state(decision, usage, self.policy_revision), self.prefix, script)
+            api = api_script(client_state(decision, usage, self.policy_revision), self.prefix, script, later)
             head = self.consent_mode_script(decision.allowed, is_bot=decision.is_bot) + styles + api
             found = self._heads.put(key, head.encode("utf-8"))
         return found

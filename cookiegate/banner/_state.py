@@ -16,14 +16,20 @@ from ._choices import gpc_refused
 
 #: Until the banner's script has loaded, ``show()`` and ``showSettings()`` open the settings page. The script is
 #: fetched after the first frame (a deferred script would run before it): the page paints with the banner first.
+#: So are the rest of the banner's styles where only the first layer's are inline: linked where this script
+#: stands, so they cascade as the link a visitor who has chosen gets in the same place.
 _API: Final = (
-    '<script data-cookiegate-api>(function(w,d,s,p,j){var f=[];d.documentElement.setAttribute("data-cookiegate-js","");'
+    '<script data-cookiegate-api>(function(w,d,s,p,j,c){var f=[],t=d.currentScript;'
+    'd.documentElement.setAttribute("data-cookiegate-js","");'
     "function g(){w.location.href=p+'settings?next='+encodeURIComponent(w.location.pathname+w.location.search)}"
+    "function a(e){e.setAttribute('data-cookiegate','');t&&t.parentNode?t.parentNode.insertBefore(e,t):"
+    "d.head.appendChild(e)}"
     "w.cookiegate={allowed:function(x){return x in s.categories?s.categories[x]:!!s.vendors[x]},"
     "choice:function(){return JSON.parse(JSON.stringify(s))},show:g,showSettings:g,"
     "onChange:function(c){f.push(c)},_set:function(n){s=n},_f:f,_p:p};"
-    "j&&w.requestAnimationFrame(function(){setTimeout(function(){var e=d.createElement('script');e.src=j;"
-    "e.setAttribute('data-cookiegate','');d.head.appendChild(e)})})})(window,document,"
+    "(j||c)&&w.requestAnimationFrame(function(){setTimeout(function(){var e;"
+    "if(c){e=d.createElement('link');e.rel='stylesheet';e.href=c;a(e)}"
+    "if(j){e=d.createElement('script');e.src=j;a(e)}})})})(window,document,"
 )
 
 
@@ -47,8 +53,8 @@ def script_json(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def api_script(state: dict[str, Any], prefix: str, script_url: str) -> str:
-    """The inline script that defines ``window.cookiegate`` with ``state`` and then loads the banner's script
-    from ``script_url`` (none when empty)."""
-    args = ",".join(script_json(v) for v in (state, prefix, script_url))
+def api_script(state: dict[str, Any], prefix: str, script_url: str, styles_url: str = "") -> str:
+    """The inline script that defines ``window.cookiegate`` with ``state`` and then, after the first frame, loads
+    the banner's styles from ``styles_url`` and its script from ``script_url`` (each: none when empty)."""
+    args = ",".join(script_json(v) for v in (state, prefix, script_url, styles_url))
     return _API + args + ")</script>"
