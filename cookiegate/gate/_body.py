@@ -74,6 +74,9 @@ class ResponseGate:
         self.send = send
         self.scope = scope
         self.mode = _PASS
+        # The rest is set when gating starts (_begin): most responses (assets, APIs) pass through untouched.
+
+    def _begin(self) -> None:
         #: The start message held back until the body's new length is known (or a preview's header is added).
         self.start: Message | None = None
         self.rewriter: HtmlRewriter | Utf16Rewriter | None = None
@@ -130,6 +133,7 @@ class ResponseGate:
         return self._gate_start(message, is_html=kind == HTML_PAGE, has_cookie=has_cookie)
 
     async def _gate_start(self, message: Message, is_html: bool, has_cookie: bool) -> None:
+        self._begin()
         if type(message) is not dict:
             # ASGI messages are dicts, but a mapping that is not one may be read-only: the gate sends its own.
             message = dict(message)
