@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from bench.pages import static_page
 from cookiegate.policy._catalog import Vendor
-from cookiegate.rewrite import HtmlRewriter, Limits, TagEvent
+from cookiegate.policy._decision import Permissions
+from cookiegate.rewrite import Handlers, HtmlRewriter, Limits, Settings, TagEvent, replay_remembered
 from cookiegate.rewrite._memo import Memos, PageResult, memos_for
 from tests.test_rewrite import EVERY_CATEGORY, TableClassifier, make, realistic_page
 from tests.test_rewrite_differential import hostile_documents
@@ -86,6 +87,34 @@ def test_a_page_seen_before_is_replayed_with_this_visitors_injections_and_placeh
     assert first.body not in replayed[0] and f"ph-{first.name}".encode() not in replayed[0]
     # The second visitor's placeholders were drawn for them, for the same vendors, in the same order.
     assert second.asked == first.asked
+
+
+@pytest.mark.parametrize("allowed", [(), ("analytics",), EVERY_CATEGORY])
+@pytest.mark.parametrize("doc", PAGES, ids=range(len(PAGES)))
+def test_a_remembered_page_is_replayed_without_a_rewriter_as_document_gives_it(
+    doc: bytes, allowed: tuple[str, ...]
+) -> None:
+    classifier = TableClassifier()
+    second = Visitor("second")
+    handlers = Handlers(second.head, second.body, second.placeholder)
+
+    def settings(permitted: tuple[str, ...], host: str = "") -> Settings:
+        categories = frozenset(permitted) | {"necessary"}
+        permissions = Permissions(categories, unclassified=categories.issuperset(EVERY_CATEGORY))
+        return Settings(classifier, permissions, host=host)
+
+    assert replay_remembered(settings(allowed), handlers, doc) is None  # not seen yet
+    whole(Visitor("first"), classifier, doc, allowed)
+    found = replay_remembered(settings(allowed), handlers, doc)
+    assert found is not None
+    out, known = found
+    assert (out, list(known.events)) == streamed(Visitor("second"), doc, allowed)
+    assert known.outcomes == tuple((event.key, event.fired) for event in known.events)
+    # Other permissions, a request host that alone makes hosts first party, another page: not this memo's.
+    other = ("ads",) if allowed != ("ads",) else ()
+    assert replay_remembered(settings(other), handlers, doc) is None
+    assert replay_remembered(settings(allowed, host="shop.invented.example"), handlers, doc) is None
+    assert replay_remembered(settings(allowed), handlers, doc + b" ") is None
 
 
 @pytest.mark.parametrize("doc", PAGES, ids=range(len(PAGES)))

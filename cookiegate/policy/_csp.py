@@ -57,7 +57,7 @@ class CspBuilder:
     def _compute(self, allowed: frozenset[str], version: int) -> str:
         hosts = outermost(self._hosts_for(allowed))
         # Both the host and its subdomains, without a scheme: on an https page a scheme-less source matches
-        # https only, as "https://" would (https://www.w3.org/TR/CSP3/#match-schemes), in half the header.
+        # https only, as "https://" would (https://www.w3.org/TR/CSP3/#match-schemes), and the header is shorter.
         vendor_sources = [source for host in hosts for source in (host, f"*.{host}")]
         base = ["'self'", *self._allow]
         parts = [
