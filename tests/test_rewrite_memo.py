@@ -13,7 +13,7 @@ from cookiegate.policy._catalog import Vendor
 from cookiegate.rewrite import Limits
 from cookiegate.rewrite._memo import memos_for
 from cookiegate.rewrite._regions import SCRIPT
-from cookiegate.rewrite._scan import SKIP, boring_attr, not_ending_in, plain_attr
+from cookiegate.rewrite._scan import FOREIGN_SKIP, SKIP, boring_attr, not_ending_in, plain_attr
 from cookiegate.rewrite._tokenizer import A_INTERESTING, INTERESTING_ATTRS, SPECIAL_NAMES
 from tests.test_rewrite import EVERY_CATEGORY, META, TableClassifier, make
 from tests.test_rewrite_differential import hostile_documents
@@ -148,15 +148,21 @@ def test_memos_shared_across_documents_never_change_the_output(doc: bytes, allow
             assert (out, rewriter.events) == expected
 
 
-# The skip pattern as first written (general start tag before <a>, one end-tag branch): the shipped one
-# reorders and adds a shortcut for speed, and must consume exactly the same bytes.
+# The skip pattern as first written (general start tag before <a>, one end-tag branch), with the whole SVG and
+# MathML subtrees it later learnt to take (a root, foreign items only, its end tag): the shipped one reorders
+# and adds a shortcut for speed, and must consume exactly the same bytes.
 _REFERENCE_SKIP = re.compile(
     rb"(?:[^<]++"
     rb"|</[A-Za-z][^\t\n\f\r /><]*+(?:" + plain_attr() + rb")*+[\t\n\f\r /]*+>"
     rb"|<[A-Za-z][^\t\n\f\r /><]*+" + not_ending_in({b"<" + n for n in SPECIAL_NAMES})
     + rb"(?:" + boring_attr(INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+>"
     rb"|<(?:a|area)(?=[\t\n\f\r />])(?:" + boring_attr(A_INTERESTING) + rb")*+[\t\n\f\r /]*+>"
-    rb"|<(?=[^A-Za-z!/?])"
+    + b"".join(
+        rb"|<" + root + rb"(?=[\t\n\f\r />])(?:" + boring_attr(INTERESTING_ATTRS) + rb")*+[\t\n\f\r /]*+(?<!/)>"
+        + FOREIGN_SKIP.pattern + rb"</" + root + rb"[\t\n\f\r /]*+>"
+        for root in (b"svg", b"math")
+    )
+    + rb"|<(?=[^A-Za-z!/?])"
     rb"|<!--(?!-?>)(?:[^<-]++|-(?!-!?>))*+--!?>"
     rb")*+",
     re.I,
@@ -176,6 +182,15 @@ def test_the_skip_pattern_consumes_what_its_reference_form_consumes(parts: list[
     shipped = SKIP.match(doc, start)
     assert reference is not None and shipped is not None
     assert shipped.end() == reference.end()
+
+
+@pytest.mark.parametrize("doc", [b"<p><svg></svg>", b'<A SRC="/x"><SVG VIEWBOX="0 0 1 1"><PATH D="M0"/></SVG>',
+                                 b"<math><mi>x</mi></math><svg/><svg><a href=/x>", b"<svg><script>x</script></svg>"])
+def test_the_skip_pattern_takes_whole_svg_and_math_subtrees_as_its_reference_form_does(doc: bytes) -> None:
+    for start in range(len(doc)):
+        reference = _REFERENCE_SKIP.match(doc, start)
+        shipped = SKIP.match(doc, start)
+        assert reference is not None and shipped is not None and shipped.end() == reference.end(), start
 
 
 @settings(max_examples=200, deadline=None)
